@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from keys.models import AccessKey
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(admin.ModelAdmin):
+    list_display = ("access_key_id", "owner", "project", "status", "expires_at")
+    list_filter = ("status",)
+    search_fields = ("access_key_id", "description", "owner__username")
+    # Keys change only through keys.services, which keeps Ceph in step.
+    readonly_fields = [f.name for f in AccessKey._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False

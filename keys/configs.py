@@ -1,0 +1,31 @@
+"""Client configuration files for a key (facts: shared/design/client-configs.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    access_key: str
+    secret_key: str
+    endpoint: str  # with scheme: rclone assumes https without one
+    region: str  # the zonegroup's api_name; other values break bucket creation
+
+
+def remote_name(project_number: str) -> str:
+    return f"latchkey-{project_number}"
+
+
+def rclone_config(settings: ClientSettings, *, remote: str) -> str:
+    # provider = Ceph keeps path-style addressing; provider = AWS breaks it.
+    return (
+        f"[{remote}]\n"
+        "type = s3\n"
+        "provider = Ceph\n"
+        f"access_key_id = {settings.access_key}\n"
+        f"secret_access_key = {settings.secret_key}\n"
+        f"endpoint = {settings.endpoint}\n"
+        f"region = {settings.region}\n"
+        "acl = private\n"
+    )

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from projects.models import Project
+
+
+class AccessKey(models.Model):
+    """An S3 key issued on a member's subuser. The secret is never stored: Ceph holds it."""
+
+    class Status(models.TextChoices):
+        # Recorded before the Ceph call, so a crash in between leaves a trace the sweep cleans up.
+        PENDING = "pending", "Being created"
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Deleted"
+
+    access_key_id = models.CharField(max_length=20, unique=True)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="access_keys")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_keys")
+    subuser = models.CharField(max_length=32)  # the owner's rgw_name when the key was made
+    description = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="key_status_expiry"),
+            models.Index(fields=["owner", "project", "status"], name="key_owner_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.access_key_id} ({self.description})"

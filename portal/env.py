@@ -1,0 +1,98 @@
+"""Typed readers for the environment. Only settings.py calls these.
+
+Each helper fails loudly on a malformed value instead of silently falling back, and every
+secret can come from a file named by ``<NAME>_FILE`` (Docker and Kubernetes secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+class EnvError(ValueError):
+    """A variable is set but its value cannot be used."""
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def env_str(name: str, default: str) -> str:
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise EnvError(f"{name}: expected a boolean (true/false), got {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise EnvError(f"{name}: expected an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise EnvError(f"{name}: must be at least {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise EnvError(f"{name}: must be at most {maximum}, got {number}")
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise EnvError(f"{name}: expected a number, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise EnvError(f"{name}: must be at least {minimum}, got {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str | None = None) -> str | None:
+    """A secret from ``NAME`` or from the file that ``NAME_FILE`` points to (not both)."""
+    value = _raw(name)
+    file_name = _raw(f"{name}_FILE")
+    if value is not None and file_name is not None:
+        raise EnvError(f"{name} and {name}_FILE are both set; set one")
+    if file_name is not None:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise EnvError(f"{name}_FILE: cannot read {file_name}: {exc.strerror}") from None
+    return default if value is None else value
+
+
+def env_json(name: str, default: Any) -> Any:
+    """JSON from ``NAME`` or from the file ``NAME_FILE`` (it may hold client secrets)."""
+    text = env_secret(name)
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EnvError(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None

@@ -1,0 +1,169 @@
+"""Latchkey settings. The environment is read here and nowhere else (see portal/env.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from portal.env import env_bool, env_float, env_int, env_json, env_list, env_secret, env_str
+from portal.oidc_config import parse_oidc_providers
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("LATCHKEY_DEBUG", False)
+# The dev default only works with DEBUG on, so a production deployment cannot start with it.
+SECRET_KEY = env_secret("LATCHKEY_SECRET_KEY") or ("dev-only-insecure-key" if DEBUG else "")
+if not SECRET_KEY:
+    raise RuntimeError("LATCHKEY_SECRET_KEY (or LATCHKEY_SECRET_KEY_FILE) must be set when LATCHKEY_DEBUG is off")
+ALLOWED_HOSTS = env_list("LATCHKEY_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("LATCHKEY_CSRF_TRUSTED_ORIGINS", [])
+SITE_NAME = env_str("LATCHKEY_SITE_NAME", "Latchkey")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "accounts",
+    "projects",
+    "keys",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("LATCHKEY_DATABASE_URL", f"sqlite:///{BASE_DIR / '.stack' / 'dev' / 'latchkey.sqlite3'}"),
+        conn_max_age=env_int("LATCHKEY_DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env_str("LATCHKEY_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("LATCHKEY_STATIC_ROOT", str(BASE_DIR / ".stack" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("LATCHKEY_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("LATCHKEY_SESSION_SECONDS", 8 * 3600, minimum=300)
+
+# --- Login: only through the upstream OpenID providers (there are no local passwords) ---
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the Django admin for operators
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "projects:list"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+SOCIALACCOUNT_ONLY = True
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False  # two federated identities may share an address; see accounts/adapter.py
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False  # nothing upstream-issued is kept in our database
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": parse_oidc_providers(env_json("LATCHKEY_OIDC_PROVIDERS", [])),
+    }
+}
+# Project memberships come from this claim (AARC-G002 entitlements by default); see projects/entitlements.py.
+LATCHKEY_ENTITLEMENT_CLAIM = env_str("LATCHKEY_ENTITLEMENT_CLAIM", "eduperson_entitlement")
+LATCHKEY_ENTITLEMENT_PATTERN = env_str(
+    "LATCHKEY_ENTITLEMENT_PATTERN",
+    r"^urn:[^#]*:group:(?:[^:#]+:)*project_(?P<project>[0-9]{3,20})(?::role=(?P<role>[a-z-]+))?(?:#.*)?$",
+)
+
+# --- Ceph RADOS Gateway ---
+LATCHKEY_RGW_ADMIN_URL = env_str("LATCHKEY_RGW_ADMIN_URL", "http://127.0.0.1:7480")
+LATCHKEY_RGW_ADMIN_ACCESS_KEY = env_secret("LATCHKEY_RGW_ADMIN_ACCESS_KEY", "") or ""
+LATCHKEY_RGW_ADMIN_SECRET_KEY = env_secret("LATCHKEY_RGW_ADMIN_SECRET_KEY", "") or ""
+LATCHKEY_RGW_TIMEOUT = env_float("LATCHKEY_RGW_TIMEOUT", 10.0, minimum=0.1)
+# What users put in their client configs; may differ from the admin URL (e.g. a public https name).
+LATCHKEY_S3_ENDPOINT = env_str("LATCHKEY_S3_ENDPOINT", LATCHKEY_RGW_ADMIN_URL)
+# Empty means: read the zonegroup's api_name from the cluster (the only value every client accepts).
+LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "")
+
+# --- Keys ---
+LATCHKEY_KEY_MAX_HOURS = env_int("LATCHKEY_KEY_MAX_HOURS", 168, minimum=1, maximum=168)
+LATCHKEY_KEY_DESCRIPTION_MAX = 200
+
+# --- Celery ---
+REDIS_URL = env_str("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
+CELERY_BEAT_SCHEDULE = {
+    "keys-expire-overdue": {"task": "keys.tasks.keys_expire_overdue_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
+    "memberships-finish-ending": {"task": "keys.tasks.memberships_finish_ending_task", "schedule": 300.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LATCHKEY_LOG_LEVEL", "INFO")},
+    # rgwadmin and botocore log request URLs and headers at DEBUG; keep them quiet.
+    "loggers": {
+        "rgwadmin": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,52 @@
+"""Project memberships asserted by an identity provider's entitlement claim.
+
+The default pattern reads AARC-G002 group entitlements, as MyAccessID and most research
+federations issue them, e.g.
+``urn:geant:myaccessid.org:group:latchkey:project_462000008:role=member#aai.myaccessid.org``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from projects.models import ROLE_RANK, Role
+
+
+def claim_values(claims: Mapping[str, Any], claim: str) -> list[str]:
+    value = claims.get(claim)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def parse_entitlements(values: Iterable[str], pattern: str) -> dict[str, Role]:
+    """Map project number → role. Without a role the member role is meant; with several
+    entitlements for one project the most privileged role wins; unknown roles are ignored."""
+    regex = re.compile(pattern)
+    result: dict[str, Role] = {}
+    for value in values:
+        match = regex.match(value.strip())
+        if not match:
+            continue
+        raw_role = match.groupdict().get("role") or Role.MEMBER.value
+        try:
+            role = Role(raw_role)
+        except ValueError:
+            continue
+        number = match.group("project")
+        if number not in result or ROLE_RANK[role] > ROLE_RANK[result[number]]:
+            result[number] = role
+    return result
+
+
+def merged_claims(extra_data: Mapping[str, Any]) -> dict[str, Any]:
+    """allauth keeps ``{"userinfo": ..., "id_token": ...}``; userinfo is the fresher source."""
+    merged: dict[str, Any] = {}
+    for part in ("id_token", "userinfo"):
+        if isinstance(extra_data.get(part), Mapping):
+            merged.update(extra_data[part])
+    return merged or dict(extra_data)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Role(models.TextChoices):
+    # Ordered from most to least privileged; see ROLE_RANK.
+    MANAGER = "manager", "Manager"
+    DEPUTY = "deputy", "Deputy"
+    MEMBER = "member", "Member"
+    READ_ONLY = "read-only", "Read-only"
+
+
+ROLE_RANK = {Role.MANAGER: 3, Role.DEPUTY: 2, Role.MEMBER: 1, Role.READ_ONLY: 0}
+# The Ceph subuser's access level for each role.
+ROLE_ACCESS = {Role.MANAGER: "full", Role.DEPUTY: "full", Role.MEMBER: "readwrite", Role.READ_ONLY: "read"}
+
+
+class Project(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    number = models.CharField(
+        max_length=20, unique=True, validators=[RegexValidator(r"^[0-9]{3,20}$", "digits only, e.g. 462000008")]
+    )
+    title = models.CharField(max_length=200)
+    # RGW tenant names allow letters, digits and '_' only (a hyphen is InvalidTenantName).
+    tenant = models.CharField(
+        max_length=32, unique=True, validators=[RegexValidator(r"^[A-Za-z0-9_]{1,32}$", "letters, digits and '_' only")]
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    rgw_provisioned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class Membership(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        # Ended in Latchkey, but its keys or subuser are still being removed from Ceph.
+        ENDING = "ending", "Ending"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Where the membership comes from: "idp:<provider id>" (the entitlement claim) or "latchkey".
+    source = models.CharField(max_length=64, default="latchkey")
+    # The access level last applied to the subuser in Ceph; "" until provisioned.
+    rgw_access = models.CharField(max_length=16, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "project"], name="one_membership_per_project")]
+        ordering = ["project__number"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project.number} ({self.role})"
+
+    @property
+    def wanted_access(self) -> str:
+        return ROLE_ACCESS[Role(self.role)]

@@ -1,0 +1,125 @@
+"""Writes to projects and memberships. Each keeps Latchkey's database and Ceph in agreement."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from accounts.models import User
+from accounts.services import user_ensure_rgw_name
+from projects.models import Membership, Project, Role
+from storage import client as storage
+
+log = logging.getLogger(__name__)
+
+
+def project_create(*, number: str, title: str, tenant: str | None = None) -> Project:
+    """Create a project (operators). The tenant defaults to the project number."""
+    project = Project(number=number, title=title, tenant=tenant or number)
+    project.full_clean()
+    project.save()
+    return project
+
+
+def project_provision(*, project: Project) -> None:
+    """Make the project's Ceph user ``T$T`` exist. Safe to repeat."""
+    if project.rgw_provisioned:
+        return
+    storage.project_user_ensure(tenant=project.tenant, display_name=f"{project.number} {project.title}"[:120])
+    Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)
+    project.rgw_provisioned = True
+
+
+def membership_provision(*, membership: Membership) -> None:
+    """Make the member's subuser exist with the access level of their role. Safe to repeat."""
+    project_provision(project=membership.project)
+    name = user_ensure_rgw_name(user=membership.user)
+    wanted = membership.wanted_access
+    if membership.rgw_access == wanted:
+        return
+    storage.subuser_ensure(tenant=membership.project.tenant, name=name, access=wanted)
+    Membership.objects.filter(pk=membership.pk).update(rgw_access=wanted)
+    membership.rgw_access = wanted
+
+
+def membership_set_role(*, membership: Membership, role: Role) -> None:
+    """Change a role; a provisioned subuser gets the new access level at once."""
+    if membership.role == role:
+        return
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    if membership.rgw_access:
+        try:
+            membership_provision(membership=membership)
+        except storage.StorageError:
+            # Ceph still has the old level; mark it stale so the periodic reconcile applies it.
+            Membership.objects.filter(pk=membership.pk).update(rgw_access="stale")
+            log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
+
+
+def membership_end(*, membership: Membership) -> None:
+    """End a membership: its keys are revoked and its subuser removed, then the row goes.
+
+    Latchkey stops honouring the membership first (status ENDING, committed), so a Ceph
+    failure part-way leaves a membership that grants nothing in the portal and is finished
+    by ``memberships_finish_ending``; it never leaves a live key behind a deleted row.
+    """
+    from keys.services import keys_revoke_for_membership
+
+    Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.ENDING)
+    membership.status = Membership.Status.ENDING
+    keys_revoke_for_membership(membership=membership, reason="membership ended")
+    if membership.rgw_access and membership.user.rgw_name:
+        storage.subuser_remove(tenant=membership.project.tenant, name=membership.user.rgw_name)
+    membership.delete()
+
+
+def memberships_finish_ending() -> dict[str, int]:
+    """Retry ending memberships that Ceph interrupted. Idempotent; one failure does not stop the rest."""
+    done = failed = 0
+    for membership in Membership.objects.filter(status=Membership.Status.ENDING).select_related("project", "user"):
+        try:
+            membership_end(membership=membership)
+            done += 1
+        except storage.StorageError:
+            failed += 1
+            log.warning("membership %s: ending still blocked by Ceph", membership.pk)
+    return {"ended": done, "failed": failed}
+
+
+def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict[str, Role]) -> dict[str, int]:
+    """Bring the memberships that ``provider_id`` asserts for ``user`` in line with ``asserted``
+    (project number → role). Memberships from other sources are left alone; project numbers
+    Latchkey does not know are ignored (operators create projects)."""
+    source = f"idp:{provider_id}"
+    projects = {p.number: p for p in Project.objects.filter(number__in=asserted.keys())}
+    unknown = sorted(set(asserted) - set(projects))
+    if unknown:
+        log.info("user %s: %s asserts unknown projects %s", user.pk, provider_id, ", ".join(unknown))
+    added = changed = ended = 0
+    for number, project in projects.items():
+        with transaction.atomic():
+            membership, created = Membership.objects.select_for_update().get_or_create(
+                user=user, project=project, defaults={"role": asserted[number], "source": source}
+            )
+        if created:
+            added += 1
+            continue
+        if membership.status == Membership.Status.ENDING:
+            continue  # still being torn down; the next login re-adds it
+        if membership.source != source:
+            Membership.objects.filter(pk=membership.pk).update(source=source)
+        if membership.role != asserted[number]:
+            membership_set_role(membership=membership, role=asserted[number])
+            changed += 1
+    gone = Membership.objects.filter(user=user, source=source, status=Membership.Status.ACTIVE).exclude(
+        project__number__in=projects.keys()
+    )
+    for membership in gone.select_related("project", "user"):
+        try:
+            membership_end(membership=membership)
+        except storage.StorageError:
+            log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
+        ended += 1
+    return {"added": added, "changed": changed, "ended": ended}

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import User
+from keys.forms import KeyCreateForm
+from projects.access import membership_for
+from projects.selectors import keys_of, memberships_of
+
+
+@require_GET
+@login_required
+def project_list(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)  # login_required
+    return render(request, "projects/list.html", {"memberships": memberships_of(request.user)})
+
+
+@require_GET
+@login_required
+def project_detail(request: HttpRequest, number: str) -> HttpResponse:
+    membership = membership_for(request.user, number)
+    return render(
+        request,
+        "projects/detail.html",
+        {
+            "membership": membership,
+            "project": membership.project,
+            "keys": keys_of(membership),
+            "form": KeyCreateForm(initial={"hours": 8}),
+            "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
+        },
+    )

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything Latchkey's dev stack and test suite need on a fresh Debian 12 machine:
+# Debian packages (Ceph, PostgreSQL, Redis, Chromium, rclone, s3cmd), a Python virtualenv with
+# requirements.txt, and the npm packages of the test IdP. Idempotent: a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  ceph-mon ceph-osd radosgw ceph-common   # single-node Ceph: monitor, memstore OSD, gateway
+  postgresql redis-server                 # database for the test run, Celery broker
+  chromium fonts-dejavu-core              # headless browser tests (Playwright drives it)
+  rclone s3cmd                            # the real clients that prove the generated configs
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Debian's packages start system services (postgresql, redis) on their default ports; we run
+  # our own instances on other ports in .stack/, so the system ones are harmless but unneeded.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+if [ ! -f .venv/.requirements.sha ] || ! sha256sum -c --status .venv/.requirements.sha 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
+  sha256sum requirements.txt > .venv/.requirements.sha
+fi
+
+if [ ! -f idp/node_modules/.package-lock.json ] || [ idp/package-lock.json -nt idp/node_modules/.package-lock.json ]; then
+  (cd idp && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "install-deps: ok"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# stack.sh start|stop|status dev|test — the local services Latchkey runs against.
+#
+# dev  : Ceph, Redis, the test IdP (SQLite for Django). Used by `make run`.
+# test : the same on other ports plus PostgreSQL. Used by `make test`.
+# Both can run at once. Every process is recorded in .stack/<profile>/ and only those are
+# stopped. The settings Django needs are written to .stack/<profile>/latchkey.env.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+action=${1:-}; profile=${2:-dev}
+case "$profile" in
+  dev)  base=17000 ;;
+  test) base=27000 ;;
+  *) echo "usage: $0 start|stop|status dev|test" >&2; exit 2 ;;
+esac
+dir=$root/.stack/$profile
+# PostgreSQL runs as the postgres user, which may not be able to enter the checkout.
+pg_dir=${TMPDIR:-/tmp}/latchkey-pg-$(printf '%s' "$root" | sha1sum | cut -c1-8)-$profile
+
+export CEPH_DIR=$dir/ceph CEPH_MON_PORT=$((base + 100)) CEPH_RGW_PORT=$((base + 180))
+export REDIS_DIR=$dir/redis REDIS_PORT=$((base + 179))
+export IDP_DIR=$dir/idp IDP_PORT=$((base + 190))
+export PG_DIR=$pg_dir PG_PORT=$((base + 132))
+
+write_env() {
+  # shellcheck disable=SC1091
+  . "$CEPH_DIR/admin.env"
+  local idp=http://127.0.0.1:$IDP_PORT
+  local db="sqlite:///$dir/latchkey.sqlite3"
+  [ "$profile" = test ] && db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
+  umask 077
+  cat >"$dir/latchkey.env" <<ENV
+LATCHKEY_DEBUG=true
+LATCHKEY_SECURE_COOKIES=false
+LATCHKEY_DATABASE_URL=$db
+LATCHKEY_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+LATCHKEY_RGW_ADMIN_URL=$RGW_ENDPOINT
+LATCHKEY_RGW_ADMIN_ACCESS_KEY=$RGW_ADMIN_ACCESS_KEY
+LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
+LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
+LATCHKEY_OIDC_PROVIDERS=[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret"},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret"}]
+LATCHKEY_IDP_URL=$idp
+ENV
+}
+
+case "$action" in
+  start)
+    mkdir -p "$dir"
+    scripts/stack/redis.sh start
+    scripts/stack/idp.sh start
+    [ "$profile" = test ] && scripts/stack/postgres.sh start
+    scripts/stack/ceph.sh start
+    write_env
+    echo "stack $profile: up; settings in $dir/latchkey.env, logs in $dir/*/"
+    ;;
+  stop)
+    [ -f "$dir/celery-worker.pid" ] && . scripts/stack/lib.sh && stop_pid "$dir/celery-worker.pid" celery-worker
+    [ -f "$dir/celery-beat.pid" ] && . scripts/stack/lib.sh && stop_pid "$dir/celery-beat.pid" celery-beat
+    scripts/stack/ceph.sh stop || true
+    scripts/stack/idp.sh stop
+    scripts/stack/redis.sh stop
+    scripts/stack/postgres.sh stop
+    ;;
+  status)
+    scripts/stack/ceph.sh status || true
+    ;;
+  *) echo "usage: $0 start|stop|status dev|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# make test: install what is missing, start the test stack (real Ceph, PostgreSQL, Redis,
+# IdP), lint, run every test, stop the stack. LATCHKEY_KEEP_STACK=1 keeps it running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/stack.sh start test
+[ "${LATCHKEY_KEEP_STACK:-0}" = 1 ] || trap 'scripts/stack.sh stop test' EXIT
+set -a; . .stack/test/latchkey.env; set +a
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

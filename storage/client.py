@@ -1,0 +1,263 @@
+"""Domain-named calls to Ceph RADOS Gateway. Nothing else imports rgwadmin or boto3.
+
+Every call has an explicit timeout; transport failures become ``StorageUnavailable`` and
+refusals become ``StorageError``, so callers never see a library's own exceptions.
+Identity model: project tenant ``T`` has one user ``T$T``; each member is subuser ``T$T:name``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import requests
+import rgwadmin
+from botocore.config import Config
+from django.conf import settings
+from rgwadmin import exceptions as rgw_exc
+
+log = logging.getLogger(__name__)
+
+# The role of a member maps to the subuser's access level (see projects.models.Role).
+ACCESS_LEVELS = ("read", "write", "readwrite", "full")
+
+
+class StorageError(Exception):
+    """Ceph refused or failed an operation."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StorageUnavailable(StorageError):
+    """Ceph could not be reached or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    access_key: str
+    subuser: str  # the short name, without "T$T:"
+
+
+def uid(tenant: str) -> str:
+    return f"{tenant}${tenant}"
+
+
+def subuser_id(tenant: str, name: str) -> str:
+    return f"{uid(tenant)}:{name}"
+
+
+@functools.lru_cache(maxsize=4)
+def _admin(url: str, access_key: str, secret_key: str, timeout: float) -> rgwadmin.RGWAdmin:
+    parsed = urlparse(url)
+    return rgwadmin.RGWAdmin(
+        access_key=access_key,
+        secret_key=secret_key,
+        server=parsed.netloc,
+        secure=parsed.scheme == "https",
+        timeout=timeout,
+        pool_connections=True,  # keep-alive: one TCP connection instead of one per call
+    )
+
+
+def _client() -> rgwadmin.RGWAdmin:
+    # Built on first use, not at import, and rebuilt if settings change (tests override them).
+    return _admin(
+        settings.LATCHKEY_RGW_ADMIN_URL,
+        settings.LATCHKEY_RGW_ADMIN_ACCESS_KEY,
+        settings.LATCHKEY_RGW_ADMIN_SECRET_KEY,
+        settings.LATCHKEY_RGW_TIMEOUT,
+    )
+
+
+def _call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except (requests.ConnectionError, requests.Timeout, rgw_exc.ServerDown) as exc:
+        log.warning("rgw %s: unavailable (%s)", operation, type(exc).__name__)
+        raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
+    except rgw_exc.RGWAdminException as exc:
+        code = type(exc).__name__ if type(exc) is not rgw_exc.RGWAdminException else str(exc.args[0])
+        log.warning("rgw %s: refused with %s", operation, code)
+        raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
+
+
+def _get_user(tenant: str) -> dict[str, Any] | None:
+    try:
+        return _call("get_user", _client().get_user, uid=uid(tenant))
+    except StorageError as exc:
+        if exc.code == "NoSuchUser":
+            return None
+        raise
+
+
+def project_user_ensure(*, tenant: str, display_name: str) -> None:
+    """Create the project's owner user ``T$T`` unless it exists. Safe to repeat."""
+    if _get_user(tenant) is not None:
+        return
+    try:
+        _call("create_user", _client().create_user, uid=uid(tenant), display_name=display_name, generate_key=False)
+    except StorageError as exc:
+        if exc.code != "UserAlreadyExists":  # created concurrently
+            raise
+
+
+def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
+    """Make subuser ``T$T:name`` exist with exactly ``access``. Safe to repeat."""
+    if access not in ACCESS_LEVELS:
+        raise ValueError(f"unknown access level {access!r}")
+    user = _get_user(tenant)
+    if user is None:
+        raise StorageError(f"project user {uid(tenant)} does not exist", code="NoSuchUser")
+    wanted = {"read": "read", "write": "write", "readwrite": "read-write", "full": "full-control"}[access]
+    for sub in user.get("subusers", []):
+        if sub.get("id") == subuser_id(tenant, name):
+            if sub.get("permissions") != wanted:
+                _call(
+                    "modify_subuser",
+                    _client().modify_subuser,
+                    uid=uid(tenant),
+                    subuser=subuser_id(tenant, name),
+                    key_type="s3",
+                    access=access,
+                )
+            return
+    # key_type s3 and no secret: creating a subuser must not mint a Swift key we never hand out.
+    _call(
+        "create_subuser",
+        _client().create_subuser,
+        uid=uid(tenant),
+        subuser=subuser_id(tenant, name),
+        key_type="s3",
+        access=access,
+    )
+    # RGW creates an S3 key along with the subuser; a key Latchkey did not issue must not exist.
+    for key in keys_list(tenant=tenant):
+        if key.subuser == name:
+            key_remove(tenant=tenant, access_key=key.access_key)
+
+
+def subuser_remove(*, tenant: str, name: str) -> None:
+    """Remove subuser ``T$T:name`` and all its keys. Safe to repeat."""
+    try:
+        _call(
+            "remove_subuser",
+            _client().remove_subuser,
+            uid=uid(tenant),
+            subuser=subuser_id(tenant, name),
+            purge_keys=True,
+        )
+    except StorageError as exc:
+        if exc.code not in ("NoSuchUser", "NoSuchSubUser", "InvalidArgument"):
+            raise
+
+
+def key_create(*, tenant: str, subuser: str, access_key: str) -> str:
+    """Create an S3 key with our chosen ``access_key`` id on ``T$T:subuser``; return its secret.
+
+    Ceph generates the secret (only the id is sent), so the secret never travels in a URL:
+    the admin API takes its arguments in the query string. Repeating the call after a
+    timeout finds the key already there and returns the same secret.
+    """
+    try:
+        keys = _call(
+            "create_key",
+            _client().create_key,
+            uid=uid(tenant),
+            subuser=subuser_id(tenant, subuser),
+            key_type="s3",
+            access_key=access_key,
+            generate_key=True,
+        )
+    except StorageError as exc:
+        if exc.code != "KeyExists":
+            raise
+        keys = (_get_user(tenant) or {}).get("keys", [])
+    for key in keys or []:
+        if key.get("access_key") == access_key:
+            if key.get("user") != subuser_id(tenant, subuser):
+                raise StorageError("access key id already belongs to another identity", code="KeyExists")
+            return str(key["secret_key"])
+    raise StorageError("the storage service did not return the new key", code="MissingKey")
+
+
+def key_remove(*, tenant: str, access_key: str) -> None:
+    """Remove an S3 key. Removing a key that is already gone succeeds."""
+    try:
+        _call("remove_key", _client().remove_key, access_key=access_key, key_type="s3", uid=uid(tenant))
+    except StorageError as exc:
+        if exc.code not in ("NoSuchKey", "InvalidAccessKey", "NoSuchUser"):
+            raise
+
+
+def keys_list(*, tenant: str) -> list[StoredKey]:
+    """Every S3 key of the project's user and its subusers (one admin call)."""
+    user = _get_user(tenant)
+    if user is None:
+        return []
+    prefix = uid(tenant) + ":"
+    result = []
+    for key in user.get("keys", []):
+        owner = str(key.get("user", ""))
+        result.append(
+            StoredKey(
+                access_key=str(key["access_key"]), subuser=owner[len(prefix) :] if owner.startswith(prefix) else ""
+            )
+        )
+    return result
+
+
+def key_secret(*, tenant: str, access_key: str) -> str | None:
+    """The secret of an existing key, fetched from Ceph now (Latchkey never stores it)."""
+    for key in (_get_user(tenant) or {}).get("keys", []):
+        if key.get("access_key") == access_key:
+            return str(key["secret_key"])
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _cluster_region(url: str) -> str:
+    # The zonegroup's api_name is the only region every client accepts (bucket creation
+    # included); a fresh cluster calls it "default". The period holds the zonegroups.
+    period = _call("get_period", _client().request, "get", "/admin/realm/period?format=json")
+    zonegroups = (period or {}).get("period_map", {}).get("zonegroups", [])
+    master = (period or {}).get("master_zonegroup")
+    for zonegroup in zonegroups:
+        if zonegroup.get("id") == master or len(zonegroups) == 1:
+            return str(zonegroup.get("api_name") or zonegroup.get("name") or "default")
+    return "default"
+
+
+def region() -> str:
+    if settings.LATCHKEY_S3_REGION:
+        return str(settings.LATCHKEY_S3_REGION)
+    try:
+        return _cluster_region(settings.LATCHKEY_RGW_ADMIN_URL)
+    except StorageError:
+        log.warning("rgw: could not read the zonegroup; using region 'default'")
+        return "default"
+
+
+def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) -> Any:
+    """A boto3 S3 client for a member's key, configured as the client-config facts require."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint or settings.LATCHKEY_S3_ENDPOINT,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region(),
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            connect_timeout=settings.LATCHKEY_RGW_TIMEOUT,
+            read_timeout=settings.LATCHKEY_RGW_TIMEOUT,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )

@@ -1,0 +1,112 @@
+"""The path a new user takes, for real: browser → portal → IdP → portal → Ceph → rclone."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from keys.models import AccessKey
+from projects.models import Membership, Project, Role
+from tests.browser import ARTIFACTS, chromium
+from tests.s3util import wait_refused
+
+pytestmark = [pytest.mark.browser, pytest.mark.ceph]
+
+# From idp/accounts.json: alice of MyAccessID (test) manages 462000008 and is a member of 462000009.
+ALICE = ("alice", "alice-pass")
+
+
+def _rclone(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["rclone", "--config", str(config), "--contimeout", "10s", "--timeout", "30s", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Tenants are unique per run: Ceph outlives the test database.
+    suffix = secrets.token_hex(4)
+    Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"e2e{suffix}")
+    Project.objects.create(number="462000009", title="Genome assembly", tenant=f"e2f{suffix}")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with chromium() as browser:
+        context = browser.new_context(accept_downloads=True, viewport={"width": 375, "height": 800})
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+
+        # The provider choice, as on auth.lumidata.eu.
+        expect(page.get_by_role("heading", name="Log in to Latchkey")).to_be_visible()
+        expect(page.get_by_role("button", name="HAKA (test)")).to_be_visible()
+        page.get_by_role("button", name="MyAccessID (test)").click()
+
+        # The IdP's own login page.
+        expect(page.get_by_role("heading", name="MyAccessID (test)")).to_be_visible()
+        page.get_by_label("Username").fill(ALICE[0])
+        page.get_by_label("Password").fill(ALICE[1])
+        page.get_by_role("button", name="Sign in").click()
+
+        # Back in Latchkey: the projects the entitlements grant.
+        expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+        row = page.get_by_role("row", name="462000008")
+        expect(row).to_contain_text("Manager")
+        expect(page.get_by_role("row", name="462000009")).to_contain_text("Member")
+        page.screenshot(path=str(ARTIFACTS / "projects.png"), full_page=True)
+        page.get_by_role("link", name="462000008").click()
+
+        page.get_by_label("Key description").fill("e2e rclone test")
+        page.get_by_label("Duration (hours)").fill("2")
+        page.get_by_role("button", name="Generate key").click()
+        expect(page.get_by_role("heading", name="Key created")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "key-created.png"), full_page=True)
+        access_key = page.locator("#access-key").inner_text().strip()
+        secret = page.locator("#secret-key").inner_text().strip()
+
+        with page.expect_download() as download_info:
+            page.get_by_role("link", name="Download rclone.conf").click()
+        download = download_info.value
+        assert download.suggested_filename == "rclone.conf"
+        config = tmp_path / "rclone.conf"
+        download.save_as(config)
+        context.close()
+
+    key = AccessKey.objects.get(access_key_id=access_key)
+    assert key.status == AccessKey.Status.ACTIVE
+    assert key.description == "e2e rclone test"
+    assert (key.expires_at - key.created_at).total_seconds() == 2 * 3600
+    assert Membership.objects.get(user=key.owner, project__number="462000008").role == Role.MANAGER
+    assert secret in config.read_text()
+
+    # The real rclone with exactly the downloaded file: a new bucket, a file in and back out.
+    remote = "latchkey-462000008"
+    bucket = f"e2e-{suffix}"
+    payload = tmp_path / "payload.bin"
+    payload.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    back = tmp_path / "back.bin"
+    for args in (
+        ("mkdir", f"{remote}:{bucket}"),
+        ("copyto", str(payload), f"{remote}:{bucket}/data/payload.bin"),
+        ("copyto", f"{remote}:{bucket}/data/payload.bin", str(back)),
+    ):
+        result = _rclone(config, *args)
+        assert result.returncode == 0, result.stderr
+    assert filecmp.cmp(payload, back, shallow=False)
+    listing = _rclone(config, "lsf", "-R", f"{remote}:{bucket}")
+    assert listing.stdout.split() == ["data/", "data/payload.bin"]
+
+    # Deleting the key in Latchkey makes the same config stop working.
+    from keys.services import key_delete
+
+    key_delete(key=key)
+    assert wait_refused(access_key, secret) == "InvalidAccessKeyId"
+    assert _rclone(config, "lsf", f"{remote}:{bucket}").returncode != 0

@@ -1,0 +1,136 @@
+"""keys.services against real Ceph; fakes only stand in for a Ceph that fails on purpose."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from keys.models import AccessKey
+from keys.services import KeyActionError, key_create, key_delete, keys_expire_overdue
+from projects.models import Membership, Role
+from storage import client as storage
+from tests.s3util import s3_error_code, wait_refused
+
+pytestmark = [pytest.mark.ceph, pytest.mark.django_db]
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def _ceph_key_ids(membership: Membership) -> set[str]:
+    return {k.access_key for k in storage.keys_list(tenant=membership.project.tenant)}
+
+
+def test_key_create_records_everything_but_the_secret(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    issued = key_create(membership=membership, hours=2, description="ensemble run 7", now=T0)
+    key = AccessKey.objects.get(pk=issued.key.pk)
+    assert key.status == AccessKey.Status.ACTIVE
+    assert (key.created_at, key.expires_at) == (T0, T0 + timedelta(hours=2))
+    assert key.owner == membership.user and key.project == project
+    assert key.subuser == membership.user.rgw_name
+    # The secret is in no column of the row.
+    row = AccessKey.objects.filter(pk=key.pk).values().get()
+    assert issued.secret not in {str(v) for v in row.values()}
+    assert _ceph_key_ids(membership) == {key.access_key_id}
+    assert s3_error_code(key.access_key_id, issued.secret) is None
+
+
+def test_key_delete_makes_s3_refuse_the_key(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    issued = key_create(membership=membership, hours=1, description="x")
+    key_delete(key=issued.key)
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    with pytest.raises(KeyActionError):
+        key_delete(key=AccessKey.objects.get(pk=issued.key.pk))
+
+
+@pytest.mark.parametrize("hours", [0, 169, -1])
+def test_key_create_rejects_durations_outside_the_limit(project, member_of, hours: int) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    with pytest.raises(KeyActionError):
+        key_create(membership=membership, hours=hours, description="x")
+    assert not AccessKey.objects.exists()
+
+
+def test_ceph_failure_during_create_leaves_nothing(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    key_create(membership=membership, hours=1, description="provisions the subuser")
+
+    def down(**kwargs: object) -> str:
+        raise storage.StorageUnavailable("down")
+
+    monkeypatch.setattr(storage, "key_create", down)
+    with pytest.raises(storage.StorageUnavailable):
+        key_create(membership=membership, hours=1, description="fails")
+    assert AccessKey.objects.count() == 1
+    assert len(_ceph_key_ids(membership)) == 1
+
+
+def test_key_that_ceph_created_but_did_not_confirm_is_removed(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Ceph made the key, then the answer was lost (a timeout): the key must not survive.
+    membership = member_of(project)
+    real_create = storage.key_create
+
+    def created_then_lost(**kwargs: str) -> str:
+        real_create(**kwargs)
+        raise storage.StorageUnavailable("answer lost")
+
+    monkeypatch.setattr(storage, "key_create", created_then_lost)
+    with pytest.raises(storage.StorageUnavailable):
+        key_create(membership=membership, hours=1, description="x")
+    assert not AccessKey.objects.exists()
+    assert _ceph_key_ids(membership) == set()
+
+
+def test_sweep_cleans_a_pending_key_when_ceph_was_down_during_cleanup(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    real_create, real_remove = storage.key_create, storage.key_remove
+
+    def created_then_lost(**kwargs: str) -> str:
+        real_create(**kwargs)
+        raise storage.StorageUnavailable("answer lost")
+
+    def remove_down(**kwargs: str) -> None:
+        raise storage.StorageUnavailable("down")
+
+    monkeypatch.setattr(storage, "key_create", created_then_lost)
+    monkeypatch.setattr(storage, "key_remove", remove_down)
+    with time_machine.travel(T0, tick=False), pytest.raises(storage.StorageUnavailable):
+        key_create(membership=membership, hours=1, description="x")
+    pending = AccessKey.objects.get()
+    assert pending.status == AccessKey.Status.PENDING
+    monkeypatch.setattr(storage, "key_remove", real_remove)
+
+    assert keys_expire_overdue(now=T0 + timedelta(minutes=1)) == {"expired": 0, "cleaned": 0, "failed": 0}
+    assert keys_expire_overdue(now=T0 + timedelta(minutes=6)) == {"expired": 0, "cleaned": 1, "failed": 0}
+    assert not AccessKey.objects.exists()
+    assert _ceph_key_ids(membership) == set()
+
+
+def test_sweep_expires_only_overdue_keys(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    short = key_create(membership=membership, hours=1, description="short", now=T0)
+    long = key_create(membership=membership, hours=3, description="long", now=T0)
+    assert keys_expire_overdue(now=T0 + timedelta(minutes=59))["expired"] == 0
+    assert keys_expire_overdue(now=T0 + timedelta(hours=1))["expired"] == 1
+    assert AccessKey.objects.get(pk=short.key.pk).status == AccessKey.Status.EXPIRED
+    assert AccessKey.objects.get(pk=long.key.pk).status == AccessKey.Status.ACTIVE
+    assert wait_refused(short.key.access_key_id, short.secret) == "InvalidAccessKeyId"
+    assert s3_error_code(long.key.access_key_id, long.secret) is None
+    assert keys_expire_overdue(now=T0 + timedelta(hours=1))["expired"] == 0  # idempotent
+
+
+def test_read_only_member_gets_a_read_only_key(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    writer = key_create(membership=member_of(project, Role.MEMBER, "w"), hours=1, description="w")
+    reader = key_create(membership=member_of(project, Role.READ_ONLY, "r"), hours=1, description="r")
+    w = storage.s3_client(access_key=writer.key.access_key_id, secret_key=writer.secret)
+    r = storage.s3_client(access_key=reader.key.access_key_id, secret_key=reader.secret)
+    bucket = f"ro-{project.number}"
+    w.create_bucket(Bucket=bucket)
+    w.put_object(Bucket=bucket, Key="k", Body=b"data")
+    assert r.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
+    with pytest.raises(Exception, match="AccessDenied"):
+        r.put_object(Bucket=bucket, Key="k2", Body=b"x")

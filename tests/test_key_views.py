@@ -1,0 +1,174 @@
+"""Key pages through Django's test client, with real Ceph behind them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from keys.models import AccessKey
+from projects.models import Role
+from storage import client as storage
+from tests.s3util import s3_error_code
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+
+
+def _client_for(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _nothing_issued(project) -> bool:  # type: ignore[no-untyped-def]
+    return not AccessKey.objects.filter(project=project).exists() and storage.keys_list(tenant=project.tenant) == []
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("0", "at least 1 hour"),
+        ("169", "at most 168 hours"),
+        ("-1", "at least 1 hour"),
+        ("abc", "whole number of hours"),
+        ("2.5", "whole number of hours"),
+        ("", "Enter a duration in hours"),
+    ],
+)
+def test_bad_duration_is_refused_with_a_message(project, member_of, hours: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client_for(member_of(project).user)
+    response = client.post(reverse("keys:create", args=[project.number]), {"hours": hours, "description": "job"})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _nothing_issued(project)
+
+
+@pytest.mark.parametrize(
+    ("description", "message"),
+    [
+        ("x" * 201, "Keep the description to 200 characters (it has 201)"),
+        ("<script>alert(1)</script>", "cannot contain"),
+        ("<b>bold</b>", "cannot contain"),
+        ("tab\x07bell", "control characters"),
+        ("", "Describe what the key is for"),
+        ("   ", "Describe what the key is for"),
+    ],
+)
+def test_bad_description_is_refused_with_a_message(project, member_of, description: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client_for(member_of(project).user)
+    response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": description})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert _nothing_issued(project)
+
+
+def test_project_the_user_is_not_in_is_404(project, member_of, make_user) -> None:  # type: ignore[no-untyped-def]
+    member_of(project)
+    client = _client_for(make_user("stranger"))
+    response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
+    assert response.status_code == 404
+    response = client.post(reverse("keys:create", args=["000000000"]), {"hours": "2", "description": "job"})
+    assert response.status_code == 404
+    assert _nothing_issued(project)
+
+
+def test_create_shows_the_secret_once_and_a_working_rclone_config(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    client = _client_for(membership.user)
+    response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "my job"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    key = AccessKey.objects.get(project=project)
+    secret = response.context["secret"]
+    body = response.content.decode()
+    assert secret in body and key.access_key_id in body
+    assert f"secret_access_key = {secret}" in response.context["rclone_conf"]
+    assert s3_error_code(key.access_key_id, secret) is None
+    # Later pages list the key but never show the secret again.
+    page = client.get(reverse("projects:detail", args=[project.number])).content.decode()
+    assert key.access_key_id in page and "my job" in page and secret not in page
+
+
+def test_ceph_down_gives_a_clear_message_and_no_key(project, member_of, settings) -> None:  # type: ignore[no-untyped-def]
+    client = _client_for(member_of(project).user)
+    settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"
+    response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
+    assert response.status_code == 400
+    assert "storage service is not answering" in response.content.decode()
+    assert not AccessKey.objects.exists()
+
+
+def test_delete_asks_for_confirmation_then_revokes(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    client = _client_for(membership.user)
+    client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
+    key = AccessKey.objects.get()
+    url = reverse("keys:delete", args=[project.number, key.access_key_id])
+    confirm = client.get(url)
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.content.decode()
+    assert AccessKey.objects.get().status == AccessKey.Status.ACTIVE
+    response = client.post(url)
+    assert response.status_code == 302
+    assert AccessKey.objects.get().status == AccessKey.Status.REVOKED
+    assert storage.keys_list(tenant=project.tenant) == []
+    assert client.post(url).status_code == 404  # already gone
+
+
+# --- Authorization: every view by the fixed cast -------------------------------------------------
+
+LOGIN = "login"
+EXPECTED = {
+    # view: {cast member: status}; LOGIN means a redirect to the login page.
+    "project_list": dict(
+        anonymous=LOGIN, outsider=200, **{"read-only": 200}, member=200, deputy=200, manager=200, operator=200
+    ),
+    "project_detail": dict(
+        anonymous=LOGIN, outsider=404, **{"read-only": 200}, member=200, deputy=200, manager=200, operator=404
+    ),
+    "key_create": dict(
+        anonymous=LOGIN, outsider=404, **{"read-only": 200}, member=200, deputy=200, manager=200, operator=404
+    ),
+    # A key belongs to its owner (the member); nobody else can see or delete it here.
+    "key_delete_get": dict(
+        anonymous=LOGIN, outsider=404, **{"read-only": 404}, member=200, deputy=404, manager=404, operator=404
+    ),
+    "key_delete_post": dict(
+        anonymous=LOGIN, outsider=404, **{"read-only": 404}, member=302, deputy=404, manager=404, operator=404
+    ),
+}
+
+
+def _request(view: str, client: Client, project, key: AccessKey):  # type: ignore[no-untyped-def]
+    if view == "project_list":
+        return client.get(reverse("projects:list"))
+    if view == "project_detail":
+        return client.get(reverse("projects:detail", args=[project.number]))
+    if view == "key_create":
+        return client.post(reverse("keys:create", args=[project.number]), {"hours": "1", "description": "cast"})
+    url = reverse("keys:delete", args=[project.number, key.access_key_id])
+    return client.get(url) if view == "key_delete_get" else client.post(url)
+
+
+@pytest.mark.parametrize("view", list(EXPECTED))
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
+    from keys.services import key_create
+    from projects.models import Membership
+
+    owner = Membership.objects.get(project=project, role=Role.MEMBER)
+    key = key_create(membership=owner, hours=1, description="owned by the member").key
+    response = _request(view, _client_for(cast[who]), project, key)
+    expected = EXPECTED[view][who]
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected
+    key.refresh_from_db()
+    deleted = key.status == AccessKey.Status.REVOKED
+    assert deleted == (view == "key_delete_post" and who == "member")
+
+
+def test_state_changing_views_refuse_get(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    client = _client_for(member_of(project).user)
+    assert client.get(reverse("keys:create", args=[project.number])).status_code == 405

@@ -1,0 +1,75 @@
+"""Memberships from the entitlement claim, and what ending one does in Ceph."""
+
+from __future__ import annotations
+
+import pytest
+
+from keys.models import AccessKey
+from keys.services import key_create
+from projects.models import Membership, Project, Role
+from projects.services import memberships_sync_from_claims, project_provision
+from storage import client as storage
+from tests.s3util import wait_refused
+
+pytestmark = [pytest.mark.django_db]
+
+
+def test_sync_adds_updates_and_ignores_unknown_projects(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    other = Project.objects.create(number=project.number[:-1] + "0", title="o", tenant="o" + project.tenant)
+    user = make_user("alice")
+    summary = memberships_sync_from_claims(
+        user=user, provider_id="myaccessid", asserted={project.number: Role.MANAGER, "123456": Role.MEMBER}
+    )
+    assert summary == {"added": 1, "changed": 0, "ended": 0}
+    assert Membership.objects.get(user=user).role == Role.MANAGER
+    summary = memberships_sync_from_claims(
+        user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER, other.number: Role.READ_ONLY}
+    )
+    assert summary == {"added": 1, "changed": 1, "ended": 0}
+    assert dict(Membership.objects.filter(user=user).values_list("project__number", "role")) == {
+        project.number: Role.MEMBER,
+        other.number: Role.READ_ONLY,
+    }
+
+
+def test_sync_leaves_memberships_from_other_sources(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("alice")
+    Membership.objects.create(user=user, project=project, role=Role.MEMBER, source="latchkey")
+    memberships_sync_from_claims(user=user, provider_id="haka", asserted={})
+    assert Membership.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.ceph
+def test_entitlement_removed_at_login_revokes_keys_and_subuser(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("bob")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER})
+    membership = Membership.objects.get(user=user)
+    issued = key_create(membership=membership, hours=4, description="job")
+    summary = memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={})
+    assert summary["ended"] == 1
+    assert not Membership.objects.filter(user=user).exists()
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert ceph_user["subusers"] == [] and ceph_user["keys"] == []
+
+
+@pytest.mark.ceph
+def test_role_change_at_login_changes_subuser_access(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("carol")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER})
+    key_create(membership=Membership.objects.get(user=user), hours=1, description="provision")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.READ_ONLY})
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert ceph_user["subusers"][0]["permissions"] == "read"
+    assert Membership.objects.get(user=user).rgw_access == "read"
+
+
+@pytest.mark.ceph
+def test_project_provision_is_idempotent(project) -> None:  # type: ignore[no-untyped-def]
+    project_provision(project=project)
+    project.rgw_provisioned = False  # as if another process had not seen it yet
+    project_provision(project=project)
+    assert (
+        storage._client().get_user(uid=storage.uid(project.tenant))["user_id"] == f"{project.tenant}${project.tenant}"
+    )

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+
+from portal.env import EnvError, env_bool, env_int, env_json, env_list, env_secret
+from portal.oidc_config import parse_oidc_providers
+
+
+def test_env_bool_accepts_common_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for text, expected in [("true", True), ("ON", True), ("1", True), ("no", False), ("0", False)]:
+        monkeypatch.setenv("X_FLAG", text)
+        assert env_bool("X_FLAG", not expected) is expected
+
+
+def test_env_bool_rejects_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(EnvError, match="X_FLAG: expected a boolean"):
+        env_bool("X_FLAG", False)
+
+
+def test_env_unset_or_empty_gives_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("X_NUM", raising=False)
+    assert env_int("X_NUM", 7) == 7
+    monkeypatch.setenv("X_NUM", "")
+    assert env_int("X_NUM", 7) == 7
+
+
+def test_env_int_bounds_and_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_NUM", "200")
+    with pytest.raises(EnvError, match="at most 168"):
+        env_int("X_NUM", 1, maximum=168)
+    monkeypatch.setenv("X_NUM", "twelve")
+    with pytest.raises(EnvError, match="expected an integer"):
+        env_int("X_NUM", 1)
+    monkeypatch.setenv("X_NUM", "12")
+    assert env_int("X_NUM", 1, minimum=1, maximum=168) == 12
+
+
+def test_env_list_splits_and_trims(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_LIST", " a.example , b.example,,")
+    assert env_list("X_LIST", []) == ["a.example", "b.example"]
+
+
+def test_env_secret_from_file(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    secret_file = tmp_path / "s"
+    secret_file.write_text("from-file\n")
+    monkeypatch.delenv("X_SECRET", raising=False)
+    monkeypatch.setenv("X_SECRET_FILE", str(secret_file))
+    assert env_secret("X_SECRET") == "from-file"
+    monkeypatch.setenv("X_SECRET", "direct")
+    with pytest.raises(EnvError, match="both set"):
+        env_secret("X_SECRET")
+
+
+def test_env_secret_missing_file_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("X_SECRET", raising=False)
+    monkeypatch.setenv("X_SECRET_FILE", str(tmp_path / "missing"))
+    with pytest.raises(EnvError, match="cannot read"):
+        env_secret("X_SECRET")
+
+
+def test_env_json_reports_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_JSON", '[{"id": }]')
+    with pytest.raises(EnvError, match=r"invalid JSON .* line 1"):
+        env_json("X_JSON", [])
+
+
+GOOD = {
+    "id": "myaccessid",
+    "name": "MyAccessID",
+    "issuer": "https://proxy.myaccessid.org",
+    "client_id": "latchkey",
+    "client_secret": "s3cret",
+}
+
+
+def test_oidc_providers_become_allauth_apps_in_order() -> None:
+    apps = parse_oidc_providers([GOOD, {**GOOD, "id": "haka", "name": "HAKA", "issuer": "https://haka.example/"}])
+    assert [a["provider_id"] for a in apps] == ["myaccessid", "haka"]
+    assert apps[0]["secret"] == "s3cret"
+    assert apps[1]["settings"]["server_url"] == "https://haka.example"
+    assert "eduperson_entitlement" in apps[0]["settings"]["scope"]
+    assert apps[0]["settings"]["oauth_pkce_enabled"] is True
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"id": "x"}, "expected a JSON list"),
+        ([{**GOOD, "issuer": "ftp://x"}], r"\[0\]\.issuer: expected an http"),
+        ([{**GOOD, "id": "Bad Id"}], r"\[0\]\.id: use lowercase"),
+        ([GOOD, GOOD], r"\[1\]\.id: 'myaccessid' is listed twice"),
+        ([{k: v for k, v in GOOD.items() if k != "client_secret"}], r"\[0\]\.client_secret: required"),
+        ([{**GOOD, "scopes": ["profile"]}], "must include 'openid'"),
+        (["nope"], r"\[0\]: expected an object"),
+    ],
+)
+def test_oidc_providers_reject_bad_entries(data: object, message: str) -> None:
+    with pytest.raises(EnvError, match=message):
+        parse_oidc_providers(data)
