@@ -133,8 +133,8 @@ LATCHKEY_RGW_ADMIN_SECRET_KEY = env_secret("LATCHKEY_RGW_ADMIN_SECRET_KEY", "") 
 LATCHKEY_RGW_TIMEOUT = env_float("LATCHKEY_RGW_TIMEOUT", 10.0, minimum=0.1)
 # What users put in their client configs; may differ from the admin URL (e.g. a public https name).
 LATCHKEY_S3_ENDPOINT = env_str("LATCHKEY_S3_ENDPOINT", LATCHKEY_RGW_ADMIN_URL)
-# Empty means: read the zonegroup's api_name from the cluster (the only value every client accepts).
-LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "")
+# The zonegroup's api_name (`radosgw-admin zonegroup get`): the only region every client accepts.
+LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "default")
 
 # --- Keys ---
 LATCHKEY_KEY_MAX_HOURS = env_int("LATCHKEY_KEY_MAX_HOURS", 168, minimum=1, maximum=168)

@@ -11,6 +11,7 @@ scripts/stack.sh start dev
 set -a; . .stack/dev/latchkey.env; set +a
 py=.venv/bin/python
 $py manage.py migrate --noinput -v 0
+$py manage.py collectstatic --noinput -v 0
 $py manage.py demo_projects
 dir=.stack/dev
 if ! pid_alive $dir/celery-worker.pid; then

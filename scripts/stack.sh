@@ -27,7 +27,9 @@ write_env() {
   # shellcheck disable=SC1091
   . "$CEPH_DIR/admin.env"
   local idp=http://127.0.0.1:$IDP_PORT
-  local db="sqlite:///$dir/latchkey.sqlite3"
+  local db="sqlite:///$dir/latchkey.sqlite3" region
+  # The region clients must use is the zonegroup's api_name; the admin API does not tell it.
+  region=$(radosgw-admin -c "$CEPH_DIR/ceph.conf" zonegroup get | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_name"])')
   [ "$profile" = test ] && db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
   umask 077
   cat >"$dir/latchkey.env" <<ENV
@@ -39,7 +41,8 @@ LATCHKEY_RGW_ADMIN_URL=$RGW_ENDPOINT
 LATCHKEY_RGW_ADMIN_ACCESS_KEY=$RGW_ADMIN_ACCESS_KEY
 LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
 LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
-LATCHKEY_OIDC_PROVIDERS=[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret"},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret"}]
+LATCHKEY_S3_REGION=$region
+LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret"},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret"}]'
 LATCHKEY_IDP_URL=$idp
 ENV
 }

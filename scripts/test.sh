@@ -7,6 +7,7 @@ scripts/install-deps.sh
 scripts/stack.sh start test
 [ "${LATCHKEY_KEEP_STACK:-0}" = 1 ] || trap 'scripts/stack.sh stop test' EXIT
 set -a; . .stack/test/latchkey.env; set +a
+.venv/bin/python manage.py collectstatic --noinput -v 0
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -161,8 +161,9 @@ def key_create(*, tenant: str, subuser: str, access_key: str) -> str:
     """Create an S3 key with our chosen ``access_key`` id on ``T$T:subuser``; return its secret.
 
     Ceph generates the secret (only the id is sent), so the secret never travels in a URL:
-    the admin API takes its arguments in the query string. Repeating the call after a
-    timeout finds the key already there and returns the same secret.
+    the admin API takes its arguments in the query string. Repeating the call for an existing
+    id gives that key a new secret (RGW's behaviour), so a retry after a lost answer still
+    returns a secret that works.
     """
     try:
         keys = _call(
@@ -191,7 +192,7 @@ def key_remove(*, tenant: str, access_key: str) -> None:
     try:
         _call("remove_key", _client().remove_key, access_key=access_key, key_type="s3", uid=uid(tenant))
     except StorageError as exc:
-        if exc.code not in ("NoSuchKey", "InvalidAccessKey", "NoSuchUser"):
+        if exc.code not in ("NoSuchKey", "InvalidAccessKey", "InvalidAccessKeyId", "NoSuchUser"):
             raise
 
 
@@ -220,27 +221,11 @@ def key_secret(*, tenant: str, access_key: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4)
-def _cluster_region(url: str) -> str:
-    # The zonegroup's api_name is the only region every client accepts (bucket creation
-    # included); a fresh cluster calls it "default". The period holds the zonegroups.
-    period = _call("get_period", _client().request, "get", "/admin/realm/period?format=json")
-    zonegroups = (period or {}).get("period_map", {}).get("zonegroups", [])
-    master = (period or {}).get("master_zonegroup")
-    for zonegroup in zonegroups:
-        if zonegroup.get("id") == master or len(zonegroups) == 1:
-            return str(zonegroup.get("api_name") or zonegroup.get("name") or "default")
-    return "default"
-
-
 def region() -> str:
-    if settings.LATCHKEY_S3_REGION:
-        return str(settings.LATCHKEY_S3_REGION)
-    try:
-        return _cluster_region(settings.LATCHKEY_RGW_ADMIN_URL)
-    except StorageError:
-        log.warning("rgw: could not read the zonegroup; using region 'default'")
-        return "default"
+    """The zonegroup's api_name, the only region every client accepts (bucket creation included).
+    The admin API does not expose it, so it comes from settings: the stack scripts read it with
+    ``radosgw-admin zonegroup get``, and operators do the same."""
+    return str(settings.LATCHKEY_S3_REGION)
 
 
 def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) -> Any:

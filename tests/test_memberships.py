@@ -70,6 +70,5 @@ def test_project_provision_is_idempotent(project) -> None:  # type: ignore[no-un
     project_provision(project=project)
     project.rgw_provisioned = False  # as if another process had not seen it yet
     project_provision(project=project)
-    assert (
-        storage._client().get_user(uid=storage.uid(project.tenant))["user_id"] == f"{project.tenant}${project.tenant}"
-    )
+    user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert (user["tenant"], user["user_id"]) == (project.tenant, project.tenant)

@@ -66,14 +66,16 @@ def test_key_works_for_s3_and_is_refused_after_removal() -> None:
     storage.key_remove(tenant=tenant, access_key=access)  # removing again is fine
 
 
-def test_repeated_create_returns_the_same_secret() -> None:
-    # A retry after a timeout must not fail or mint a second secret.
+def test_repeated_create_returns_a_working_secret_and_one_key() -> None:
+    # A retry after a lost answer must not fail, duplicate the key, or return a stale secret.
     tenant = _tenant()
     storage.project_user_ensure(tenant=tenant, display_name="p")
     storage.subuser_ensure(tenant=tenant, name="alice", access="readwrite")
     access = "LKTEST" + secrets.token_hex(7).upper()
-    first = storage.key_create(tenant=tenant, subuser="alice", access_key=access)
-    assert storage.key_create(tenant=tenant, subuser="alice", access_key=access) == first
+    storage.key_create(tenant=tenant, subuser="alice", access_key=access)
+    second = storage.key_create(tenant=tenant, subuser="alice", access_key=access)
+    assert storage.key_secret(tenant=tenant, access_key=access) == second
+    assert s3_error_code(access, second) is None
     assert len(storage.keys_list(tenant=tenant)) == 1
 
 
@@ -97,10 +99,19 @@ def test_read_subuser_cannot_write() -> None:
         r.put_object(Bucket=bucket, Key="y", Body=b"2")
 
 
-def test_region_is_read_from_the_cluster(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.LATCHKEY_S3_REGION = ""
-    storage._cluster_region.cache_clear()
-    assert storage.region() == "default"
+def test_configured_region_is_the_one_ceph_accepts() -> None:
+    # The stack reads the zonegroup's api_name; a bucket created with it as location works,
+    # and any other region is refused, which is why configs must carry exactly this value.
+    tenant = _tenant()
+    storage.project_user_ensure(tenant=tenant, display_name="p")
+    storage.subuser_ensure(tenant=tenant, name="alice", access="readwrite")
+    access = "LKTEST" + secrets.token_hex(7).upper()
+    s3 = storage.s3_client(
+        access_key=access, secret_key=storage.key_create(tenant=tenant, subuser="alice", access_key=access)
+    )
+    s3.create_bucket(Bucket="r-" + tenant, CreateBucketConfiguration={"LocationConstraint": storage.region()})
+    with pytest.raises(Exception, match="InvalidLocationConstraint"):
+        s3.create_bucket(Bucket="w-" + tenant, CreateBucketConfiguration={"LocationConstraint": "eu-north-9"})
 
 
 def test_unreachable_gateway_is_storage_unavailable(settings) -> None:  # type: ignore[no-untyped-def]
