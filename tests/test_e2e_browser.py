@@ -114,3 +114,41 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
     key_delete(key=key)
     assert wait_refused(access_key, secret) == "InvalidAccessKeyId"
     assert _rclone(config, "lsf", f"{remote}:{bucket}").returncode != 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_person_through_two_providers_gets_two_separate_accounts(live_server) -> None:  # type: ignore[no-untyped-def]
+    suffix = secrets.token_hex(4)
+    Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"e2g{suffix}")
+    Project.objects.create(number="462000010", title="Language corpus", tenant=f"e2h{suffix}")
+
+    def login(page, provider: str) -> None:  # type: ignore[no-untyped-def]
+        page.goto(live_server.url + "/")
+        page.get_by_role("button", name=provider).click()
+        page.get_by_label("Username").fill(ALICE[0])
+        page.get_by_label("Password").fill(ALICE[1])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+
+    with chromium() as browser:
+        page = browser.new_page()
+        login(page, "MyAccessID (test)")
+        expect(page.get_by_role("link", name="462000008")).to_be_visible()
+        expect(page.get_by_role("link", name="462000010")).to_have_count(0)
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("heading", name="Log in to Latchkey")).to_be_visible()
+        # Logged out: the projects page asks for a login again.
+        page.goto(live_server.url + "/projects/")
+        expect(page.get_by_role("heading", name="Log in to Latchkey")).to_be_visible()
+
+        login(page, "HAKA (test)")
+        expect(page.get_by_role("link", name="462000010")).to_be_visible()
+        expect(page.get_by_role("link", name="462000008")).to_have_count(0)
+
+    # Same e-mail address, two identities, two accounts: never merged by address.
+    from allauth.socialaccount.models import SocialAccount
+
+    accounts = SocialAccount.objects.filter(user__email="alice@example.org")
+    assert sorted(a.provider for a in accounts) == ["haka", "myaccessid"]
+    assert len({a.user_id for a in accounts}) == 2
+    assert Membership.objects.get(project__number="462000010").user.socialaccount_set.get().provider == "haka"

@@ -1,0 +1,61 @@
+"""The expiry sweep through a real Celery worker on the test stack's Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from keys.models import AccessKey
+from keys.services import key_create
+from keys.tasks import keys_expire_overdue_task
+from tests.s3util import s3_error_code, wait_refused
+
+pytestmark = [pytest.mark.ceph]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def worker():  # type: ignore[no-untyped-def]
+    db = settings.DATABASES["default"]
+    # The worker must see this test's database (pytest-django's test_<name>), not the real one.
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
+         "--without-gossip", "-l", "INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_expires_an_overdue_key_in_ceph(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.fail("this test needs the PostgreSQL of the test stack (make test)")
+    membership = member_of(project)
+    overdue = key_create(membership=membership, hours=1, description="old", now=timezone.now() - timedelta(hours=2))
+    current = key_create(membership=membership, hours=1, description="current")
+    assert s3_error_code(overdue.key.access_key_id, overdue.secret) is None  # Ceph never expires it itself
+
+    keys_expire_overdue_task.delay()
+    deadline = time.monotonic() + 60
+    while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
+        assert worker.poll() is None, worker.stdout.read()
+        assert time.monotonic() < deadline, "the worker did not run the sweep"
+        time.sleep(0.2)
+    assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
+    assert AccessKey.objects.get(pk=current.key.pk).status == AccessKey.Status.ACTIVE
+    assert s3_error_code(current.key.access_key_id, current.secret) is None
