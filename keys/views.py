@@ -15,7 +15,7 @@ from keys.forms import KeyCreateForm
 from keys.models import AccessKey
 from keys.services import KeyActionError, key_create, key_delete
 from projects.access import membership_for
-from projects.selectors import keys_of
+from projects.views import render_project_page
 from storage import client as storage
 
 STORAGE_DOWN = "The storage service is not answering right now; no key was created. Please try again in a minute."
@@ -57,19 +57,7 @@ def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
                     "remote": remote_name(membership.project.number),
                 },
             )
-    status = 400
-    return render(
-        request,
-        "projects/detail.html",
-        {
-            "membership": membership,
-            "project": membership.project,
-            "keys": keys_of(membership),
-            "form": form,
-            "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
-        },
-        status=status,
-    )
+    return render_project_page(request, membership, form=form, status=400)
 
 
 @require_http_methods(["GET", "POST"])

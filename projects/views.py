@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.models import User
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
+from projects.models import Membership
 from projects.selectors import keys_of, memberships_of
 
 
@@ -19,10 +20,10 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/list.html", {"memberships": memberships_of(request.user)})
 
 
-@require_GET
-@login_required
-def project_detail(request: HttpRequest, number: str) -> HttpResponse:
-    membership = membership_for(request.user, number)
+def render_project_page(
+    request: HttpRequest, membership: Membership, *, form: KeyCreateForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The project page; the key form comes back here, with its errors, when it does not validate."""
     return render(
         request,
         "projects/detail.html",
@@ -30,7 +31,14 @@ def project_detail(request: HttpRequest, number: str) -> HttpResponse:
             "membership": membership,
             "project": membership.project,
             "keys": keys_of(membership),
-            "form": KeyCreateForm(initial={"hours": 8}),
+            "form": form or KeyCreateForm(initial={"hours": 8}),
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
         },
+        status=status,
     )
+
+
+@require_GET
+@login_required
+def project_detail(request: HttpRequest, number: str) -> HttpResponse:
+    return render_project_page(request, membership_for(request.user, number))
