@@ -33,3 +33,13 @@ def user_ensure_rgw_name(*, user: User) -> str:
         if updated or user.rgw_name:
             return user.rgw_name  # type: ignore[return-value]
     raise RuntimeError(f"could not find a free RGW name for user {user.pk}")
+
+
+def user_revoke_keys_if_inactive(*, user: User) -> int:
+    """A deactivated user's keys stop working at once, in every project."""
+    from keys.models import AccessKey
+    from keys.services import LIVE, keys_revoke
+
+    if user.is_active:
+        return 0
+    return keys_revoke(keys=list(AccessKey.objects.filter(owner=user, status__in=LIVE)), reason="user deactivated")

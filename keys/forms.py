@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.utils.html import strip_tags
 
 
-class KeyCreateForm(forms.Form):
-    description = forms.CharField(
+def description_field() -> forms.CharField:
+    return forms.CharField(
         label="Key description",
         max_length=settings.LATCHKEY_KEY_DESCRIPTION_MAX,
         help_text="What the key is for, e.g. the job that uses it.",
@@ -15,8 +18,11 @@ class KeyCreateForm(forms.Form):
             "max_length": "Keep the description to %(limit_value)d characters (it has %(show_value)d).",
         },
     )
-    hours = forms.IntegerField(
-        label="Duration (hours)",
+
+
+def hours_field(label: str = "Duration (hours)") -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
         min_value=1,
         max_value=settings.LATCHKEY_KEY_MAX_HOURS,
         help_text=f"1 to {settings.LATCHKEY_KEY_MAX_HOURS} hours; a job's walltime is a good choice.",
@@ -28,10 +34,50 @@ class KeyCreateForm(forms.Form):
         },
     )
 
+
+def clean_description_text(value: str) -> str:
+    value = value.strip()
+    if "<" in value or ">" in value or strip_tags(value) != value:
+        raise forms.ValidationError("The description cannot contain '<' or '>'.")
+    if any(ord(ch) < 32 for ch in value):
+        raise forms.ValidationError("The description cannot contain control characters.")
+    return value
+
+
+class KeyCreateForm(forms.Form):
+    description = description_field()
+    hours = hours_field()
+
+    def __init__(self, *args: Any, max_hours: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_hours(self.fields["hours"], max_hours)
+
     def clean_description(self) -> str:
-        value: str = self.cleaned_data["description"].strip()
-        if "<" in value or ">" in value or strip_tags(value) != value:
-            raise forms.ValidationError("The description cannot contain '<' or '>'.")
-        if any(ord(ch) < 32 for ch in value):
-            raise forms.ValidationError("The description cannot contain control characters.")
-        return value
+        return clean_description_text(self.cleaned_data["description"])
+
+
+class KeyExtendForm(forms.Form):
+    hours = hours_field("New expiry: hours from now")
+
+    def __init__(self, *args: Any, max_hours: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit_hours(self.fields["hours"], max_hours)
+
+
+class KeyEditForm(forms.Form):
+    description = description_field()
+
+    def clean_description(self) -> str:
+        return clean_description_text(self.cleaned_data["description"])
+
+
+def _limit_hours(field: forms.Field, max_hours: int | None) -> None:
+    """A project may allow less than the site; the field's limit and messages follow it."""
+    if max_hours is None or max_hours >= settings.LATCHKEY_KEY_MAX_HOURS:
+        return
+    assert isinstance(field, forms.IntegerField)
+    field.max_value = max_hours
+    field.validators = [v for v in field.validators if not isinstance(v, MaxValueValidator)]
+    field.validators.append(MaxValueValidator(max_hours))
+    field.help_text = f"1 to {max_hours} hours (this project's limit)."
+    field.widget.attrs["max"] = str(max_hours)

@@ -26,6 +26,11 @@ class AccessKey(models.Model):
     expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=64, blank=True, default="")
+    last_extended_at = models.DateTimeField(null=True, blank=True)
+    # The expiry an exact-time job is queued for; a different value (an extension) needs a new job.
+    expiry_job_for = models.DateTimeField(null=True, blank=True)
+    # The smallest reminder threshold (hours before expiry) already e-mailed; reset by extension.
+    reminded_hours = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -36,3 +41,33 @@ class AccessKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.access_key_id} ({self.description})"
+
+
+class KeyEvent(models.Model):
+    """The audit log of keys: who did what, when, from where. Never holds a secret."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Created"
+        EXTEND = "extend", "Extended"
+        EDIT = "edit", "Description changed"
+        REVEAL = "reveal", "Secret revealed"
+        DELETE = "delete", "Deleted"
+        EXPIRE = "expire", "Expired"
+        REVOKE = "revoke", "Revoked"
+
+    at = models.DateTimeField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="events")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="key_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )  # None: Latchkey
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["project", "at"], name="keyevent_project_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.key_id}"

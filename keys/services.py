@@ -1,4 +1,15 @@
-"""Writes to S3 keys. Ceph and the database agree after every call, even when Ceph fails."""
+"""Writes to S3 keys. Ceph and the database agree after every call, even when Ceph fails.
+
+Expiry is Latchkey's job (Ceph has none). Three layers, all funnelling into ``key_expire``:
+1. an exact-time Celery job per key, queued by the sweep when the key is within two sweep
+   intervals of its expiry (short ETAs survive Redis' visibility timeout; see settings);
+2. the sweep itself (every ``LATCHKEY_SWEEP_SECONDS``), which expires everything overdue,
+   so a dead worker or a lost job delays a revocation by one sweep at most;
+3. the reconciler, which compares Ceph with the database (keys/reconcile.py).
+``key_expire`` and ``key_extend`` lock the key's row, so an extension racing the expiry ends
+in one state: either the key expired (and the extension is refused) or it was extended
+(and the stale job finds nothing to do).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +23,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from keys.models import AccessKey
-from projects.models import Membership
+from accounts.models import User
+from keys.models import AccessKey, KeyEvent
+from projects.models import Membership, Project
 from projects.services import membership_provision
 from storage import client as storage
 
@@ -22,6 +34,7 @@ log = logging.getLogger(__name__)
 # A PENDING row older than this belongs to a request that died between our write and Ceph's.
 PENDING_GRACE = timedelta(minutes=5)
 _ID_ALPHABET = string.ascii_uppercase + string.digits
+LIVE = (AccessKey.Status.ACTIVE, AccessKey.Status.PENDING)
 
 
 class KeyActionError(Exception):
@@ -39,29 +52,53 @@ def _new_access_key_id() -> str:
     return "LK" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(18))
 
 
-def key_create(*, membership: Membership, hours: int, description: str, now: datetime | None = None) -> IssuedKey:
-    if not 1 <= hours <= settings.LATCHKEY_KEY_MAX_HOURS:
-        raise KeyActionError(f"The duration must be between 1 and {settings.LATCHKEY_KEY_MAX_HOURS} hours.")
+def _event(key: AccessKey, action: str, *, at: datetime, actor: User | None, ip: str | None, detail: str = "") -> None:
+    KeyEvent.objects.create(
+        key=key, project_id=key.project_id, action=action, at=at, actor=actor, ip=ip, detail=detail[:300]
+    )
+
+
+def _check_hours(project: Project, hours: int) -> None:
+    limit = project.key_max_hours
+    if not 1 <= hours <= limit:
+        raise KeyActionError(f"The duration must be between 1 and {limit} hours.")
+
+
+def key_create(
+    *, membership: Membership, hours: int, description: str, ip: str | None = None, now: datetime | None = None
+) -> IssuedKey:
+    _check_hours(membership.project, hours)
     now = now or timezone.now()
     membership_provision(membership=membership)
-    key = AccessKey.objects.create(
-        access_key_id=_new_access_key_id(),
-        project=membership.project,
-        owner=membership.user,
-        subuser=membership.user.rgw_name or "",
-        description=description,
-        status=AccessKey.Status.PENDING,
-        created_at=now,
-        expires_at=now + timedelta(hours=hours),
-    )
+    with transaction.atomic():
+        # Serialises concurrent creations by one member, so the limit cannot be overrun.
+        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        active = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE).count()
+        if active >= settings.LATCHKEY_KEY_MAX_ACTIVE:
+            raise KeyActionError(
+                f"You already have {active} active keys in this project, the most allowed. "
+                "Delete a key you no longer need first."
+            )
+        key = AccessKey.objects.create(
+            access_key_id=_new_access_key_id(),
+            project=membership.project,
+            owner=membership.user,
+            subuser=membership.user.rgw_name or "",
+            description=description,
+            status=AccessKey.Status.PENDING,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
     tenant = membership.project.tenant
     try:
         secret = storage.key_create(tenant=tenant, subuser=key.subuser, access_key=key.access_key_id)
     except storage.StorageError:
         _discard_pending(key)
         raise
-    AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
-    key.status = AccessKey.Status.ACTIVE
+    with transaction.atomic():
+        AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
+        key.status = AccessKey.Status.ACTIVE
+        _event(key, KeyEvent.Action.CREATE, at=now, actor=membership.user, ip=ip, detail=f"{hours} h")
     log.info(
         "key %s created for user %s in project %s, expires %s",
         key.access_key_id,
@@ -74,7 +111,7 @@ def key_create(*, membership: Membership, hours: int, description: str, now: dat
 
 def _discard_pending(key: AccessKey) -> None:
     """Undo a creation that Ceph did not confirm. If Ceph cannot even be asked, the PENDING row
-    stays and ``keys_expire_overdue`` removes the key from Ceph (if it is there) and the row."""
+    stays and ``keys_sweep`` removes the key from Ceph (if it is there) and the row."""
     try:
         storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
     except storage.StorageError:
@@ -83,44 +120,134 @@ def _discard_pending(key: AccessKey) -> None:
     key.delete()
 
 
-def _end(key: AccessKey, *, status: str, reason: str, now: datetime) -> bool:
-    """Remove the key from Ceph, then record its end. Returns False if it had already ended."""
+def _locked(key_id: int) -> AccessKey | None:
+    return AccessKey.objects.select_for_update().select_related("project").filter(pk=key_id).first()
+
+
+def _end_locked(
+    key: AccessKey, *, status: str, action: str, reason: str, now: datetime, actor: User | None, ip: str | None
+) -> None:
+    """With the row locked: remove the key from Ceph, then record its end. A Ceph failure
+    raises before anything is recorded, so the key stays active and is retried."""
     storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+    AccessKey.objects.filter(pk=key.pk).update(status=status, ended_at=now, end_reason=reason)
+    key.status, key.ended_at, key.end_reason = status, now, reason
+    _event(key, action, at=now, actor=actor, ip=ip, detail=reason)
+    log.info("key %s ended: %s", key.access_key_id, reason)
+
+
+def key_expire(*, key_id: int, now: datetime | None = None) -> bool:
+    """Expire one key if it is due. Idempotent; a stale job (the key was extended) does nothing."""
+    now = now or timezone.now()
     with transaction.atomic():
-        updated = AccessKey.objects.filter(
-            pk=key.pk, status__in=[AccessKey.Status.ACTIVE, AccessKey.Status.PENDING]
-        ).update(status=status, ended_at=now, end_reason=reason)
-    if updated:
-        log.info("key %s ended: %s", key.access_key_id, reason)
-    return bool(updated)
+        key = _locked(key_id)
+        if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
+            return False
+        _end_locked(key, status=AccessKey.Status.EXPIRED, action=KeyEvent.Action.EXPIRE, reason="expired",
+                    now=now, actor=None, ip=None)  # fmt: skip
+    return True
 
 
-def key_delete(*, key: AccessKey, now: datetime | None = None) -> None:
-    """The owner deletes a key. Irreversible; a Ceph failure leaves the key active."""
+def key_extend(
+    *, key: AccessKey, hours: int, actor: User, ip: str | None = None, now: datetime | None = None
+) -> AccessKey:
+    """Set the expiry to now + ``hours`` (at most the project's longest lifetime from now).
+    Works any number of times, as on LUMI-O, but only on a key that has not expired."""
+    now = now or timezone.now()
+    _check_hours(key.project, hours)
+    new_expiry = now + timedelta(hours=hours)
+    with transaction.atomic():
+        locked = _locked(key.pk)
+        if locked is None or locked.status != AccessKey.Status.ACTIVE or locked.expires_at <= now:
+            raise KeyActionError("This key has expired or was deleted; it cannot be extended. Create a new key.")
+        if new_expiry <= locked.expires_at:
+            raise KeyActionError(
+                f"The key already expires later than that ({timezone.localtime(locked.expires_at):%Y-%m-%d %H:%M %Z})."
+            )
+        AccessKey.objects.filter(pk=key.pk).update(
+            expires_at=new_expiry, last_extended_at=now, expiry_job_for=None, reminded_hours=None
+        )
+        old = locked.expires_at
+        locked.expires_at, locked.last_extended_at = new_expiry, now
+        _event(locked, KeyEvent.Action.EXTEND, at=now, actor=actor, ip=ip,
+               detail=f"{old.isoformat()} -> {new_expiry.isoformat()}")  # fmt: skip
+    return locked
+
+
+def key_edit_description(
+    *, key: AccessKey, description: str, actor: User, ip: str | None = None, now: datetime | None = None
+) -> None:
     if key.status != AccessKey.Status.ACTIVE:
-        raise KeyActionError("This key has already ended.")
-    _end(key, status=AccessKey.Status.REVOKED, reason="deleted by owner", now=now or timezone.now())
+        raise KeyActionError("This key has ended; its description can no longer change.")
+    with transaction.atomic():
+        AccessKey.objects.filter(pk=key.pk).update(description=description)
+        _event(key, KeyEvent.Action.EDIT, at=now or timezone.now(), actor=actor, ip=ip,
+               detail=f"{key.description} -> {description}")  # fmt: skip
+        key.description = description
+
+
+def key_reveal_secret(*, key: AccessKey, actor: User, ip: str | None = None, now: datetime | None = None) -> str:
+    """Fetch the secret from Ceph for its owner (the caller checks fresh authentication)."""
+    if key.status != AccessKey.Status.ACTIVE or key.owner_id != actor.pk:
+        raise KeyActionError("This key cannot be revealed.")
+    secret = storage.key_secret(tenant=key.project.tenant, access_key=key.access_key_id)
+    if secret is None:
+        raise KeyActionError("The storage service no longer has this key. It will be marked as ended.")
+    _event(key, KeyEvent.Action.REVEAL, at=now or timezone.now(), actor=actor, ip=ip)
+    return secret
+
+
+def key_delete(*, key: AccessKey, actor: User, ip: str | None = None, now: datetime | None = None) -> None:
+    """The owner deletes a key. Irreversible; a Ceph failure leaves the key active."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(key.pk)
+        if locked is None or locked.status != AccessKey.Status.ACTIVE:
+            raise KeyActionError("This key has already ended.")
+        _end_locked(locked, status=AccessKey.Status.REVOKED, action=KeyEvent.Action.DELETE,
+                    reason="deleted by owner", now=now, actor=actor, ip=ip)  # fmt: skip
+    key.status = locked.status
+
+
+def keys_revoke(*, keys: list[AccessKey], reason: str, now: datetime | None = None) -> int:
+    """Revoke keys at once (membership ended, user deactivated, project suspended).
+    Raises StorageError after revoking what it could; the caller retries the rest."""
+    now = now or timezone.now()
+    revoked, failure = 0, None
+    for key in keys:
+        try:
+            with transaction.atomic():
+                locked = _locked(key.pk)
+                if locked is None or locked.status not in LIVE:
+                    continue
+                _end_locked(locked, status=AccessKey.Status.REVOKED, action=KeyEvent.Action.REVOKE,
+                            reason=reason, now=now, actor=None, ip=None)  # fmt: skip
+                revoked += 1
+        except storage.StorageError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return revoked
 
 
 def keys_revoke_for_membership(*, membership: Membership, reason: str, now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    keys = AccessKey.objects.select_related("project").filter(
-        owner=membership.user,
-        project=membership.project,
-        status__in=[AccessKey.Status.ACTIVE, AccessKey.Status.PENDING],
-    )
-    return sum(_end(key, status=AccessKey.Status.REVOKED, reason=reason, now=now) for key in keys)
+    keys = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE)
+    return keys_revoke(keys=list(keys), reason=reason, now=now)
 
 
-def keys_expire_overdue(*, now: datetime | None = None) -> dict[str, int]:
-    """The safety-net sweep: remove every key past its expiry, and abandoned PENDING keys,
-    from Ceph. Idempotent; a failure on one key is logged and retried on the next run."""
+def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None) -> dict[str, int]:
+    """The safety net, run by beat: expire every overdue key, clean abandoned PENDING keys,
+    and queue exact-time jobs for keys expiring within ``horizon``. Idempotent; a failure on
+    one key is logged and retried on the next run."""
+    from keys.tasks import key_expire_task
+
     now = now or timezone.now()
-    expired = cleaned = failed = 0
-    overdue = AccessKey.objects.select_related("project").filter(status=AccessKey.Status.ACTIVE, expires_at__lte=now)
-    for key in overdue:
+    horizon = horizon or timedelta(seconds=2 * settings.LATCHKEY_SWEEP_SECONDS)
+    expired = cleaned = scheduled = failed = 0
+    overdue = AccessKey.objects.filter(status=AccessKey.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)
+    for key_id in list(overdue):
         try:
-            expired += _end(key, status=AccessKey.Status.EXPIRED, reason="expired", now=now)
+            expired += key_expire(key_id=key_id, now=now)
         except storage.StorageError:
             failed += 1
     abandoned = AccessKey.objects.select_related("project").filter(
@@ -133,6 +260,20 @@ def keys_expire_overdue(*, now: datetime | None = None) -> dict[str, int]:
             cleaned += 1
         except storage.StorageError:
             failed += 1
+    due_soon = AccessKey.objects.filter(
+        status=AccessKey.Status.ACTIVE, expires_at__gt=now, expires_at__lte=now + horizon
+    ).values_list("pk", "expires_at", "expiry_job_for")
+    for key_id, expires_at, job_for in list(due_soon):
+        if job_for == expires_at:
+            continue
+        try:
+            key_expire_task.apply_async(args=[key_id], eta=expires_at)
+        except Exception:  # the broker is down: the next sweep expires the key instead
+            log.warning("sweep: could not queue the expiry job of key %s", key_id)
+            failed += 1
+            continue
+        AccessKey.objects.filter(pk=key_id, expires_at=expires_at).update(expiry_job_for=expires_at)
+        scheduled += 1
     if expired or cleaned or failed:
-        log.info("sweep: %d expired, %d abandoned cleaned, %d failed", expired, cleaned, failed)
-    return {"expired": expired, "cleaned": cleaned, "failed": failed}
+        log.info("sweep: %d expired, %d abandoned cleaned, %d queued, %d failed", expired, cleaned, scheduled, failed)
+    return {"expired": expired, "cleaned": cleaned, "scheduled": scheduled, "failed": failed}

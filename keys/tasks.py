@@ -1,14 +1,28 @@
+"""Thin Celery tasks: ids in, a summary out; the work is in the services."""
+
 from __future__ import annotations
 
 from celery import shared_task
 
-from keys.services import keys_expire_overdue
+from keys.reminders import keys_send_reminders
+from keys.services import key_expire, keys_sweep
 from projects.services import memberships_finish_ending
 
 
 @shared_task
-def keys_expire_overdue_task() -> dict[str, int]:
-    return keys_expire_overdue()
+def key_expire_task(key_id: int) -> bool:
+    # Queued for the key's exact expiry; after an extension it finds the key not yet due.
+    return key_expire(key_id=key_id)
+
+
+@shared_task
+def keys_sweep_task() -> dict[str, int]:
+    return keys_sweep()
+
+
+@shared_task
+def keys_send_reminders_task() -> dict[str, int]:
+    return keys_send_reminders()
 
 
 @shared_task

@@ -1,24 +1,51 @@
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.signals import AUTH_PROVIDER, authenticated_within
+from keys.access import owned_key
 from keys.configs import ClientSettings, rclone_config, remote_name
-from keys.forms import KeyCreateForm
+from keys.forms import KeyCreateForm, KeyEditForm, KeyExtendForm
 from keys.models import AccessKey
-from keys.services import KeyActionError, key_create, key_delete
+from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from portal.http import client_ip
 from projects.access import membership_for
 from projects.views import render_project_page
 from storage import client as storage
 
-STORAGE_DOWN = "The storage service is not answering right now; no key was created. Please try again in a minute."
+STORAGE_DOWN = "The storage service is not answering right now; nothing was changed. Please try again in a minute."
+
+
+def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str) -> HttpResponse:
+    """The only page that shows a secret. Nothing on it is stored or sent again: the rclone
+    config is a client-side data: download, and the response is marked no-store."""
+    config = rclone_config(
+        ClientSettings(key.access_key_id, secret, settings.LATCHKEY_S3_ENDPOINT, storage.region()),
+        remote=remote_name(key.project.number),
+    )
+    return render(
+        request,
+        "keys/created.html",
+        {
+            "title": title,
+            "key": key,
+            "secret": secret,
+            "project": key.project,
+            "rclone_conf": config,
+            "rclone_conf_b64": base64.b64encode(config.encode()).decode(),
+            "remote": remote_name(key.project.number),
+        },
+    )
 
 
 @require_POST
@@ -26,64 +53,137 @@ STORAGE_DOWN = "The storage service is not answering right now; no key was creat
 @never_cache
 def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
-    form = KeyCreateForm(request.POST)
+    form = KeyCreateForm(request.POST, max_hours=membership.project.key_max_hours)
     if form.is_valid():
         try:
             issued = key_create(
-                membership=membership, hours=form.cleaned_data["hours"], description=form.cleaned_data["description"]
+                membership=membership,
+                hours=form.cleaned_data["hours"],
+                description=form.cleaned_data["description"],
+                ip=client_ip(request),
             )
         except KeyActionError as exc:
             form.add_error(None, str(exc))
         except storage.StorageError:
             form.add_error(None, STORAGE_DOWN)
         else:
-            config = rclone_config(
-                ClientSettings(
-                    issued.key.access_key_id, issued.secret, settings.LATCHKEY_S3_ENDPOINT, storage.region()
-                ),
-                remote=remote_name(membership.project.number),
-            )
-            # The secret exists only in this response (never stored, never in a URL we serve):
-            # the page shows it once and offers the config as a client-side data: download.
-            return render(
-                request,
-                "keys/created.html",
-                {
-                    "key": issued.key,
-                    "secret": issued.secret,
-                    "project": membership.project,
-                    "rclone_conf": config,
-                    "rclone_conf_b64": base64.b64encode(config.encode()).decode(),
-                    "remote": remote_name(membership.project.number),
-                },
-            )
+            return _secret_page(request, issued.key, issued.secret, title="Key created")
     return render_project_page(request, membership, form=form, status=400)
+
+
+def _key_page(
+    request: HttpRequest,
+    key: AccessKey,
+    *,
+    extend_form: KeyExtendForm | None = None,
+    edit_form: KeyEditForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    max_hours = key.project.key_max_hours
+    return render(
+        request,
+        "keys/detail.html",
+        {
+            "key": key,
+            "project": key.project,
+            "events": key.events.select_related("actor")[:50],
+            "extend_form": extend_form or KeyExtendForm(initial={"hours": max_hours}, max_hours=max_hours),
+            "edit_form": edit_form or KeyEditForm(initial={"description": key.description}),
+            "reveal_allowed": settings.LATCHKEY_REVEAL_POLICY == "reauth",
+            "max_hours": max_hours,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@login_required
+def key_detail_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
+    _, key = owned_key(request.user, number, access_key_id)
+    return _key_page(request, key)
+
+
+@require_POST
+@login_required
+def key_extend_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
+    membership, key = owned_key(request.user, number, access_key_id)
+    form = KeyExtendForm(request.POST, max_hours=key.project.key_max_hours)
+    if form.is_valid():
+        try:
+            key = key_extend(key=key, hours=form.cleaned_data["hours"], actor=membership.user, ip=client_ip(request))
+        except KeyActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Key extended.")
+            return redirect("keys:detail", number=number, access_key_id=access_key_id)
+    return _key_page(request, key, extend_form=form, status=400)
+
+
+@require_POST
+@login_required
+def key_edit_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
+    membership, key = owned_key(request.user, number, access_key_id)
+    form = KeyEditForm(request.POST)
+    if form.is_valid():
+        try:
+            key_edit_description(
+                key=key, description=form.cleaned_data["description"], actor=membership.user, ip=client_ip(request)
+            )
+        except KeyActionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Description saved.")
+            return redirect("keys:detail", number=number, access_key_id=access_key_id)
+    return _key_page(request, key, edit_form=form, status=400)
+
+
+@require_POST
+@login_required
+@never_cache
+def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
+    membership, key = owned_key(request.user, number, access_key_id)
+    if settings.LATCHKEY_REVEAL_POLICY != "reauth":
+        messages.error(request, "This site shows a secret only once, when the key is created.")
+        return redirect("keys:detail", number=number, access_key_id=access_key_id)
+    if not authenticated_within(request, settings.LATCHKEY_REAUTH_SECONDS):
+        # A fresh login at the IdP: prompt=login and max_age=0 make it ask again even
+        # when the person still has a session there.
+        provider = request.session.get(AUTH_PROVIDER) or ""
+        next_url = reverse("keys:detail", args=[number, access_key_id]) + "?reveal=1"
+        login_url = reverse("openid_connect_login", kwargs={"provider_id": provider}) if provider else ""
+        query = urlencode({"process": "login", "next": next_url, "auth_params": "prompt=login&max_age=0"})
+        return render(
+            request,
+            "keys/reauth.html",
+            {"key": key, "project": key.project, "login_url": f"{login_url}?{query}" if provider else ""},
+            status=403,
+        )
+    try:
+        secret = key_reveal_secret(key=key, actor=membership.user, ip=client_ip(request))
+    except KeyActionError as exc:
+        messages.error(request, str(exc))
+        return redirect("keys:detail", number=number, access_key_id=access_key_id)
+    except storage.StorageError:
+        messages.error(request, STORAGE_DOWN)
+        return redirect("keys:detail", number=number, access_key_id=access_key_id)
+    return _secret_page(request, key, secret, title="Secret key")
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def key_delete_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
-    membership = membership_for(request.user, number)
-    key = (
-        AccessKey.objects.select_related("project")
-        .filter(
-            access_key_id=access_key_id,
-            owner=membership.user,
-            project=membership.project,
-            status=AccessKey.Status.ACTIVE,
-        )
-        .first()
-    )
-    if key is None:
-        raise Http404("No such key")
+    membership, key = owned_key(request.user, number, access_key_id)
     if request.method == "POST":
         try:
-            key_delete(key=key)
+            key_delete(key=key, actor=membership.user, ip=client_ip(request))
         except KeyActionError as exc:
             messages.error(request, str(exc))
         except storage.StorageError:
             messages.error(request, "The storage service is not answering; the key was not deleted. Try again.")
         else:
             messages.success(request, f"Key {key.access_key_id} deleted. It no longer works.")
+        return redirect("projects:detail", number=number)
+    if key.status != AccessKey.Status.ACTIVE:
+        messages.error(request, "This key has already ended.")
         return redirect("projects:detail", number=number)
     return render(request, "keys/confirm_delete.html", {"key": key, "project": membership.project})

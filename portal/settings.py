@@ -137,8 +137,28 @@ LATCHKEY_S3_ENDPOINT = env_str("LATCHKEY_S3_ENDPOINT", LATCHKEY_RGW_ADMIN_URL)
 LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "default")
 
 # --- Keys ---
+# Site-wide longest lifetime (at creation and as now + N on extension); projects may lower it.
 LATCHKEY_KEY_MAX_HOURS = env_int("LATCHKEY_KEY_MAX_HOURS", 168, minimum=1, maximum=168)
 LATCHKEY_KEY_DESCRIPTION_MAX = 200
+LATCHKEY_KEY_MAX_ACTIVE = env_int("LATCHKEY_KEY_MAX_ACTIVE", 10, minimum=1)
+# "reauth": the owner may view a secret again after a fresh login at their IdP (LUMI-O);
+# "never": the secret is shown once, at creation (JASMIN).
+LATCHKEY_REVEAL_POLICY = env_str("LATCHKEY_REVEAL_POLICY", "reauth")
+if LATCHKEY_REVEAL_POLICY not in ("reauth", "never"):
+    raise RuntimeError("LATCHKEY_REVEAL_POLICY must be 'reauth' or 'never'")
+LATCHKEY_REAUTH_SECONDS = env_int("LATCHKEY_REAUTH_SECONDS", 600, minimum=30, maximum=3600)
+LATCHKEY_REMINDER_HOURS = sorted({int(h) for h in env_list("LATCHKEY_REMINDER_HOURS", ["24", "1"])}, reverse=True)
+LATCHKEY_BASE_URL = env_str("LATCHKEY_BASE_URL", "http://127.0.0.1:8000")
+
+# --- E-mail (expiry reminders) ---
+EMAIL_HOST = env_str("LATCHKEY_EMAIL_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("LATCHKEY_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("LATCHKEY_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("LATCHKEY_EMAIL_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("LATCHKEY_EMAIL_STARTTLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("LATCHKEY_EMAIL_FROM", "Latchkey <latchkey@localhost>")
+EMAIL_BACKEND = env_str("LATCHKEY_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
 # --- Celery ---
 REDIS_URL = env_str("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -147,11 +167,16 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Exact-time expiry jobs are queued at most two sweeps ahead, far inside this timeout, so
+# Redis never redelivers a waiting ETA task; a worker that dies loses them, and the sweep
+# catches up (keys/services.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_TIMEZONE = "UTC"
 LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
 CELERY_BEAT_SCHEDULE = {
-    "keys-expire-overdue": {"task": "keys.tasks.keys_expire_overdue_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
+    "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
     "memberships-finish-ending": {"task": "keys.tasks.memberships_finish_ending_task", "schedule": 300.0},
+    "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
 }
 
 LOGGING = {

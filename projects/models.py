@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -33,6 +33,10 @@ class Project(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     rgw_provisioned = models.BooleanField(default=False)
+    # Operators may lower the site's longest key lifetime for one project; never raise it.
+    max_key_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(168)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +44,11 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    @property
+    def key_max_hours(self) -> int:
+        site = int(settings.LATCHKEY_KEY_MAX_HOURS)
+        return min(site, self.max_key_hours) if self.max_key_hours else site
 
 
 class Membership(models.Model):

@@ -123,3 +123,24 @@ def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict
             log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
         ended += 1
     return {"added": added, "changed": changed, "ended": ended}
+
+
+def project_suspend(*, project: Project) -> None:
+    """Allocation ended: Latchkey refuses the project, its keys are revoked, and its Ceph user
+    is suspended (the data stays). Latchkey's side is committed first, so a Ceph failure
+    part-way leaves a project that grants nothing and can be suspended again."""
+    from keys.models import AccessKey
+    from keys.services import LIVE, keys_revoke
+
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.SUSPENDED)
+    project.status = Project.Status.SUSPENDED
+    keys_revoke(keys=list(AccessKey.objects.filter(project=project, status__in=LIVE)), reason="project suspended")
+    if project.rgw_provisioned:
+        storage.project_user_suspend(tenant=project.tenant, suspended=True)
+
+
+def project_reactivate(*, project: Project) -> None:
+    if project.rgw_provisioned:
+        storage.project_user_suspend(tenant=project.tenant, suspended=False)
+    Project.objects.filter(pk=project.pk).update(status=Project.Status.ACTIVE)
+    project.status = Project.Status.ACTIVE

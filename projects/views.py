@@ -31,7 +31,7 @@ def render_project_page(
             "membership": membership,
             "project": membership.project,
             "keys": keys_of(membership),
-            "form": form or KeyCreateForm(initial={"hours": 8}),
+            "form": form or KeyCreateForm(initial={"hours": 8}, max_hours=membership.project.key_max_hours),
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
         },
         status=status,

@@ -3,6 +3,7 @@
 #
 # dev  : Ceph, Redis, the test IdP (SQLite for Django). Used by `make run`.
 # test : the same on other ports plus PostgreSQL. Used by `make test`.
+# bench: like test, on its own ports. Used by `make bench`.
 # Both can run at once. Every process is recorded in .stack/<profile>/ and only those are
 # stopped. The settings Django needs are written to .stack/<profile>/latchkey.env.
 set -euo pipefail
@@ -12,7 +13,8 @@ action=${1:-}; profile=${2:-dev}
 case "$profile" in
   dev)  base=17000 ;;
   test) base=27000 ;;
-  *) echo "usage: $0 start|stop|status dev|test" >&2; exit 2 ;;
+  bench) base=37000 ;;
+  *) echo "usage: $0 start|stop|status dev|test|bench" >&2; exit 2 ;;
 esac
 dir=$root/.stack/$profile
 # PostgreSQL runs as the postgres user, which may not be able to enter the checkout.
@@ -30,7 +32,7 @@ write_env() {
   local db="sqlite:///$dir/latchkey.sqlite3" region
   # The region clients must use is the zonegroup's api_name; the admin API does not tell it.
   region=$(radosgw-admin -c "$CEPH_DIR/ceph.conf" zonegroup get | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_name"])')
-  [ "$profile" = test ] && db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
+  [ "$profile" = dev ] || db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
   umask 077
   cat >"$dir/latchkey.env" <<ENV
 LATCHKEY_DEBUG=true
@@ -52,7 +54,7 @@ case "$action" in
     mkdir -p "$dir"
     scripts/stack/redis.sh start
     scripts/stack/idp.sh start
-    [ "$profile" = test ] && scripts/stack/postgres.sh start
+    [ "$profile" = dev ] || scripts/stack/postgres.sh start
     scripts/stack/ceph.sh start
     write_env
     echo "stack $profile: up; settings in $dir/latchkey.env, logs in $dir/*/"

@@ -107,6 +107,12 @@ def project_user_ensure(*, tenant: str, display_name: str) -> None:
             raise
 
 
+def project_user_suspend(*, tenant: str, suspended: bool) -> None:
+    """Suspend (or restore) the project's user: every subuser's key is then refused with
+    UserSuspended while the data stays."""
+    _call("modify_user", _client().modify_user, uid=uid(tenant), suspended=suspended)
+
+
 def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
     """Make subuser ``T$T:name`` exist with exactly ``access``. Safe to repeat."""
     if access not in ACCESS_LEVELS:

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from keys.models import AccessKey
 from keys.services import key_create
-from keys.tasks import keys_expire_overdue_task
+from keys.tasks import keys_sweep_task
+from portal.celery import app as celery_app
 from tests.s3util import s3_error_code, wait_refused
 
 pytestmark = [pytest.mark.ceph]
@@ -28,6 +29,7 @@ def worker():  # type: ignore[no-untyped-def]
     # The worker must see this test's database (pytest-django's test_<name>), not the real one.
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
+    celery_app.control.purge()  # jobs other tests queued without a worker
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
          "--without-gossip", "-l", "INFO"],
@@ -50,7 +52,7 @@ def test_worker_expires_an_overdue_key_in_ceph(worker, project, member_of) -> No
     current = key_create(membership=membership, hours=1, description="current")
     assert s3_error_code(overdue.key.access_key_id, overdue.secret) is None  # Ceph never expires it itself
 
-    keys_expire_overdue_task.delay()
+    keys_sweep_task.delay()
     deadline = time.monotonic() + 60
     while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
         assert worker.poll() is None, worker.stdout.read()

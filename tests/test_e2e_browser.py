@@ -111,7 +111,7 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
     # Deleting the key in Latchkey makes the same config stop working.
     from keys.services import key_delete
 
-    key_delete(key=key)
+    key_delete(key=key, actor=key.owner)
     assert wait_refused(access_key, secret) == "InvalidAccessKeyId"
     assert _rclone(config, "lsf", f"{remote}:{bucket}").returncode != 0
 

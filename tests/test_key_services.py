@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from keys.models import AccessKey
-from keys.services import KeyActionError, key_create, key_delete, keys_expire_overdue
+from keys.services import KeyActionError, key_create, key_delete, keys_sweep
 from projects.models import Membership, Role
 from projects.services import membership_provision
 from storage import client as storage
@@ -40,11 +40,11 @@ def test_key_create_records_everything_but_the_secret(project, member_of) -> Non
 def test_key_delete_makes_s3_refuse_the_key(project, member_of) -> None:  # type: ignore[no-untyped-def]
     membership = member_of(project)
     issued = key_create(membership=membership, hours=1, description="x")
-    key_delete(key=issued.key)
+    key_delete(key=issued.key, actor=membership.user)
     assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
     assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
     with pytest.raises(KeyActionError):
-        key_delete(key=AccessKey.objects.get(pk=issued.key.pk))
+        key_delete(key=AccessKey.objects.get(pk=issued.key.pk), actor=membership.user)
 
 
 @pytest.mark.parametrize("hours", [0, 169, -1])
@@ -105,8 +105,8 @@ def test_sweep_cleans_a_pending_key_when_ceph_was_down_during_cleanup(project, m
     assert pending.status == AccessKey.Status.PENDING
     monkeypatch.setattr(storage, "key_remove", real_remove)
 
-    assert keys_expire_overdue(now=T0 + timedelta(minutes=1)) == {"expired": 0, "cleaned": 0, "failed": 0}
-    assert keys_expire_overdue(now=T0 + timedelta(minutes=6)) == {"expired": 0, "cleaned": 1, "failed": 0}
+    assert keys_sweep(now=T0 + timedelta(minutes=1))["cleaned"] == 0
+    assert keys_sweep(now=T0 + timedelta(minutes=6))["cleaned"] == 1
     assert not AccessKey.objects.exists()
     assert _ceph_key_ids(membership) == set()
 
@@ -115,13 +115,13 @@ def test_sweep_expires_only_overdue_keys(project, member_of) -> None:  # type: i
     membership = member_of(project)
     short = key_create(membership=membership, hours=1, description="short", now=T0)
     long = key_create(membership=membership, hours=3, description="long", now=T0)
-    assert keys_expire_overdue(now=T0 + timedelta(minutes=59))["expired"] == 0
-    assert keys_expire_overdue(now=T0 + timedelta(hours=1))["expired"] == 1
+    assert keys_sweep(now=T0 + timedelta(minutes=59))["expired"] == 0
+    assert keys_sweep(now=T0 + timedelta(hours=1))["expired"] == 1
     assert AccessKey.objects.get(pk=short.key.pk).status == AccessKey.Status.EXPIRED
     assert AccessKey.objects.get(pk=long.key.pk).status == AccessKey.Status.ACTIVE
     assert wait_refused(short.key.access_key_id, short.secret) == "InvalidAccessKeyId"
     assert s3_error_code(long.key.access_key_id, long.secret) is None
-    assert keys_expire_overdue(now=T0 + timedelta(hours=1))["expired"] == 0  # idempotent
+    assert keys_sweep(now=T0 + timedelta(hours=1))["expired"] == 0  # idempotent
 
 
 def test_read_only_member_gets_a_read_only_key(project, member_of) -> None:  # type: ignore[no-untyped-def]

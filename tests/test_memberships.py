@@ -14,8 +14,9 @@ from tests.s3util import wait_refused
 pytestmark = [pytest.mark.django_db]
 
 
-def test_sync_adds_updates_and_ignores_unknown_projects(project, make_user) -> None:  # type: ignore[no-untyped-def]
-    other = Project.objects.create(number=project.number[:-1] + "0", title="o", tenant="o" + project.tenant)
+def test_sync_adds_updates_and_ignores_unknown_projects(project, make_user, unique) -> None:  # type: ignore[no-untyped-def]
+    number = unique()
+    other = Project.objects.create(number=number, title="o", tenant=f"o{number}")
     user = make_user("alice")
     summary = memberships_sync_from_claims(
         user=user, provider_id="myaccessid", asserted={project.number: Role.MANAGER, "123456": Role.MEMBER}
