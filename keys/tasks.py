@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
+from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
 from keys.services import key_expire, keys_sweep
 from projects.services import memberships_finish_ending
@@ -28,3 +30,8 @@ def keys_send_reminders_task() -> dict[str, int]:
 @shared_task
 def memberships_finish_ending_task() -> dict[str, int]:
     return memberships_finish_ending()
+
+
+@shared_task
+def keys_reconcile_task() -> dict[str, int]:
+    return keys_reconcile(remove_unknown=settings.LATCHKEY_RECONCILE_REMOVE_UNKNOWN).summary()

@@ -148,6 +148,8 @@ if LATCHKEY_REVEAL_POLICY not in ("reauth", "never"):
     raise RuntimeError("LATCHKEY_REVEAL_POLICY must be 'reauth' or 'never'")
 LATCHKEY_REAUTH_SECONDS = env_int("LATCHKEY_REAUTH_SECONDS", 600, minimum=30, maximum=3600)
 LATCHKEY_REMINDER_HOURS = sorted({int(h) for h in env_list("LATCHKEY_REMINDER_HOURS", ["24", "1"])}, reverse=True)
+# The hourly reconcile reports keys in Ceph that Latchkey did not issue; remove them too?
+LATCHKEY_RECONCILE_REMOVE_UNKNOWN = env_bool("LATCHKEY_RECONCILE_REMOVE_UNKNOWN", False)
 LATCHKEY_BASE_URL = env_str("LATCHKEY_BASE_URL", "http://127.0.0.1:8000")
 
 # --- E-mail (expiry reminders) ---
@@ -177,6 +179,7 @@ CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
     "memberships-finish-ending": {"task": "keys.tasks.memberships_finish_ending_task", "schedule": 300.0},
     "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
+    "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
 }
 
 LOGGING = {

@@ -1,0 +1,90 @@
+"""Compare Ceph's keys with Latchkey's, one admin call per project.
+
+- A key in Ceph that Latchkey did not issue (or already ended) is reported; it is removed only
+  when the operator says so (``remove_unknown``), since an operator may have made it by hand.
+- A key Latchkey believes active that Ceph lacks is marked revoked ("missing from Ceph"),
+  so nobody is told a key works when it does not.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from keys.models import AccessKey, KeyEvent
+from keys.services import PENDING_GRACE
+from projects.models import Project
+from storage import client as storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    unknown: list[tuple[str, str, str]] = field(default_factory=list)  # (project, access key, subuser)
+    removed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed_projects: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "unknown": len(self.unknown),
+            "removed": len(self.removed),
+            "missing": len(self.missing),
+            "failed_projects": len(self.failed_projects),
+        }
+
+
+def keys_reconcile(*, remove_unknown: bool = False, now: datetime | None = None) -> ReconcileReport:
+    now = now or timezone.now()
+    report = ReconcileReport()
+    for project in Project.objects.filter(rgw_provisioned=True):
+        try:
+            _reconcile_project(project, report, remove_unknown=remove_unknown, now=now)
+        except storage.StorageError:
+            log.warning("reconcile: project %s skipped, Ceph unavailable", project.number)
+            report.failed_projects.append(project.number)
+    if any(report.summary().values()):
+        log.warning("reconcile: %s", report.summary())
+    return report
+
+
+def _reconcile_project(project: Project, report: ReconcileReport, *, remove_unknown: bool, now: datetime) -> None:
+    in_ceph = {key.access_key: key.subuser for key in storage.keys_list(tenant=project.tenant)}
+    rows = AccessKey.objects.filter(project=project, access_key_id__in=list(in_ceph)).values_list(
+        "access_key_id", "status", "created_at"
+    )
+    known = {
+        access_key
+        for access_key, status, created_at in rows
+        if status == AccessKey.Status.ACTIVE
+        or (status == AccessKey.Status.PENDING and created_at > now - PENDING_GRACE)
+    }
+    for access_key, subuser in sorted(in_ceph.items()):
+        if access_key in known:
+            continue
+        report.unknown.append((project.number, access_key, subuser))
+        if remove_unknown:
+            storage.key_remove(tenant=project.tenant, access_key=access_key)
+            report.removed.append(access_key)
+    # Keys that Ceph lacks. Only keys older than the creation grace count: a younger one may
+    # have its Ceph call still in flight when the snapshot above was taken. Each is re-read
+    # under its row lock, since it may have ended meanwhile.
+    believed = AccessKey.objects.filter(
+        project=project, status=AccessKey.Status.ACTIVE, created_at__lt=now - PENDING_GRACE
+    ).exclude(access_key_id__in=list(in_ceph))
+    for key_id in list(believed.values_list("pk", flat=True)):
+        with transaction.atomic():
+            key = AccessKey.objects.select_for_update().filter(pk=key_id, status=AccessKey.Status.ACTIVE).first()
+            if key is None:
+                continue
+            AccessKey.objects.filter(pk=key.pk).update(
+                status=AccessKey.Status.REVOKED, ended_at=now, end_reason="missing from Ceph"
+            )
+            KeyEvent.objects.create(key=key, project=project, action=KeyEvent.Action.REVOKE, at=now,
+                                    detail="missing from Ceph")  # fmt: skip
+            report.missing.append(key.access_key_id)
