@@ -152,3 +152,53 @@ def test_same_person_through_two_providers_gets_two_separate_accounts(live_serve
     assert sorted(a.provider for a in accounts) == ["haka", "myaccessid"]
     assert len({a.user_id for a in accounts}) == 2
     assert Membership.objects.get(project__number="462000010").user.socialaccount_set.get().provider == "haka"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_REAUTH_SECONDS = 30
+    suffix = secrets.token_hex(4)
+    Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"e2r{suffix}")
+
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(live_server.url + "/")
+        page.get_by_role("button", name="MyAccessID (test)").click()
+        page.get_by_label("Username").fill(ALICE[0])
+        page.get_by_label("Password").fill(ALICE[1])
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="462000008").click()
+        page.get_by_label("Key description").fill("reveal me")
+        page.get_by_label("Duration (hours)").fill("3")
+        page.get_by_role("button", name="Generate key").click()
+        secret = page.locator("#secret-key").inner_text().strip()
+        access_key = page.locator("#access-key").inner_text().strip()
+
+        # The login is older than the allowed window: Latchkey sends the user back to the IdP,
+        # which asks for the password again although its session is still alive.
+        key = AccessKey.objects.get(access_key_id=access_key)
+        from django.contrib.sessions.models import Session
+
+        for session in Session.objects.all():
+            data = session.get_decoded()
+            data["latchkey_auth_at"] -= 3600
+            session.session_data = Session.objects.encode(data)
+            session.save()
+        page.goto(f"{live_server.url}/projects/462000008/keys/{access_key}/")
+        expect(page.get_by_text("Last extended")).to_be_visible()
+        page.get_by_role("button", name="Show secret key and rclone config").click()
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        assert secret not in page.content()
+        page.get_by_role("button", name="Sign in again").click()
+        expect(page.get_by_label("Password")).to_be_visible()  # prompt=login: asked again
+        page.get_by_label("Password").fill(ALICE[1])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name=f"Key {access_key}")).to_be_visible()
+        page.get_by_role("button", name="Show secret key and rclone config").click()
+        expect(page.get_by_role("heading", name="Secret key")).to_be_visible()
+        assert page.locator("#secret-key").inner_text().strip() == secret
+        page.screenshot(path=str(ARTIFACTS / "key-detail-reveal.png"), full_page=True)
+
+    from keys.models import KeyEvent
+
+    assert KeyEvent.objects.filter(key=key, action=KeyEvent.Action.REVEAL).count() == 1
