@@ -1,0 +1,159 @@
+"""Revocation benchmarks against the bench stack's real Ceph, Redis, PostgreSQL and Celery.
+
+revocation_lag_p99_s: 500 keys whose expiries fall within the same minute; a real worker and
+beat run as in production. Lag = when Ceph stops listing the key minus its expires_at.
+
+revocation_after_worker_restart_s: keys due shortly; the worker is killed (SIGKILL) after the
+sweep queued their exact-time jobs and restarted after they are overdue; time from the restart
+until Ceph holds none of them (goal: within one sweep).
+
+Run by bench/run.sh with the bench env loaded; prints name=value lines on stdout.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from keys.models import AccessKey  # noqa: E402
+from keys.services import key_create  # noqa: E402
+from portal.celery import app as celery_app  # noqa: E402
+from projects.models import Membership, Project  # noqa: E402
+from storage import client as storage  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SWEEP_SECONDS = 10  # the bench runs the sweep more often than production so it finishes sooner
+
+
+def err(*args: object) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def _celery(kind: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LATCHKEY_SWEEP_SECONDS": str(SWEEP_SECONDS), "LATCHKEY_LOG_LEVEL": "WARNING"}
+    args = ["worker", "--concurrency", "2", "--without-mingle", "--without-gossip"] if kind == "worker" else [
+        "beat", "-s", str(log.with_suffix(".schedule"))]  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", *args, "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _keys_due(count: int, first_in: float, spread: float, label: str) -> tuple[Project, list[AccessKey]]:
+    """``count`` real keys in a fresh project, expiring between first_in and first_in + spread
+    seconds after the last one is made. Creating 500 keys takes longer than a minute's lead, so
+    the keys are made first and their expiries then set, as if they had been made earlier."""
+    tenant = f"bench{label}{secrets.token_hex(4)}"
+    project = Project.objects.create(number=str(900000000000 + secrets.randbelow(10**11)), title=label, tenant=tenant)
+    user = User.objects.create(username=f"bench-{tenant}")
+    membership = Membership.objects.create(user=user, project=project)
+    keys = [key_create(membership=membership, hours=1, description=f"bench {i}").key for i in range(count)]
+    base = timezone.now() + timedelta(seconds=first_in)
+    for i, key in enumerate(keys):
+        key.expires_at = base + timedelta(seconds=spread * i / max(count - 1, 1))
+        AccessKey.objects.filter(pk=key.pk).update(expires_at=key.expires_at, expiry_job_for=None)
+    return project, keys
+
+
+def _watch_until_gone(project: Project, keys: list[AccessKey], timeout: float) -> dict[str, float]:
+    """Poll Ceph (one admin call per round) and record when each key disappears."""
+    pending = {k.access_key_id for k in keys}
+    gone_at: dict[str, float] = {}
+    deadline = time.time() + timeout
+    while pending and time.time() < deadline:
+        present = {k.access_key for k in storage.keys_list(tenant=project.tenant)}
+        now = time.time()
+        for access_key in list(pending - present):
+            gone_at[access_key] = now
+            pending.discard(access_key)
+        time.sleep(0.05)
+    if pending:
+        raise SystemExit(f"{len(pending)} keys still in Ceph after {timeout:.0f} s")
+    return gone_at
+
+
+def revocation_lag(log_dir: Path, count: int) -> float:
+    # The expiries start after the first sweep has had time to queue their exact-time jobs.
+    project, keys = _keys_due(count, first_in=3 * SWEEP_SECONDS + 5, spread=60, label="lag")
+    err(f"revocation_lag: {count} keys created; waiting for their expiry")
+    worker, beat = _celery("worker", log_dir / "worker.log"), _celery("beat", log_dir / "beat.log")
+    try:
+        gone_at = _watch_until_gone(project, keys, timeout=3 * SWEEP_SECONDS + 5 + 60 + 4 * SWEEP_SECONDS)
+    finally:
+        _stop(beat)
+        _stop(worker)
+    lags = sorted(max(0.0, gone_at[k.access_key_id] - k.expires_at.timestamp()) for k in keys)
+    p99 = lags[min(len(lags) - 1, round(0.99 * len(lags)) - 1)]
+    err(f"revocation_lag: median {statistics.median(lags):.3f} s, max {lags[-1]:.3f} s")
+    return p99
+
+
+def revocation_after_restart(log_dir: Path, count: int) -> float:
+    project, keys = _keys_due(count, first_in=2 * SWEEP_SECONDS + 5, spread=5, label="restart")
+    worker, beat = _celery("worker", log_dir / "worker.log"), _celery("beat", log_dir / "beat.log")
+    try:
+        # Let the sweep queue the exact-time jobs, then kill the worker holding them.
+        deadline = time.time() + 3 * SWEEP_SECONDS
+        while AccessKey.objects.filter(pk__in=[k.pk for k in keys], expiry_job_for__isnull=True).exists():
+            if time.time() > deadline:
+                raise SystemExit("the sweep did not queue the expiry jobs")
+            time.sleep(0.2)
+        _stop(worker, signal.SIGKILL)
+        err("revocation_after_worker_restart: worker killed with the jobs queued")
+        last_expiry = max(k.expires_at.timestamp() for k in keys)
+        time.sleep(max(0.0, last_expiry - time.time()) + 2)
+        still = len({k.access_key for k in storage.keys_list(tenant=project.tenant)})
+        err(f"revocation_after_worker_restart: {still} overdue keys still in Ceph; restarting the worker")
+        restarted = time.time()
+        worker = _celery("worker", log_dir / "worker.log")
+        gone_at = _watch_until_gone(project, keys, timeout=4 * SWEEP_SECONDS + 30)
+    finally:
+        _stop(beat)
+        _stop(worker)
+    return max(gone_at.values()) - restarted
+
+
+def main() -> None:
+    logging.getLogger().setLevel(logging.WARNING)
+    log_dir = ROOT / ".stack" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    settings.LATCHKEY_KEY_MAX_ACTIVE = 100_000  # one member holds all the bench keys
+    celery_app.control.purge()
+    count = int(os.environ.get("BENCH_REVOCATION_KEYS", "500"))
+    p99 = revocation_lag(log_dir, count)
+    print(f"revocation_lag_p99_s={p99:.3f}")
+    print(f"revocation_lag_keys={count}")
+    after = revocation_after_restart(log_dir, max(20, count // 5))
+    print(f"revocation_after_worker_restart_s={after:.3f}")
+    print(f"revocation_sweep_interval_s={SWEEP_SECONDS}")
+
+
+if __name__ == "__main__":
+    main()
