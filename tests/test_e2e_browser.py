@@ -45,7 +45,11 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
     ARTIFACTS.mkdir(exist_ok=True)
 
     with chromium() as browser:
-        context = browser.new_context(accept_downloads=True, viewport={"width": 375, "height": 800})
+        context = browser.new_context(
+            accept_downloads=True,
+            viewport={"width": 375, "height": 800},
+            permissions=["clipboard-read", "clipboard-write"],
+        )
         page = context.new_page()
         page.goto(live_server.url + "/")
 
@@ -75,6 +79,9 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
         page.screenshot(path=str(ARTIFACTS / "key-created.png"), full_page=True)
         access_key = page.locator("#access-key").inner_text().strip()
         secret = page.locator("#secret-key").inner_text().strip()
+        page.get_by_role("button", name="Copy secret key").click()
+        expect(page.locator("#secret-key-status")).to_have_text("Copied.")
+        assert page.evaluate("navigator.clipboard.readText()") == secret
 
         with page.expect_download() as download_info:
             page.get_by_role("link", name="Download rclone.conf").click()
