@@ -3,7 +3,9 @@ run:   ## Latchkey on http://127.0.0.1:8000 with the local services
 	scripts/run.sh
 test:  ## every test, against real services
 	scripts/test.sh
-stop:  ## stop the dev and test stacks
-	scripts/stack.sh stop dev; scripts/stack.sh stop test
+stop:  ## stop the dev, test and bench stacks
+	scripts/stack.sh stop dev; scripts/stack.sh stop test; scripts/stack.sh stop bench
+bench: ## benchmarks against real services; prints name=value lines
+	bench/bench.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && LATCHKEY_DEBUG=1 .venv/bin/mypy

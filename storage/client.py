@@ -61,7 +61,10 @@ def _admin(url: str, access_key: str, secret_key: str, timeout: float) -> rgwadm
         server=parsed.netloc,
         secure=parsed.scheme == "https",
         timeout=timeout,
-        pool_connections=True,  # keep-alive: one TCP connection instead of one per call
+        # No keep-alive: on a reused connection every admin call to radosgw 16 took ~45 ms more
+        # (measured: create_key 52 ms pooled vs 5 ms fresh; get_user 48 vs 2), the signature of
+        # Nagle meeting delayed ACKs. A fresh loopback/LAN connection costs well under 1 ms.
+        pool_connections=False,
     )
 
 
