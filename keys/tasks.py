@@ -8,7 +8,6 @@ from django.conf import settings
 from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
 from keys.services import key_expire, keys_sweep
-from projects.services import memberships_finish_ending
 
 
 @shared_task
@@ -25,11 +24,6 @@ def keys_sweep_task() -> dict[str, int]:
 @shared_task
 def keys_send_reminders_task() -> dict[str, int]:
     return keys_send_reminders()
-
-
-@shared_task
-def memberships_finish_ending_task() -> dict[str, int]:
-    return memberships_finish_ending()
 
 
 @shared_task

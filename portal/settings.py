@@ -177,9 +177,10 @@ CELERY_TIMEZONE = "UTC"
 LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
 CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
-    "memberships-finish-ending": {"task": "keys.tasks.memberships_finish_ending_task", "schedule": 300.0},
+    "memberships-finish-ending": {"task": "projects.tasks.memberships_finish_ending_task", "schedule": 300.0},
     "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
     "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
+    "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},
 }
 
 LOGGING = {

@@ -2,7 +2,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project
+from projects.quota import project_set_quota
 from projects.services import project_reactivate, project_suspend
 from storage.client import StorageError
 
@@ -15,9 +17,34 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
-    list_display = ("number", "title", "tenant", "status")
+    form = ProjectAdminForm
+    list_display = ("number", "title", "tenant", "status", "quota_bytes", "usage_bytes", "usage_at")
     search_fields = ("number", "title", "tenant")
-    readonly_fields = ("rgw_provisioned", "status")
+    readonly_fields = ("rgw_provisioned", "status", "usage_bytes", "usage_objects", "usage_at")
+    fields = ("number", "title", "tenant", "status", "max_key_hours", "quota_gb", "quota_max_buckets",
+              "quota_max_objects", "usage_bytes", "usage_objects", "usage_at", "rgw_provisioned")  # fmt: skip
+
+    def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
+        # The quota goes through the service, which applies it in Ceph before recording it.
+        wanted = (
+            form.quota_bytes,
+            form.cleaned_data.get("quota_max_objects"),
+            form.cleaned_data.get("quota_max_buckets"),
+        )
+        if change:
+            current = Project.objects.get(pk=obj.pk)
+            obj.quota_bytes, obj.quota_max_objects, obj.quota_max_buckets = (
+                current.quota_bytes, current.quota_max_objects, current.quota_max_buckets)  # fmt: skip
+        super().save_model(request, obj, form, change)
+        try:
+            below = project_set_quota(project=obj, quota_bytes=wanted[0], max_objects=wanted[1], max_buckets=wanted[2])
+        except StorageError as exc:
+            self.message_user(request, f"The quota was not changed: {exc}. Try again.", messages.ERROR)
+            return
+        if below:
+            self.message_user(request, "The quota is below the project's current use: uploads are refused "
+                              "until data is removed.", messages.WARNING)  # fmt: skip
+
     inlines = [MembershipInline]
     actions = ["suspend", "reactivate"]
 

@@ -18,6 +18,9 @@ ROLE_RANK = {Role.MANAGER: 3, Role.DEPUTY: 2, Role.MEMBER: 1, Role.READ_ONLY: 0}
 ROLE_ACCESS = {Role.MANAGER: "full", Role.DEPUTY: "full", Role.MEMBER: "readwrite", Role.READ_ONLY: "read"}
 
 
+USAGE_WARNING_PERCENT = 90
+
+
 class Project(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -37,6 +40,14 @@ class Project(models.Model):
     max_key_hours = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(168)]
     )
+    # Quota, set by operators and enforced by Ceph on the project user; None means no limit.
+    quota_bytes = models.BigIntegerField(null=True, blank=True)
+    quota_max_objects = models.BigIntegerField(null=True, blank=True)
+    quota_max_buckets = models.IntegerField(null=True, blank=True)
+    # Usage as Ceph last reported it (refreshed periodically and on demand), with its time.
+    usage_bytes = models.BigIntegerField(null=True, blank=True)
+    usage_objects = models.BigIntegerField(null=True, blank=True)
+    usage_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -44,6 +55,17 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    @property
+    def usage_percent(self) -> float | None:
+        if not self.quota_bytes or self.usage_bytes is None:
+            return None
+        return 100.0 * self.usage_bytes / self.quota_bytes
+
+    @property
+    def usage_warning(self) -> bool:
+        percent = self.usage_percent
+        return percent is not None and percent >= USAGE_WARNING_PERCENT
 
     @property
     def key_max_hours(self) -> int:

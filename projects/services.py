@@ -26,7 +26,10 @@ def project_provision(*, project: Project) -> None:
     """Make the project's Ceph user ``T$T`` exist. Safe to repeat."""
     if project.rgw_provisioned:
         return
+    from projects.quota import project_apply_quota
+
     storage.project_user_ensure(tenant=project.tenant, display_name=f"{project.number} {project.title}"[:120])
+    project_apply_quota(project=project)
     Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)
     project.rgw_provisioned = True
 

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
 from projects.models import Membership
+from projects.quota import project_refresh_usage
 from projects.selectors import keys_of, memberships_of
+from storage import client as storage
 
 
 @require_GET
@@ -42,3 +45,16 @@ def render_project_page(
 @login_required
 def project_detail(request: HttpRequest, number: str) -> HttpResponse:
     return render_project_page(request, membership_for(request.user, number))
+
+
+@require_POST
+@login_required
+def usage_refresh(request: HttpRequest, number: str) -> HttpResponse:
+    membership = membership_for(request.user, number)
+    try:
+        project_refresh_usage(project=membership.project)
+    except storage.StorageError:
+        messages.error(request, "The storage service is not answering; the usage shown is the last known figure.")
+    else:
+        messages.success(request, "Usage refreshed from the storage service.")
+    return redirect("projects:detail", number=number)

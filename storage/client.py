@@ -116,6 +116,30 @@ def project_user_suspend(*, tenant: str, suspended: bool) -> None:
     _call("modify_user", _client().modify_user, uid=uid(tenant), suspended=suspended)
 
 
+@dataclass(frozen=True)
+class Usage:
+    bytes: int
+    objects: int
+
+
+def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | None, max_buckets: int | None) -> None:
+    """Apply the project's quota to its Ceph user, which Ceph then enforces for every subuser."""
+    enabled = max_bytes is not None or max_objects is not None
+    _call("set_user_quota", _client().set_user_quota, uid=uid(tenant), quota_type="user",
+          max_size_kb=-(-max_bytes // 1024) if max_bytes is not None else -1,
+          max_objects=max_objects if max_objects is not None else -1, enabled=enabled)  # fmt: skip
+    # RGW's own default is 1000 buckets per user.
+    _call("modify_user", _client().modify_user, uid=uid(tenant),
+          max_buckets=max_buckets if max_buckets is not None else 1000)  # fmt: skip
+
+
+def project_usage(*, tenant: str) -> Usage:
+    """The project's usage, synced first so the figure is exact (one admin call)."""
+    user = _call("get_user", _client().get_user, uid=uid(tenant), stats=True, sync=True)
+    stats = (user or {}).get("stats", {})
+    return Usage(bytes=int(stats.get("size", 0)), objects=int(stats.get("num_objects", 0)))
+
+
 def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
     """Make subuser ``T$T:name`` exist with exactly ``access``. Safe to repeat."""
     if access not in ACCESS_LEVELS:
