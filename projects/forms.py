@@ -5,7 +5,7 @@ from typing import Any
 
 from django import forms
 
-from projects.models import Project
+from projects.models import Project, Role
 from projects.quota import GB
 
 
@@ -42,3 +42,33 @@ class ProjectAdminForm(forms.ModelForm):
     def quota_bytes(self) -> int | None:
         value = self.cleaned_data.get("quota_gb")
         return None if value is None else int(value * GB)
+
+
+class JoinRequestForm(forms.Form):
+    number = forms.RegexField(
+        label="Project number",
+        regex=r"^[0-9]{3,20}$",
+        error_messages={"required": "Enter the project number.", "invalid": "A project number has digits only."},
+    )
+    reason = forms.CharField(
+        label="Why you need access",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Tell the managers why you need access.",
+                        "max_length": "Keep it to %(limit_value)d characters (it has %(show_value)d)."},
+    )  # fmt: skip
+
+    def clean_reason(self) -> str:
+        from keys.forms import clean_description_text
+
+        return clean_description_text(self.cleaned_data["reason"].replace("\n", " ").replace("\r", " "))
+
+    def clean_number(self) -> Project:
+        project = Project.objects.filter(number=self.cleaned_data["number"], status=Project.Status.ACTIVE).first()
+        if project is None:
+            raise forms.ValidationError("There is no active project with that number.")
+        return project
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices, error_messages={"invalid_choice": "Unknown role."})

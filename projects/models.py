@@ -100,3 +100,33 @@ class Membership(models.Model):
     @property
     def wanted_access(self) -> str:
         return ROLE_ACCESS[Role(self.role)]
+
+
+class JoinRequest(models.Model):
+    """A user asks to join a project; a manager or deputy decides."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="join_requests")
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], condition=models.Q(status="pending"), name="one_pending_request"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} asks to join {self.project.number} ({self.status})"

@@ -1,10 +1,25 @@
 from django.urls import path
 
-from projects import views
+from projects import member_views, views
 
 app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="list"),
+    path("join/", member_views.join_request_view, name="join"),  # before <number>/
     path("<str:number>/", views.project_detail, name="detail"),
     path("<str:number>/usage/refresh/", views.usage_refresh, name="usage_refresh"),
+    path(
+        "<str:number>/requests/<int:request_id>/approve/",
+        member_views.join_request_decide_view,
+        {"decision": "approve"},
+        name="approve",
+    ),
+    path(
+        "<str:number>/requests/<int:request_id>/reject/",
+        member_views.join_request_decide_view,
+        {"decision": "reject"},
+        name="reject",
+    ),
+    path("<str:number>/members/<int:membership_id>/role/", member_views.member_role_view, name="member_role"),
+    path("<str:number>/members/<int:membership_id>/remove/", member_views.member_remove_view, name="member_remove"),
 ]

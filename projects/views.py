@@ -10,9 +10,11 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
+from projects.forms import RoleForm
+from projects.members import MANAGING
 from projects.models import Membership
 from projects.quota import project_refresh_usage
-from projects.selectors import keys_of, memberships_of
+from projects.selectors import keys_of, members_of, memberships_of, pending_requests
 from storage import client as storage
 
 
@@ -36,6 +38,10 @@ def render_project_page(
             "keys": keys_of(membership),
             "form": form or KeyCreateForm(initial={"hours": 8}, max_hours=membership.project.key_max_hours),
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
+            "members": members_of(membership),
+            "manages": membership.role in MANAGING,
+            "requests": pending_requests(membership) if membership.role in MANAGING else [],
+            "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
         },
         status=status,
     )

@@ -1,0 +1,116 @@
+"""Join requests and member management. Thin: the rules are in projects/members.py."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from projects.access import membership_for
+from projects.forms import JoinRequestForm, RoleForm
+from projects.members import (
+    MANAGING,
+    MembershipError,
+    join_request_create,
+    join_request_decide,
+    member_change_role,
+    member_remove,
+)
+from projects.models import JoinRequest, Membership, Role
+from storage import client as storage
+
+STORAGE_DOWN = "The storage service is not answering; nothing was changed. Try again in a minute."
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def join_request_view(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    form = JoinRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            join_request_create(
+                user=request.user, project=form.cleaned_data["number"], reason=form.cleaned_data["reason"]
+            )
+        except MembershipError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Your request was sent to the project's managers.")
+            return redirect("projects:list")
+    return render(request, "projects/join.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _managing(request: HttpRequest, number: str) -> Membership:
+    actor = membership_for(request.user, number)
+    if actor.role not in MANAGING:
+        raise PermissionDenied("Only the project's managers and deputies manage members.")
+    return actor
+
+
+@require_POST
+@login_required
+def join_request_decide_view(request: HttpRequest, number: str, request_id: int, decision: str) -> HttpResponse:
+    actor = _managing(request, number)
+    join = JoinRequest.objects.select_related("user", "project").filter(pk=request_id, project=actor.project).first()
+    if join is None:
+        raise Http404("No such request")
+    try:
+        join_request_decide(actor=actor, request=join, approve=decision == "approve")  # set by the URL, not the user
+    except MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Request of {join.user.username} {'approved' if decision == 'approve' else 'rejected'}."
+        )
+    return redirect("projects:detail", number=number)
+
+
+def _target(actor: Membership, membership_id: int) -> Membership:
+    target = (
+        Membership.objects.select_related("user", "project")
+        .filter(pk=membership_id, project=actor.project, status=Membership.Status.ACTIVE)
+        .first()
+    )
+    if target is None:
+        raise Http404("No such member")
+    return target
+
+
+@require_POST
+@login_required
+def member_role_view(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
+    actor = _managing(request, number)
+    target = _target(actor, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors["role"]))
+        return redirect("projects:detail", number=number)
+    try:
+        member_change_role(actor=actor, target=target, role=Role(form.cleaned_data["role"]))
+    except MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{target.user.username} is now {Role(form.cleaned_data['role']).label.lower()}.")
+    return redirect("projects:detail", number=number)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def member_remove_view(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
+    actor = _managing(request, number)
+    target = _target(actor, membership_id)
+    if request.method == "POST":
+        try:
+            member_remove(actor=actor, target=target)
+        except MembershipError as exc:
+            messages.error(request, str(exc))
+        except storage.StorageError:
+            messages.error(request, STORAGE_DOWN)
+        else:
+            messages.success(request, f"{target.user.username} was removed; their keys no longer work.")
+        return redirect("projects:detail", number=number)
+    return render(request, "projects/confirm_remove.html", {"target": target, "project": actor.project})

@@ -1,0 +1,116 @@
+"""Managing members inside Latchkey: join requests, role changes, removal.
+
+Memberships asserted by an identity provider's entitlement are managed at that provider: the
+next login would re-assert them, so Latchkey refuses to change or remove them here and says so.
+Managers and deputies manage members; only managers change managers and deputies; a project
+always keeps at least one manager.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from projects.models import JoinRequest, Membership, Project, Role
+from projects.services import membership_end, membership_set_role
+
+log = logging.getLogger(__name__)
+MANAGING = (Role.MANAGER, Role.DEPUTY)
+
+
+class MembershipError(Exception):
+    """A membership change that is not allowed; the message is meant for the user."""
+
+
+def _managers_and_deputies(project: Project) -> list[str]:
+    return list(
+        Membership.objects.filter(project=project, role__in=MANAGING, status=Membership.Status.ACTIVE)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+
+
+def _mail(subject: str, body: str, to: list[str]) -> None:
+    if not to:
+        return
+    try:
+        send_mail(subject, body, None, to)
+    except OSError:
+        log.warning("mail %r not sent", subject)  # the decision stands; the page shows it too
+
+
+def join_request_create(*, user: User, project: Project, reason: str) -> JoinRequest:
+    if Membership.objects.filter(user=user, project=project).exists():
+        raise MembershipError(f"You are already a member of project {project.number}.")
+    try:
+        with transaction.atomic():
+            request = JoinRequest.objects.create(user=user, project=project, reason=reason)
+    except IntegrityError:
+        raise MembershipError(f"You already asked to join project {project.number}; it awaits a decision.") from None
+    link = settings.LATCHKEY_BASE_URL.rstrip("/") + reverse("projects:detail", args=[project.number])
+    _mail(
+        f"{user.get_full_name() or user.username} asks to join project {project.number}",
+        f"Reason given: {reason}\n\nApprove or reject the request on the project page:\n{link}\n",
+        _managers_and_deputies(project),
+    )
+    return request
+
+
+def join_request_decide(*, actor: Membership, request: JoinRequest, approve: bool) -> None:
+    if actor.role not in MANAGING or actor.project_id != request.project_id:
+        raise MembershipError("Only the project's managers and deputies decide on requests.")
+    if request.user_id == actor.user_id:
+        raise MembershipError("You cannot decide on your own request.")
+    with transaction.atomic():
+        updated = JoinRequest.objects.filter(pk=request.pk, status=JoinRequest.Status.PENDING).update(
+            status=JoinRequest.Status.APPROVED if approve else JoinRequest.Status.REJECTED,
+            decided_by=actor.user,
+            decided_at=timezone.now(),
+        )
+        if not updated:
+            raise MembershipError("This request has already been decided.")
+        if approve:
+            Membership.objects.get_or_create(
+                user=request.user, project=request.project, defaults={"role": Role.MEMBER, "source": "latchkey"}
+            )
+    outcome = "approved" if approve else "rejected"
+    _mail(
+        f"Your request to join project {request.project.number} was {outcome}",
+        f"{actor.user.get_full_name() or actor.user.username} {outcome} your request to join project "
+        f"{request.project.number} ({request.project.title}).\n",
+        [request.user.email] if request.user.email else [],
+    )
+
+
+def _check_can_manage(actor: Membership, target: Membership, *, new_role: Role | None = None) -> None:
+    if actor.project_id != target.project_id or actor.role not in MANAGING:
+        raise MembershipError("Only the project's managers and deputies manage members.")
+    if target.source != "latchkey":
+        provider = target.source.removeprefix("idp:")
+        raise MembershipError(f"This membership comes from the identity provider ({provider}); change it there.")
+    touches_leaders = target.role in MANAGING or (new_role is not None and new_role in MANAGING)
+    if touches_leaders and actor.role != Role.MANAGER:
+        raise MembershipError("Only managers change managers and deputies.")
+    if target.role == Role.MANAGER and new_role != Role.MANAGER:
+        managers = Membership.objects.filter(
+            project_id=target.project_id, role=Role.MANAGER, status=Membership.Status.ACTIVE
+        ).count()
+        if managers <= 1:
+            raise MembershipError("A project needs at least one manager; make someone else manager first.")
+
+
+def member_change_role(*, actor: Membership, target: Membership, role: Role) -> None:
+    _check_can_manage(actor, target, new_role=role)
+    membership_set_role(membership=target, role=role)
+
+
+def member_remove(*, actor: Membership, target: Membership) -> None:
+    """Ends the membership: keys revoked, subuser removed (see projects.services)."""
+    _check_can_manage(actor, target)
+    membership_end(membership=target)

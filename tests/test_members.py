@@ -1,0 +1,181 @@
+"""Join requests and member management: rules, e-mails, Ceph effects, and the cast."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from keys.models import AccessKey
+from keys.services import key_create
+from projects.members import MembershipError, join_request_create, join_request_decide, member_change_role
+from projects.models import JoinRequest, Membership, Role
+from storage import client as storage
+from tests.s3util import wait_refused
+
+pytestmark = [pytest.mark.django_db]
+
+
+def _client(user) -> Client:  # type: ignore[no-untyped-def]
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _m(project, role: Role) -> Membership:  # type: ignore[no-untyped-def]
+    return Membership.objects.get(project=project, role=role)
+
+
+def test_join_request_mails_the_managers_and_approval_makes_a_member(project, cast) -> None:  # type: ignore[no-untyped-def]
+    for who in ("manager", "deputy", "member"):
+        cast[who].email = f"{who}@example.org"
+        cast[who].save()
+    outsider = cast["outsider"]
+    outsider.email = "new@example.org"
+    outsider.save()
+    response = _client(outsider).post(reverse("projects:join"), {"number": project.number, "reason": "I run the model"})
+    assert response.status_code == 302
+    request = JoinRequest.objects.get()
+    assert sorted(mail.outbox[0].to) == ["deputy@example.org", "manager@example.org"]
+    assert "I run the model" in mail.outbox[0].body
+
+    response = _client(cast["deputy"]).post(reverse("projects:approve", args=[project.number, request.pk]))
+    assert response.status_code == 302
+    membership = Membership.objects.get(user=outsider, project=project)
+    assert (membership.role, membership.source) == (Role.MEMBER, "latchkey")
+    assert mail.outbox[-1].to == ["new@example.org"] and "approved" in mail.outbox[-1].subject
+    again = _client(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]), follow=True)
+    assert "already been decided" in again.content.decode()
+    assert JoinRequest.objects.get().status == JoinRequest.Status.APPROVED
+
+
+def test_rejection_creates_nothing(project, cast) -> None:  # type: ignore[no-untyped-def]
+    request = join_request_create(user=cast["outsider"], project=project, reason="please")
+    _client(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]))
+    assert JoinRequest.objects.get().status == JoinRequest.Status.REJECTED
+    assert not Membership.objects.filter(user=cast["outsider"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"number": "999999999999", "reason": "x"}, "no active project with that number"),
+        ({"number": "46200abc", "reason": "x"}, "digits only"),
+        ({"number": "", "reason": "x"}, "Enter the project number"),
+        ({"reason": "x"}, "Enter the project number"),
+        ({"number": "PROJECT", "reason": ""}, "Tell the managers why"),
+        ({"number": "PROJECT", "reason": "<script>x</script>"}, "cannot contain"),
+        ({"number": "PROJECT", "reason": "x" * 501}, "Keep it to 500 characters"),
+    ],
+)
+def test_bad_join_requests(project, cast, data, message) -> None:  # type: ignore[no-untyped-def]
+    data = {k: (project.number if v == "PROJECT" else v) for k, v in data.items()}
+    response = _client(cast["outsider"]).post(reverse("projects:join"), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not JoinRequest.objects.exists() and not mail.outbox
+
+
+def test_duplicate_request_and_members_asking_again_are_refused(project, cast) -> None:  # type: ignore[no-untyped-def]
+    join_request_create(user=cast["outsider"], project=project, reason="one")
+    with pytest.raises(MembershipError, match="already asked"):
+        join_request_create(user=cast["outsider"], project=project, reason="two")
+    with pytest.raises(MembershipError, match="already a member"):
+        join_request_create(user=cast["member"], project=project, reason="me")
+    assert JoinRequest.objects.count() == 1
+
+
+def test_nobody_decides_on_their_own_request(project, cast) -> None:  # type: ignore[no-untyped-def]
+    request = join_request_create(user=cast["outsider"], project=project, reason="me")
+    # Meanwhile the IdP made them a deputy; their own request is still not theirs to approve.
+    own = Membership.objects.create(user=cast["outsider"], project=project, role=Role.DEPUTY, source="idp:haka")
+    with pytest.raises(MembershipError, match="your own request"):
+        join_request_decide(actor=own, request=request, approve=True)
+    assert JoinRequest.objects.get().status == JoinRequest.Status.PENDING
+
+
+def test_role_rules(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+    manager, deputy, member = _m(project, Role.MANAGER), _m(project, Role.DEPUTY), _m(project, Role.MEMBER)
+    member_change_role(actor=deputy, target=member, role=Role.READ_ONLY)  # deputies manage members
+    with pytest.raises(MembershipError, match="Only managers change managers and deputies"):
+        member_change_role(actor=deputy, target=member, role=Role.DEPUTY)
+    with pytest.raises(MembershipError, match="at least one manager"):
+        member_change_role(actor=manager, target=manager, role=Role.MEMBER)
+    idp = Membership.objects.create(user=make_user("idp"), project=project, source="idp:myaccessid")
+    with pytest.raises(MembershipError, match="identity provider"):
+        member_change_role(actor=manager, target=idp, role=Role.READ_ONLY)
+    member_change_role(actor=manager, target=deputy, role=Role.MANAGER)
+    member_change_role(actor=manager, target=manager, role=Role.MEMBER)  # no longer the last manager
+    assert Membership.objects.filter(project=project, role=Role.MANAGER).count() == 1
+
+
+@pytest.mark.ceph
+def test_role_change_reaches_ceph_and_removal_revokes_keys(project, cast) -> None:  # type: ignore[no-untyped-def]
+    member = _m(project, Role.MEMBER)
+    issued = key_create(membership=member, hours=2, description="job")
+    client = _client(cast["manager"])
+    client.post(reverse("projects:member_role", args=[project.number, member.pk]), {"role": "read-only"})
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert {s["id"]: s["permissions"] for s in ceph_user["subusers"]}[
+        f"{storage.uid(project.tenant)}:{member.user.rgw_name}"
+    ] == "read"
+    confirm = client.get(reverse("projects:member_remove", args=[project.number, member.pk]))
+    assert confirm.status_code == 200 and "stop working" in confirm.content.decode()
+    assert client.post(reverse("projects:member_remove", args=[project.number, member.pk])).status_code == 302
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+
+
+def test_bad_role_value_changes_nothing(project, cast) -> None:  # type: ignore[no-untyped-def]
+    member = _m(project, Role.MEMBER)
+    response = _client(cast["manager"]).post(
+        reverse("projects:member_role", args=[project.number, member.pk]), {"role": "emperor"}, follow=True
+    )
+    assert "Unknown role" in response.content.decode()
+    assert Membership.objects.get(pk=member.pk).role == Role.MEMBER
+
+
+LOGIN = "login"
+MANAGE = dict(anonymous=LOGIN, outsider=404, **{"read-only": 403}, member=403, operator=404)
+MATRIX = {
+    "join": dict(
+        anonymous=LOGIN, outsider=200, **{"read-only": 200}, member=200, deputy=200, manager=200, operator=200
+    ),
+    "approve": dict(**MANAGE, deputy=302, manager=302),
+    "reject": dict(**MANAGE, deputy=302, manager=302),
+    "role": dict(**MANAGE, deputy=302, manager=302),
+    "remove_get": dict(**MANAGE, deputy=200, manager=200),
+    "refresh": dict(
+        anonymous=LOGIN, outsider=404, **{"read-only": 302}, member=302, deputy=302, manager=302, operator=404
+    ),
+}
+
+
+@pytest.mark.parametrize("view", list(MATRIX))
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+def test_authorization_matrix(view: str, who: str, project, cast, make_user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"  # the refresh must not need Ceph to answer the cast
+    target = Membership.objects.create(user=make_user("target"), project=project, role=Role.READ_ONLY)
+    request = join_request_create(user=make_user("asker"), project=project, reason="r")
+    client = _client(cast[who])
+    n = project.number
+    response = {
+        "join": lambda: client.get(reverse("projects:join")),
+        "approve": lambda: client.post(reverse("projects:approve", args=[n, request.pk])),
+        "reject": lambda: client.post(reverse("projects:reject", args=[n, request.pk])),
+        "role": lambda: client.post(reverse("projects:member_role", args=[n, target.pk]), {"role": "member"}),
+        "remove_get": lambda: client.get(reverse("projects:member_remove", args=[n, target.pk])),
+        "refresh": lambda: client.post(reverse("projects:usage_refresh", args=[n])),
+    }[view]()
+    expected = MATRIX[view][who]
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected
+    decided = JoinRequest.objects.get(pk=request.pk).status != JoinRequest.Status.PENDING
+    assert decided == (view in ("approve", "reject") and who in ("deputy", "manager"))
+    changed = Membership.objects.get(pk=target.pk).role != Role.READ_ONLY
+    assert changed == (view == "role" and who in ("deputy", "manager"))
