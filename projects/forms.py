@@ -72,3 +72,12 @@ class JoinRequestForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices, error_messages={"invalid_choice": "Unknown role."})
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        error_messages={"required": "Enter an e-mail address.", "invalid": "Enter a valid e-mail address."},
+    )
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER,
+                             error_messages={"invalid_choice": "Unknown role."})  # fmt: skip

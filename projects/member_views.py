@@ -11,10 +11,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from projects.access import membership_for
-from projects.forms import JoinRequestForm, RoleForm
+from projects.forms import InviteForm, JoinRequestForm, RoleForm
 from projects.members import (
     MANAGING,
     MembershipError,
+    invitation_answer,
+    invitation_create,
+    invitations_for,
     join_request_create,
     join_request_decide,
     member_change_role,
@@ -114,3 +117,37 @@ def member_remove_view(request: HttpRequest, number: str, membership_id: int) ->
             messages.success(request, f"{target.user.username} was removed; their keys no longer work.")
         return redirect("projects:detail", number=number)
     return render(request, "projects/confirm_remove.html", {"target": target, "project": actor.project})
+
+
+@require_POST
+@login_required
+def invite_view(request: HttpRequest, number: str) -> HttpResponse:
+    actor = _managing(request, number)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(e) for e in errors))
+        return redirect("projects:detail", number=number)
+    try:
+        invitation_create(actor=actor, email=form.cleaned_data["email"], role=Role(form.cleaned_data["role"]))
+    except MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    return redirect("projects:detail", number=number)
+
+
+@require_POST
+@login_required
+def invitation_answer_view(request: HttpRequest, invitation_id: int, answer: str) -> HttpResponse:
+    assert isinstance(request.user, User)
+    invitation = next((i for i in invitations_for(request.user) if i.pk == invitation_id), None)
+    if invitation is None:
+        raise Http404("No such invitation")
+    try:
+        invitation_answer(user=request.user, invitation=invitation, accept=answer == "accept")  # set by the URL
+    except MembershipError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Invitation to project {invitation.project.number} {answer}ed.")
+    return redirect("projects:list")

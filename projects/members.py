@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from projects.models import JoinRequest, Membership, Project, Role
+from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from projects.services import membership_end, membership_set_role
 
 log = logging.getLogger(__name__)
@@ -114,3 +114,60 @@ def member_remove(*, actor: Membership, target: Membership) -> None:
     """Ends the membership: keys revoked, subuser removed (see projects.services)."""
     _check_can_manage(actor, target)
     membership_end(membership=target)
+
+
+def _verified_emails(user: User) -> set[str]:
+    from allauth.account.models import EmailAddress
+
+    return {e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)}
+
+
+def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER) -> Invitation:
+    if actor.role not in MANAGING:
+        raise MembershipError("Only the project's managers and deputies invite people.")
+    if role in MANAGING and actor.role != Role.MANAGER:
+        raise MembershipError("Only managers invite managers and deputies.")
+    email = email.strip().lower()
+    if Membership.objects.filter(project=actor.project, user__emailaddress__email__iexact=email,
+                                 user__emailaddress__verified=True).exists():  # fmt: skip
+        raise MembershipError(f"{email} is already a member of this project.")
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(project=actor.project, email=email, role=role, invited_by=actor.user)
+    except IntegrityError:
+        raise MembershipError(f"{email} has already been invited.") from None
+    link = settings.LATCHKEY_BASE_URL.rstrip("/") + reverse("projects:list")
+    _mail(
+        f"You are invited to project {actor.project.number} in Latchkey",
+        f"{actor.user.get_full_name() or actor.user.username} invites you to project {actor.project.number} "
+        f"({actor.project.title}) as {Role(role).label.lower()}.\n\nLog in with an identity that has this e-mail "
+        f"address and accept the invitation on your project list:\n{link}\n",
+        [email],
+    )
+    return invitation
+
+
+def invitations_for(user: User) -> list[Invitation]:
+    emails = _verified_emails(user)
+    if not emails:
+        return []
+    return list(
+        Invitation.objects.filter(status=Invitation.Status.PENDING, email__in=emails)
+        .exclude(project__memberships__user=user)
+        .select_related("project")
+    )
+
+
+def invitation_answer(*, user: User, invitation: Invitation, accept: bool) -> None:
+    if invitation.email.lower() not in _verified_emails(user):
+        raise MembershipError("This invitation is for another e-mail address.")
+    with transaction.atomic():
+        updated = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
+            status=Invitation.Status.ACCEPTED if accept else Invitation.Status.DECLINED
+        )
+        if not updated:
+            raise MembershipError("This invitation has already been answered.")
+        if accept:
+            Membership.objects.get_or_create(
+                user=user, project=invitation.project, defaults={"role": invitation.role, "source": "latchkey"}
+            )

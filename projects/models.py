@@ -130,3 +130,31 @@ class JoinRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} asks to join {self.project.number} ({self.status})"
+
+
+class Invitation(models.Model):
+    """A manager invites an e-mail address. Whoever logs in with that address, verified by their
+    IdP, sees the invitation on their project list and accepts or declines it there: no token
+    travels in a link."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "email"], condition=models.Q(status="pending"), name="one_pending_invitation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to {self.project.number}"

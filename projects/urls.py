@@ -6,6 +6,18 @@ app_name = "projects"
 urlpatterns = [
     path("", views.project_list, name="list"),
     path("join/", member_views.join_request_view, name="join"),  # before <number>/
+    path(
+        "invitations/<int:invitation_id>/accept/",
+        member_views.invitation_answer_view,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        member_views.invitation_answer_view,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
     path("<str:number>/", views.project_detail, name="detail"),
     path("<str:number>/usage/refresh/", views.usage_refresh, name="usage_refresh"),
     path(
@@ -20,6 +32,7 @@ urlpatterns = [
         {"decision": "reject"},
         name="reject",
     ),
+    path("<str:number>/invite/", member_views.invite_view, name="invite"),
     path("<str:number>/members/<int:membership_id>/role/", member_views.member_role_view, name="member_role"),
     path("<str:number>/members/<int:membership_id>/remove/", member_views.member_remove_view, name="member_remove"),
 ]

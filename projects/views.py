@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
-from projects.forms import RoleForm
-from projects.members import MANAGING
+from projects.forms import InviteForm, RoleForm
+from projects.members import MANAGING, invitations_for
 from projects.models import Membership
 from projects.quota import project_refresh_usage
 from projects.selectors import keys_of, members_of, memberships_of, pending_requests
@@ -22,7 +22,11 @@ from storage import client as storage
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
     assert isinstance(request.user, User)  # login_required
-    return render(request, "projects/list.html", {"memberships": memberships_of(request.user)})
+    return render(
+        request,
+        "projects/list.html",
+        {"memberships": memberships_of(request.user), "invitations": invitations_for(request.user)},
+    )
 
 
 def render_project_page(
@@ -42,6 +46,7 @@ def render_project_page(
             "manages": membership.role in MANAGING,
             "requests": pending_requests(membership) if membership.role in MANAGING else [],
             "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
+            "invite_form": InviteForm(),
         },
         status=status,
     )

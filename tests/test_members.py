@@ -179,3 +179,86 @@ def test_authorization_matrix(view: str, who: str, project, cast, make_user, set
     assert decided == (view in ("approve", "reject") and who in ("deputy", "manager"))
     changed = Membership.objects.get(pk=target.pk).role != Role.READ_ONLY
     assert changed == (view == "role" and who in ("deputy", "manager"))
+
+
+def _with_email(user, email: str, verified: bool = True):  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    user.email = email
+    user.save()
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    return user
+
+
+def test_invitation_by_email_is_accepted_on_the_project_list(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+    invitee = _with_email(make_user("invitee"), "Invitee@Example.org")
+    response = _client(cast["manager"]).post(
+        reverse("projects:invite", args=[project.number]), {"email": "invitee@example.org", "role": "deputy"}
+    )
+    assert response.status_code == 302
+    assert mail.outbox[-1].to == ["invitee@example.org"] and project.number in mail.outbox[-1].subject
+    page = _client(invitee).get(reverse("projects:list")).content.decode()
+    assert "Invitations" in page and project.number in page
+
+    from projects.models import Invitation
+
+    invitation = Invitation.objects.get()
+    # Someone else, or the same address unverified, neither sees nor accepts it.
+    for other in (cast["outsider"], _with_email(make_user("spoof"), "invitee@example.org", verified=False)):
+        assert "Invitations" not in _client(other).get(reverse("projects:list")).content.decode()
+        assert _client(other).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 404
+    assert _client(invitee).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 302
+    membership = Membership.objects.get(user=invitee, project=project)
+    assert (membership.role, membership.source) == (Role.DEPUTY, "latchkey")
+    assert _client(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk])).status_code == 404
+
+
+def test_declined_invitation_makes_no_member(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+    from projects.members import invitation_create
+
+    invitee = _with_email(make_user("invitee"), "x@example.org")
+    invitation = invitation_create(actor=_m(project, Role.DEPUTY), email="x@example.org")
+    _client(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk]))
+    assert not Membership.objects.filter(user=invitee).exists()
+
+
+@pytest.mark.parametrize(
+    ("who", "data", "message"),
+    [
+        ("deputy", {"email": "a@example.org", "role": "manager"}, "Only managers invite managers and deputies"),
+        ("manager", {"email": "not-an-address", "role": "member"}, "Enter a valid e-mail address"),
+        ("manager", {"email": "", "role": "member"}, "Enter an e-mail address"),
+        ("manager", {"email": "a@example.org", "role": "king"}, "Unknown role"),
+        ("manager", {"email": "member@example.org", "role": "member"}, "already a member"),
+    ],
+)
+def test_bad_invitations_change_nothing(project, cast, who, data, message) -> None:  # type: ignore[no-untyped-def]
+    _with_email(cast["member"], "member@example.org")
+    response = _client(cast[who]).post(reverse("projects:invite", args=[project.number]), data, follow=True)
+    assert message in response.content.decode()
+    from projects.models import Invitation
+
+    assert not Invitation.objects.exists() and not mail.outbox
+
+
+def test_duplicate_invitation_is_refused(project, cast) -> None:  # type: ignore[no-untyped-def]
+    from projects.members import invitation_create
+
+    invitation_create(actor=_m(project, Role.MANAGER), email="a@example.org")
+    with pytest.raises(MembershipError, match="already been invited"):
+        invitation_create(actor=_m(project, Role.MANAGER), email="A@example.org ")
+
+
+@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
+    from projects.models import Invitation
+
+    response = _client(cast[who]).post(
+        reverse("projects:invite", args=[project.number]), {"email": "z@example.org", "role": "member"}
+    )
+    expected = dict(MANAGE, deputy=302, manager=302)[who]
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected
+    assert Invitation.objects.exists() == (who in ("deputy", "manager"))

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make bench: start the bench stack (its own ports), run the benchmarks, print name=value lines
+# on stdout (progress on stderr), stop the stack.
+#   bench/run.sh                      every benchmark
+#   bench/run.sh key_create           only bench/key_create.py (BENCH_N=100 calls each by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+modules=("$@")
+[ ${#modules[@]} -gt 0 ] || modules=(project_list key_create revocation)
+for module in "${modules[@]}"; do
+  [ -f "bench/$module.py" ] || { echo "no benchmark bench/$module.py" >&2; exit 2; }
+done
+scripts/install-deps.sh >&2
+trap 'scripts/stack.sh stop bench >&2' EXIT
+scripts/stack.sh start bench >&2
+set -a; . .stack/bench/latchkey.env; set +a
+# As deployed: DEBUG off (with it on Django records every query), static files collected.
+export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false
+export LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)" LATCHKEY_STATIC_ROOT=$PWD/.stack/bench/static
+.venv/bin/python manage.py migrate --noinput -v 0 >&2
+.venv/bin/python manage.py collectstatic --noinput -v 0 >&2
+for module in "${modules[@]}"; do
+  echo "bench: $module" >&2
+  .venv/bin/python "bench/$module.py"
+done
