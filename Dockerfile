@@ -10,6 +10,7 @@ COPY accounts accounts
 COPY projects projects
 COPY keys keys
 COPY storage storage
+COPY buckets buckets
 COPY templates templates
 COPY static static
 RUN LATCHKEY_DEBUG=false LATCHKEY_SECRET_KEY=build-only LATCHKEY_STATIC_ROOT=/app/staticfiles \

@@ -6,6 +6,6 @@ test:  ## every test, against real services
 stop:  ## stop the dev, test and bench stacks
 	scripts/stack.sh stop dev; scripts/stack.sh stop test; scripts/stack.sh stop bench
 bench: ## benchmarks against real services; prints name=value lines
-	bench/run.sh
+	@bench/run.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && LATCHKEY_DEBUG=1 .venv/bin/mypy

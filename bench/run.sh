@@ -13,10 +13,14 @@ done
 scripts/install-deps.sh >&2
 trap 'scripts/stack.sh stop bench >&2' EXIT
 scripts/stack.sh start bench >&2
-set -a; . .stack/bench/latchkey.env; set +a
+set -a
+# shellcheck disable=SC1091
+. .stack/bench/latchkey.env
+set +a
 # As deployed: DEBUG off (with it on Django records every query), static files collected.
 export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false
-export LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)" LATCHKEY_STATIC_ROOT=$PWD/.stack/bench/static
+LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)"
+export LATCHKEY_SECRET_KEY LATCHKEY_STATIC_ROOT=$PWD/.stack/bench/static
 .venv/bin/python manage.py migrate --noinput -v 0 >&2
 .venv/bin/python manage.py collectstatic --noinput -v 0 >&2
 for module in "${modules[@]}"; do

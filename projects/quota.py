@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from projects.models import Project
 from storage import client as storage
@@ -59,12 +61,25 @@ def project_apply_quota(*, project: Project) -> None:
 
 
 def project_refresh_usage(*, project: Project, now: datetime | None = None) -> None:
+    """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time."""
+    from buckets.models import Bucket
+
     if not project.rgw_provisioned:
-        usage = storage.Usage(bytes=0, objects=0)  # nothing in Ceph yet
+        usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
     else:
         usage = storage.project_usage(tenant=project.tenant)
+        buckets = storage.project_buckets(tenant=project.tenant)
     now = now or timezone.now()
-    Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
+    with transaction.atomic():
+        Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
+        Bucket.objects.filter(project=project).exclude(name__in=[b.name for b in buckets]).delete()
+        for figures in buckets:
+            Bucket.objects.update_or_create(
+                project=project,
+                name=figures.name,
+                defaults={"size_bytes": figures.size_bytes, "object_count": figures.objects,
+                          "created_at": parse_datetime(figures.created) if figures.created else None},
+            )  # fmt: skip
     project.usage_bytes, project.usage_objects, project.usage_at = usage.bytes, usage.objects, now
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
+from buckets.models import Bucket
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
 from projects.forms import InviteForm, RoleForm
@@ -47,6 +48,7 @@ def render_project_page(
             "requests": pending_requests(membership) if membership.role in MANAGING else [],
             "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
             "invite_form": InviteForm(),
+            "buckets": Bucket.objects.filter(project=membership.project),
         },
         status=status,
     )

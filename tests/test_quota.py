@@ -192,3 +192,23 @@ def test_refresh_on_demand_and_when_ceph_is_down(project, member_of, settings, m
     response = _client(membership.user).post(url, follow=True)
     assert "last known figure" in response.content.decode()
     assert Project.objects.get(pk=project.pk).usage_bytes == 4321
+
+
+def test_refresh_records_buckets_and_the_page_lists_them(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    from buckets.models import Bucket
+
+    membership = member_of(project)
+    s3 = _s3_for(membership)
+    s3.create_bucket(Bucket=f"data-{project.number}")
+    s3.put_object(Bucket=f"data-{project.number}", Key="a", Body=b"x" * 2048)
+    s3.create_bucket(Bucket=f"gone-{project.number}")
+    project_refresh_usage(project=project)
+    assert {(b.name, b.size_bytes, b.object_count) for b in Bucket.objects.filter(project=project)} == {
+        (f"data-{project.number}", 2048, 1),
+        (f"gone-{project.number}", 0, 0),
+    }
+    s3.delete_bucket(Bucket=f"gone-{project.number}")
+    project_refresh_usage(project=project)
+    assert list(Bucket.objects.filter(project=project).values_list("name", flat=True)) == [f"data-{project.number}"]
+    page = _client(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
+    assert f"data-{project.number}" in page and f"gone-{project.number}" not in page
