@@ -1,0 +1,112 @@
+"""Every URL of the site by the fixed cast. A URL added without an entry here fails the test,
+so no view ships without its authorization being decided and checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from django.urls import get_resolver, reverse
+
+from keys.services import key_create
+from projects.members import invitation_create, join_request_create
+from projects.models import Membership, Role
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+CAST = ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"]
+L = "login"  # a redirect to the login page
+
+
+def row(anonymous: object, outsider: object, read_only: object, member: object, deputy: object, manager: object,
+        operator: object) -> dict[str, object]:  # fmt: skip
+    return dict(zip(CAST, [anonymous, outsider, read_only, member, deputy, manager, operator], strict=True))
+
+
+OWNER_ONLY = row(L, 404, 404, 200, 404, 404, 404)
+MANAGERS = row(L, 404, 403, 403, 302, 302, 404)
+# name: (method, expected statuses); the member owns the key; "target" is a read-only member.
+TABLE: dict[str, tuple[str, dict[str, object]]] = {
+    "projects:list": ("GET", row(L, 200, 200, 200, 200, 200, 200)),
+    "projects:join": ("GET", row(L, 200, 200, 200, 200, 200, 200)),
+    "projects:detail": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "projects:usage_refresh": ("POST", row(L, 404, 302, 302, 302, 302, 404)),
+    "projects:approve": ("POST", MANAGERS),
+    "projects:reject": ("POST", MANAGERS),
+    "projects:invite": ("POST", MANAGERS),
+    "projects:member_role": ("POST", MANAGERS),
+    "projects:member_remove": ("GET", row(L, 404, 403, 403, 200, 200, 404)),
+    "projects:invitation_accept": ("POST", row(L, 302, 404, 404, 404, 404, 404)),
+    "projects:invitation_decline": ("POST", row(L, 302, 404, 404, 404, 404, 404)),
+    "keys:create": ("POST", row(L, 404, 200, 200, 200, 200, 404)),
+    "keys:detail": ("GET", OWNER_ONLY),
+    "keys:extend": ("POST", row(L, 404, 404, 302, 404, 404, 404)),
+    "keys:edit": ("POST", row(L, 404, 404, 302, 404, 404, 404)),
+    "keys:reveal": ("POST", row(L, 404, 404, 403, 404, 404, 404)),
+    "keys:delete": ("GET", OWNER_ONLY),
+    "keys:audit": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "keys:audit_csv": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "admin:index": (
+        "GET",
+        row("admin-login", "admin-login", "admin-login", "admin-login", "admin-login", "admin-login", 200),
+    ),
+}
+
+
+def _our_url_names() -> set[str]:
+    names = set()
+    for namespace in ("projects", "keys"):
+        _, resolver = get_resolver().namespace_dict[namespace]
+        names |= {f"{namespace}:{p.name}" for p in resolver.url_patterns if p.name}
+    return names
+
+
+def test_every_url_has_an_entry() -> None:
+    assert _our_url_names() <= set(TABLE), sorted(_our_url_names() - set(TABLE))
+
+
+@pytest.fixture
+def world(project, cast, make_user):  # type: ignore[no-untyped-def]
+    from allauth.account.models import EmailAddress
+
+    owner = Membership.objects.get(project=project, role=Role.MEMBER)
+    key = key_create(membership=owner, hours=2, description="owned").key
+    target = Membership.objects.create(user=make_user("target"), project=project, role=Role.READ_ONLY)
+    join = join_request_create(user=make_user("asker"), project=project, reason="r")
+    EmailAddress.objects.create(user=cast["outsider"], email="out@example.org", verified=True, primary=True)
+    invitation = invitation_create(actor=Membership.objects.get(project=project, role=Role.MANAGER),
+                                   email="out@example.org")  # fmt: skip
+    n = project.number
+    args: dict[str, list[object]] = {
+        "projects:detail": [n], "projects:usage_refresh": [n], "projects:approve": [n, join.pk],
+        "projects:reject": [n, join.pk], "projects:invite": [n], "projects:member_role": [n, target.pk],
+        "projects:member_remove": [n, target.pk], "projects:invitation_accept": [invitation.pk],
+        "projects:invitation_decline": [invitation.pk], "keys:create": [n],
+        "keys:detail": [n, key.access_key_id], "keys:extend": [n, key.access_key_id],
+        "keys:edit": [n, key.access_key_id], "keys:reveal": [n, key.access_key_id],
+        "keys:delete": [n, key.access_key_id], "keys:audit": [n], "keys:audit_csv": [n],
+    }  # fmt: skip
+    data = {"keys:create": {"hours": "1", "description": "cast"}, "keys:extend": {"hours": "5"},
+            "keys:edit": {"description": "renamed"}, "projects:invite": {"email": "z@example.org", "role": "member"},
+            "projects:member_role": {"role": "member"}}  # fmt: skip
+    return args, data
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+@pytest.mark.parametrize("who", CAST)
+def test_every_url_by_the_cast(name: str, who: str, cast, world) -> None:  # type: ignore[no-untyped-def]
+    args, data = world
+    client = Client()
+    if cast[who] is not None:
+        client.force_login(cast[who])
+    method, expected_by_cast = TABLE[name]
+    url = reverse(name, args=args.get(name, []))
+    call: Callable[..., object] = client.get if method == "GET" else client.post
+    response = call(url, data.get(name, {}))
+    expected = expected_by_cast[who]
+    if expected == L:
+        assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
+    elif expected == "admin-login":
+        assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+    else:
+        assert response.status_code == expected, response.content[:300]
