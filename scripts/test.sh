@@ -7,6 +7,8 @@ scripts/install-deps.sh
 scripts/stack.sh start test
 [ "${LATCHKEY_KEEP_STACK:-0}" = 1 ] || trap 'scripts/stack.sh stop test' EXIT
 set -a; . .stack/test/latchkey.env; set +a
+# Live-server and race tests use threads; fresh connections let the test database be dropped.
+export LATCHKEY_DATABASE_CONN_MAX_AGE=0
 .venv/bin/python manage.py collectstatic --noinput -v 0
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
