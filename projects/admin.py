@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -5,7 +7,7 @@ from django.http import HttpRequest
 from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
-from projects.services import project_reactivate, project_suspend
+from projects.services import membership_end, membership_set_role, project_reactivate, project_suspend
 from storage.client import StorageError
 
 
@@ -48,7 +50,27 @@ class ProjectAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
     actions = ["suspend", "reactivate"]
 
-    @admin.action(description="Suspend: revoke all keys and suspend the Ceph user (data kept)")
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Membership edits go through the services: a removal revokes the member's keys and
+        removes their subuser, a role change reaches the subuser's access in Ceph."""
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        instances = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            try:
+                membership_end(membership=Membership.objects.select_related("project", "user").get(pk=membership.pk))
+            except StorageError as exc:
+                self.message_user(request, f"{membership.user}: removal not finished ({exc}); it is retried.",
+                                  messages.ERROR)  # fmt: skip
+        for membership in instances:
+            if membership.pk is None:
+                membership.source = "latchkey"
+                membership.save()
+            else:
+                current = Membership.objects.select_related("project", "user").get(pk=membership.pk)
+                membership_set_role(membership=current, role=membership.role)
+
     def suspend(self, request: HttpRequest, queryset: QuerySet[Project]) -> None:
         for project in queryset:
             try:

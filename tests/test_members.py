@@ -262,3 +262,38 @@ def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[
     else:
         assert response.status_code == expected
     assert Invitation.objects.exists() == (who in ("deputy", "manager"))
+
+
+@pytest.mark.ceph
+def test_admin_membership_edits_go_through_the_services(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+    member, reader = _m(project, Role.MEMBER), _m(project, Role.READ_ONLY)
+    issued = key_create(membership=member, hours=2, description="job")
+    key_create(membership=reader, hours=1, description="provisions the reader")
+    newcomer = make_user("newcomer")
+    others = list(Membership.objects.filter(project=project).exclude(pk__in=[member.pk, reader.pk]))
+    rows = [(m, m.role, False) for m in others] + [(member, member.role, True), (reader, Role.MEMBER, False)]
+    data = {
+        "number": project.number, "title": project.title, "tenant": project.tenant, "quota_gb": "",
+        "quota_max_buckets": "", "quota_max_objects": "", "max_key_hours": "",
+        "memberships-TOTAL_FORMS": str(len(rows) + 1), "memberships-INITIAL_FORMS": str(len(rows)),
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for i, (m, role, delete) in enumerate(rows):
+        data |= {f"memberships-{i}-id": str(m.pk), f"memberships-{i}-project": str(project.pk),
+                 f"memberships-{i}-user": str(m.user_id), f"memberships-{i}-role": role}  # fmt: skip
+        if delete:
+            data[f"memberships-{i}-DELETE"] = "on"
+    new = len(rows)
+    data |= {f"memberships-{new}-project": str(project.pk), f"memberships-{new}-user": str(newcomer.pk),
+             f"memberships-{new}-role": "member"}  # fmt: skip
+    response = _client(cast["operator"]).post(reverse("admin:projects_project_change", args=[project.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    permissions = {s["id"].split(":")[-1]: s["permissions"] for s in ceph_user["subusers"]}
+    assert member.user.rgw_name not in permissions
+    assert permissions[reader.user.rgw_name] == "read-write"  # read-only → member
+    assert Membership.objects.get(user=newcomer, project=project).source == "latchkey"
