@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from playwright.sync_api import expect
 
 from keys.models import AccessKey
@@ -191,6 +192,9 @@ def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> N
             data["latchkey_auth_at"] -= 3600
             session.session_data = Session.objects.encode(data)
             session.save()
+        # Inside Playwright's sync API the ORM runs in another context and opened its own
+        # connection; close it, or it holds the test database open at teardown.
+        connections.close_all()
         page.goto(f"{live_server.url}/projects/462000008/keys/{access_key}/")
         expect(page.get_by_text("Last extended")).to_be_visible()
         page.get_by_role("button", name="Show secret key and rclone config").click()
