@@ -62,8 +62,6 @@ def project_apply_quota(*, project: Project) -> None:
 
 def project_refresh_usage(*, project: Project, now: datetime | None = None) -> None:
     """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time."""
-    from buckets.models import Bucket
-
     if not project.rgw_provisioned:
         usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
     else:
@@ -72,15 +70,28 @@ def project_refresh_usage(*, project: Project, now: datetime | None = None) -> N
     now = now or timezone.now()
     with transaction.atomic():
         Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
-        Bucket.objects.filter(project=project).exclude(name__in=[b.name for b in buckets]).delete()
-        for figures in buckets:
-            Bucket.objects.update_or_create(
-                project=project,
-                name=figures.name,
-                defaults={"size_bytes": figures.size_bytes, "object_count": figures.objects,
-                          "created_at": parse_datetime(figures.created) if figures.created else None},
-            )  # fmt: skip
+        _store_buckets(project, buckets)
     project.usage_bytes, project.usage_objects, project.usage_at = usage.bytes, usage.objects, now
+
+
+def _store_buckets(project: Project, buckets: list[storage.BucketFigures]) -> None:
+    """Replace the stored bucket list with Ceph's, in a fixed number of queries."""
+    from buckets.models import Bucket
+
+    Bucket.objects.filter(project=project).exclude(name__in=[b.name for b in buckets]).delete()
+    stored = {b.name: b for b in Bucket.objects.filter(project=project)}
+    new, changed = [], []
+    for figures in buckets:
+        created = parse_datetime(figures.created) if figures.created else None
+        row = stored.get(figures.name)
+        if row is None:
+            new.append(Bucket(project=project, name=figures.name, size_bytes=figures.size_bytes,
+                              object_count=figures.objects, created_at=created))  # fmt: skip
+        elif (row.size_bytes, row.object_count, row.created_at) != (figures.size_bytes, figures.objects, created):
+            row.size_bytes, row.object_count, row.created_at = figures.size_bytes, figures.objects, created
+            changed.append(row)
+    Bucket.objects.bulk_create(new)
+    Bucket.objects.bulk_update(changed, ["size_bytes", "object_count", "created_at"])
 
 
 def projects_refresh_usage(*, now: datetime | None = None) -> dict[str, int]:
