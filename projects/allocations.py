@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from projects.models import Invitation, Membership, Project, Role
 from projects.quota import GB
@@ -197,6 +198,14 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
         raise AllocationError([f"the storage service failed ({exc}); nothing was imported"]) from None
 
     summary = ImportSummary()
+    emails = {email for entry in entries for email in entry.members}
+    holders = {  # one query for every address in the file
+        address.email.lower(): address.user
+        for address in EmailAddress.objects.annotate(lower=Lower("email"))
+        .filter(lower__in=emails, verified=True)
+        .select_related("user")
+    }
+    pending = set(Invitation.objects.filter(email__in=emails, status="pending").values_list("project__number", "email"))
     with transaction.atomic():
         for entry in entries:
             project = existing.get(entry.number)
@@ -212,13 +221,13 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
             project.quota_bytes, project.quota_max_objects, project.quota_max_buckets = wanted
             project.save()
             for email, role in entry.members.items():
-                holder = EmailAddress.objects.filter(email__iexact=email, verified=True).select_related("user").first()
+                holder = holders.get(email)
                 if holder is not None:
                     _, created = Membership.objects.get_or_create(
-                        user=holder.user, project=project, defaults={"role": role, "source": "latchkey"}
+                        user=holder, project=project, defaults={"role": role, "source": "latchkey"}
                     )
                     summary.members_added += created
-                elif not Invitation.objects.filter(project=project, email=email, status="pending").exists():
+                elif (project.number, email) not in pending:
                     Invitation.objects.create(project=project, email=email, role=role)
                     summary.invitations += 1
     return summary

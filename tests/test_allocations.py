@@ -30,7 +30,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 
 def test_csv_import_creates_projects_members_and_invitations_and_is_idempotent(tmp_path, make_user, unique) -> None:  # type: ignore[no-untyped-def]
     a, b = unique(), unique()
-    alice = _verified(make_user("alice"), "alice@example.org")
+    alice = _verified(make_user("alice"), "Alice@Example.org")  # the file's case need not match
     path = _write(tmp_path, "alloc.csv", "\n".join([
         "number,title,tenant,quota_gb,max_buckets,max_objects,member_email,role",
         f"{a},Climate runs,t{a},1.5,10,,alice@example.org,manager",
