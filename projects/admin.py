@@ -28,18 +28,14 @@ class ProjectAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.
-        wanted = (
-            form.quota_bytes,
-            form.cleaned_data.get("quota_max_objects"),
-            form.cleaned_data.get("quota_max_buckets"),
-        )
-        if change:
-            current = Project.objects.get(pk=obj.pk)
-            obj.quota_bytes, obj.quota_max_objects, obj.quota_max_buckets = (
-                current.quota_bytes, current.quota_max_objects, current.quota_max_buckets)  # fmt: skip
         super().save_model(request, obj, form, change)
         try:
-            below = project_set_quota(project=obj, quota_bytes=wanted[0], max_objects=wanted[1], max_buckets=wanted[2])
+            below = project_set_quota(
+                project=obj,
+                quota_bytes=form.quota_bytes,
+                max_objects=form.cleaned_data.get("quota_max_objects"),
+                max_buckets=form.cleaned_data.get("quota_max_buckets"),
+            )
         except StorageError as exc:
             self.message_user(request, f"The quota was not changed: {exc}. Try again.", messages.ERROR)
             return

@@ -31,12 +31,17 @@ class ProjectAdminForm(forms.ModelForm):
 
     class Meta:
         model = Project
-        fields = ["number", "title", "tenant", "max_key_hours", "quota_max_buckets", "quota_max_objects"]
+        # The quota fields are not saved by the form: the admin applies them through the
+        # quota service, which changes Ceph before the database.
+        fields = ["number", "title", "tenant", "max_key_hours"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk and self.instance.quota_bytes is not None:
-            self.initial["quota_gb"] = Decimal(self.instance.quota_bytes) / GB
+        if self.instance.pk:
+            if self.instance.quota_bytes is not None:
+                self.initial["quota_gb"] = Decimal(self.instance.quota_bytes) / GB
+            self.initial["quota_max_buckets"] = self.instance.quota_max_buckets
+            self.initial["quota_max_objects"] = self.instance.quota_max_objects
 
     @property
     def quota_bytes(self) -> int | None:
