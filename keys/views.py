@@ -18,12 +18,10 @@ from keys.configs import ClientSettings, rclone_config, remote_name
 from keys.forms import KeyCreateForm, KeyEditForm, KeyExtendForm
 from keys.models import AccessKey
 from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
-from portal.http import client_ip
+from portal.http import STORAGE_DOWN, client_ip
 from projects.access import membership_for
 from projects.views import render_project_page
 from storage import client as storage
-
-STORAGE_DOWN = "The storage service is not answering right now; nothing was changed. Please try again in a minute."
 
 
 def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str) -> HttpResponse:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from portal.http import STORAGE_DOWN
 from projects.access import membership_for
 from projects.forms import InviteForm, JoinRequestForm, RoleForm
 from projects.members import (
@@ -25,8 +26,6 @@ from projects.members import (
 )
 from projects.models import JoinRequest, Membership, Role
 from storage import client as storage
-
-STORAGE_DOWN = "The storage service is not answering; nothing was changed. Try again in a minute."
 
 
 @require_http_methods(["GET", "POST"])

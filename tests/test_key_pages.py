@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.signals import AUTH_AT, AUTH_PROVIDER
 from keys.models import AccessKey, KeyEvent
 from keys.services import key_create
 from projects.models import Membership, Role
 from storage import client as storage
+from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
-
-
-def _client(user, *, fresh: bool = False) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-        session = client.session
-        session[AUTH_PROVIDER] = "myaccessid"
-        session[AUTH_AT] = int(time.time()) - (0 if fresh else 3600)
-        session.save()
-    return client
 
 
 @pytest.fixture
@@ -67,7 +54,7 @@ def _call(view: str, client: Client, project, key: AccessKey):  # type: ignore[n
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
 def test_authorization_matrix(view: str, who: str, project, cast, owned) -> None:  # type: ignore[no-untyped-def]
     before = AccessKey.objects.filter(pk=owned.key.pk).values().get()
-    response = _call(view, _client(cast[who]), project, owned.key)
+    response = _call(view, client_for(cast[who]), project, owned.key)
     expected = MATRIX[view][who]
     if expected == LOGIN:
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
@@ -79,7 +66,7 @@ def test_authorization_matrix(view: str, who: str, project, cast, owned) -> None
 
 
 def test_key_page_shows_the_facts(project, cast, owned) -> None:  # type: ignore[no-untyped-def]
-    page = _client(cast["member"]).get(reverse("keys:detail", args=[project.number, owned.key.access_key_id]))
+    page = client_for(cast["member"]).get(reverse("keys:detail", args=[project.number, owned.key.access_key_id]))
     html = page.content.decode()
     for text in (owned.key.access_key_id, "owned by the member", project.number, "Expires", "Last extended", "never"):
         assert text in html
@@ -99,7 +86,7 @@ def test_key_page_shows_the_facts(project, cast, owned) -> None:  # type: ignore
 )
 def test_bad_extension_is_refused_and_changes_nothing(project, cast, owned, data, message) -> None:  # type: ignore[no-untyped-def]
     before = AccessKey.objects.filter(pk=owned.key.pk).values().get()
-    response = _client(cast["member"]).post(
+    response = client_for(cast["member"]).post(
         reverse("keys:extend", args=[project.number, owned.key.access_key_id]), data
     )
     assert response.status_code == 400
@@ -110,21 +97,21 @@ def test_bad_extension_is_refused_and_changes_nothing(project, cast, owned, data
 @pytest.mark.parametrize("description", ["<i>x</i>", "", "x" * 201])
 def test_bad_description_edit_changes_nothing(project, cast, owned, description: str) -> None:  # type: ignore[no-untyped-def]
     url = reverse("keys:edit", args=[project.number, owned.key.access_key_id])
-    assert _client(cast["member"]).post(url, {"description": description}).status_code == 400
+    assert client_for(cast["member"]).post(url, {"description": description}).status_code == 400
     assert AccessKey.objects.get(pk=owned.key.pk).description == "owned by the member"
 
 
 def test_someone_elses_key_or_a_made_up_id_is_404(project, cast, owned) -> None:  # type: ignore[no-untyped-def]
-    manager = _client(cast["manager"], fresh=True)
+    manager = client_for(cast["manager"], fresh_login=True)
     for name in ("keys:detail", "keys:delete"):
         assert manager.get(reverse(name, args=[project.number, owned.key.access_key_id])).status_code == 404
-    member = _client(cast["member"])
+    member = client_for(cast["member"])
     assert member.get(reverse("keys:detail", args=[project.number, "LKNOTAREALKEY0000000"])).status_code == 404
     assert member.get(reverse("keys:detail", args=["000000001", owned.key.access_key_id])).status_code == 404
 
 
 def test_reveal_without_fresh_login_asks_for_one_and_reveals_nothing(project, cast, owned) -> None:  # type: ignore[no-untyped-def]
-    response = _client(cast["member"]).post(reverse("keys:reveal", args=[project.number, owned.key.access_key_id]))
+    response = client_for(cast["member"]).post(reverse("keys:reveal", args=[project.number, owned.key.access_key_id]))
     assert response.status_code == 403
     html = response.content.decode()
     assert owned.secret not in html
@@ -132,7 +119,7 @@ def test_reveal_without_fresh_login_asks_for_one_and_reveals_nothing(project, ca
 
 
 def test_reveal_after_fresh_login_shows_the_secret_from_ceph_and_is_audited(project, cast, owned) -> None:  # type: ignore[no-untyped-def]
-    client = _client(cast["member"], fresh=True)
+    client = client_for(cast["member"], fresh_login=True)
     response = client.post(
         reverse("keys:reveal", args=[project.number, owned.key.access_key_id]), REMOTE_ADDR="198.51.100.4"
     )
@@ -146,7 +133,7 @@ def test_reveal_after_fresh_login_shows_the_secret_from_ceph_and_is_audited(proj
 
 def test_shown_once_policy_never_reveals(project, cast, owned, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_REVEAL_POLICY = "never"
-    client = _client(cast["member"], fresh=True)
+    client = client_for(cast["member"], fresh_login=True)
     response = client.post(reverse("keys:reveal", args=[project.number, owned.key.access_key_id]), follow=True)
     html = response.content.decode()
     assert "only once" in html and owned.secret not in html
@@ -156,8 +143,8 @@ def test_shown_once_policy_never_reveals(project, cast, owned, settings) -> None
 def test_audit_shows_managers_everything_and_members_their_own(project, cast, owned) -> None:  # type: ignore[no-untyped-def]
     reader = Membership.objects.get(project=project, role=Role.READ_ONLY)
     own = key_create(membership=reader, hours=1, description="reader's own")
-    manager_csv = _client(cast["manager"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode()
-    reader_csv = _client(cast["read-only"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode()
+    manager_csv = client_for(cast["manager"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode()
+    reader_csv = client_for(cast["read-only"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode()
     assert owned.key.access_key_id in manager_csv and own.key.access_key_id in manager_csv
     assert owned.key.access_key_id not in reader_csv and own.key.access_key_id in reader_csv
     assert manager_csv.splitlines()[0] == "time,action,access_key_id,key_owner,actor,ip,detail"
@@ -167,7 +154,11 @@ def test_audit_shows_managers_everything_and_members_their_own(project, cast, ow
 def test_audit_csv_neutralises_spreadsheet_formulas(project, cast) -> None:  # type: ignore[no-untyped-def]
     member = Membership.objects.get(project=project, role=Role.MEMBER)
     key = key_create(membership=member, hours=1, description="=SUM(1)").key
-    _client(cast["member"]).post(reverse("keys:edit", args=[project.number, key.access_key_id]), {"description": "x"})
-    rows = _client(cast["manager"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode().splitlines()
+    client_for(cast["member"]).post(
+        reverse("keys:edit", args=[project.number, key.access_key_id]), {"description": "x"}
+    )
+    rows = (
+        client_for(cast["manager"]).get(reverse("keys:audit_csv", args=[project.number])).content.decode().splitlines()
+    )
     edit_row = next(row for row in rows if ",edit," in row)
     assert edit_row.endswith(",'=SUM(1) -> x")

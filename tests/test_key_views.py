@@ -10,15 +10,9 @@ from keys.models import AccessKey
 from projects.models import Role
 from storage import client as storage
 from tests.s3util import s3_error_code
+from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
-
-
-def _client_for(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _nothing_issued(project) -> bool:  # type: ignore[no-untyped-def]
@@ -37,7 +31,7 @@ def _nothing_issued(project) -> bool:  # type: ignore[no-untyped-def]
     ],
 )
 def test_bad_duration_is_refused_with_a_message(project, member_of, hours: str, message: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client_for(member_of(project).user)
+    client = client_for(member_of(project).user)
     response = client.post(reverse("keys:create", args=[project.number]), {"hours": hours, "description": "job"})
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -56,7 +50,7 @@ def test_bad_duration_is_refused_with_a_message(project, member_of, hours: str, 
     ],
 )
 def test_bad_description_is_refused_with_a_message(project, member_of, description: str, message: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client_for(member_of(project).user)
+    client = client_for(member_of(project).user)
     response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": description})
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -65,7 +59,7 @@ def test_bad_description_is_refused_with_a_message(project, member_of, descripti
 
 def test_project_the_user_is_not_in_is_404(project, member_of, make_user) -> None:  # type: ignore[no-untyped-def]
     member_of(project)
-    client = _client_for(make_user("stranger"))
+    client = client_for(make_user("stranger"))
     response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
     assert response.status_code == 404
     response = client.post(reverse("keys:create", args=["000000000"]), {"hours": "2", "description": "job"})
@@ -75,7 +69,7 @@ def test_project_the_user_is_not_in_is_404(project, member_of, make_user) -> Non
 
 def test_create_shows_the_secret_once_and_a_working_rclone_config(project, member_of) -> None:  # type: ignore[no-untyped-def]
     membership = member_of(project)
-    client = _client_for(membership.user)
+    client = client_for(membership.user)
     response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "my job"})
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -91,7 +85,7 @@ def test_create_shows_the_secret_once_and_a_working_rclone_config(project, membe
 
 
 def test_ceph_down_gives_a_clear_message_and_no_key(project, member_of, settings) -> None:  # type: ignore[no-untyped-def]
-    client = _client_for(member_of(project).user)
+    client = client_for(member_of(project).user)
     settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"
     response = client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
     assert response.status_code == 400
@@ -101,7 +95,7 @@ def test_ceph_down_gives_a_clear_message_and_no_key(project, member_of, settings
 
 def test_delete_asks_for_confirmation_then_revokes(project, member_of) -> None:  # type: ignore[no-untyped-def]
     membership = member_of(project)
-    client = _client_for(membership.user)
+    client = client_for(membership.user)
     client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job"})
     key = AccessKey.objects.get()
     url = reverse("keys:delete", args=[project.number, key.access_key_id])
@@ -159,7 +153,7 @@ def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # ty
 
     owner = Membership.objects.get(project=project, role=Role.MEMBER)
     key = key_create(membership=owner, hours=1, description="owned by the member").key
-    response = _request(view, _client_for(cast[who]), project, key)
+    response = _request(view, client_for(cast[who]), project, key)
     expected = EXPECTED[view][who]
     if expected == LOGIN:
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
@@ -171,5 +165,5 @@ def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # ty
 
 
 def test_state_changing_views_refuse_get(project, member_of) -> None:  # type: ignore[no-untyped-def]
-    client = _client_for(member_of(project).user)
+    client = client_for(member_of(project).user)
     assert client.get(reverse("keys:create", args=[project.number])).status_code == 405

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
-from django.test import Client
 from django.urls import reverse
 
 from keys.models import AccessKey
@@ -13,15 +12,9 @@ from projects.members import MembershipError, join_request_create, join_request_
 from projects.models import JoinRequest, Membership, Role
 from storage import client as storage
 from tests.s3util import wait_refused
+from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db]
-
-
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def _m(project, role: Role) -> Membership:  # type: ignore[no-untyped-def]
@@ -35,25 +28,27 @@ def test_join_request_mails_the_managers_and_approval_makes_a_member(project, ca
     outsider = cast["outsider"]
     outsider.email = "new@example.org"
     outsider.save()
-    response = _client(outsider).post(reverse("projects:join"), {"number": project.number, "reason": "I run the model"})
+    response = client_for(outsider).post(
+        reverse("projects:join"), {"number": project.number, "reason": "I run the model"}
+    )
     assert response.status_code == 302
     request = JoinRequest.objects.get()
     assert sorted(mail.outbox[0].to) == ["deputy@example.org", "manager@example.org"]
     assert "I run the model" in mail.outbox[0].body
 
-    response = _client(cast["deputy"]).post(reverse("projects:approve", args=[project.number, request.pk]))
+    response = client_for(cast["deputy"]).post(reverse("projects:approve", args=[project.number, request.pk]))
     assert response.status_code == 302
     membership = Membership.objects.get(user=outsider, project=project)
     assert (membership.role, membership.source) == (Role.MEMBER, "latchkey")
     assert mail.outbox[-1].to == ["new@example.org"] and "approved" in mail.outbox[-1].subject
-    again = _client(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]), follow=True)
+    again = client_for(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]), follow=True)
     assert "already been decided" in again.content.decode()
     assert JoinRequest.objects.get().status == JoinRequest.Status.APPROVED
 
 
 def test_rejection_creates_nothing(project, cast) -> None:  # type: ignore[no-untyped-def]
     request = join_request_create(user=cast["outsider"], project=project, reason="please")
-    _client(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]))
+    client_for(cast["manager"]).post(reverse("projects:reject", args=[project.number, request.pk]))
     assert JoinRequest.objects.get().status == JoinRequest.Status.REJECTED
     assert not Membership.objects.filter(user=cast["outsider"]).exists()
 
@@ -72,7 +67,7 @@ def test_rejection_creates_nothing(project, cast) -> None:  # type: ignore[no-un
 )
 def test_bad_join_requests(project, cast, data, message) -> None:  # type: ignore[no-untyped-def]
     data = {k: (project.number if v == "PROJECT" else v) for k, v in data.items()}
-    response = _client(cast["outsider"]).post(reverse("projects:join"), data)
+    response = client_for(cast["outsider"]).post(reverse("projects:join"), data)
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not JoinRequest.objects.exists() and not mail.outbox
@@ -115,9 +110,9 @@ def test_role_rules(project, cast, make_user) -> None:  # type: ignore[no-untype
 def test_role_change_reaches_ceph_and_removal_revokes_keys(project, cast) -> None:  # type: ignore[no-untyped-def]
     member = _m(project, Role.MEMBER)
     issued = key_create(membership=member, hours=2, description="job")
-    client = _client(cast["manager"])
+    client = client_for(cast["manager"])
     client.post(reverse("projects:member_role", args=[project.number, member.pk]), {"role": "read-only"})
-    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    ceph_user = storage.client_for().get_user(uid=storage.uid(project.tenant))
     assert {s["id"]: s["permissions"] for s in ceph_user["subusers"]}[
         f"{storage.uid(project.tenant)}:{member.user.rgw_name}"
     ] == "read"
@@ -131,7 +126,7 @@ def test_role_change_reaches_ceph_and_removal_revokes_keys(project, cast) -> Non
 
 def test_bad_role_value_changes_nothing(project, cast) -> None:  # type: ignore[no-untyped-def]
     member = _m(project, Role.MEMBER)
-    response = _client(cast["manager"]).post(
+    response = client_for(cast["manager"]).post(
         reverse("projects:member_role", args=[project.number, member.pk]), {"role": "emperor"}, follow=True
     )
     assert "Unknown role" in response.content.decode()
@@ -160,7 +155,7 @@ def test_authorization_matrix(view: str, who: str, project, cast, make_user, set
     settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"  # the refresh must not need Ceph to answer the cast
     target = Membership.objects.create(user=make_user("target"), project=project, role=Role.READ_ONLY)
     request = join_request_create(user=make_user("asker"), project=project, reason="r")
-    client = _client(cast[who])
+    client = client_for(cast[who])
     n = project.number
     response = {
         "join": lambda: client.get(reverse("projects:join")),
@@ -192,12 +187,12 @@ def _with_email(user, email: str, verified: bool = True):  # type: ignore[no-unt
 
 def test_invitation_by_email_is_accepted_on_the_project_list(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
     invitee = _with_email(make_user("invitee"), "Invitee@Example.org")
-    response = _client(cast["manager"]).post(
+    response = client_for(cast["manager"]).post(
         reverse("projects:invite", args=[project.number]), {"email": "invitee@example.org", "role": "deputy"}
     )
     assert response.status_code == 302
     assert mail.outbox[-1].to == ["invitee@example.org"] and project.number in mail.outbox[-1].subject
-    page = _client(invitee).get(reverse("projects:list")).content.decode()
+    page = client_for(invitee).get(reverse("projects:list")).content.decode()
     assert "Invitations" in page and project.number in page
 
     from projects.models import Invitation
@@ -205,12 +200,12 @@ def test_invitation_by_email_is_accepted_on_the_project_list(project, cast, make
     invitation = Invitation.objects.get()
     # Someone else, or the same address unverified, neither sees nor accepts it.
     for other in (cast["outsider"], _with_email(make_user("spoof"), "invitee@example.org", verified=False)):
-        assert "Invitations" not in _client(other).get(reverse("projects:list")).content.decode()
-        assert _client(other).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 404
-    assert _client(invitee).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 302
+        assert "Invitations" not in client_for(other).get(reverse("projects:list")).content.decode()
+        assert client_for(other).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 404
+    assert client_for(invitee).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 302
     membership = Membership.objects.get(user=invitee, project=project)
     assert (membership.role, membership.source) == (Role.DEPUTY, "latchkey")
-    assert _client(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk])).status_code == 404
+    assert client_for(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk])).status_code == 404
 
 
 def test_declined_invitation_makes_no_member(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
@@ -218,7 +213,7 @@ def test_declined_invitation_makes_no_member(project, cast, make_user) -> None: 
 
     invitee = _with_email(make_user("invitee"), "x@example.org")
     invitation = invitation_create(actor=_m(project, Role.DEPUTY), email="x@example.org")
-    _client(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk]))
+    client_for(invitee).post(reverse("projects:invitation_decline", args=[invitation.pk]))
     assert not Membership.objects.filter(user=invitee).exists()
 
 
@@ -234,7 +229,7 @@ def test_declined_invitation_makes_no_member(project, cast, make_user) -> None: 
 )
 def test_bad_invitations_change_nothing(project, cast, who, data, message) -> None:  # type: ignore[no-untyped-def]
     _with_email(cast["member"], "member@example.org")
-    response = _client(cast[who]).post(reverse("projects:invite", args=[project.number]), data, follow=True)
+    response = client_for(cast[who]).post(reverse("projects:invite", args=[project.number]), data, follow=True)
     assert message in response.content.decode()
     from projects.models import Invitation
 
@@ -253,7 +248,7 @@ def test_duplicate_invitation_is_refused(project, cast) -> None:  # type: ignore
 def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
     from projects.models import Invitation
 
-    response = _client(cast[who]).post(
+    response = client_for(cast[who]).post(
         reverse("projects:invite", args=[project.number]), {"email": "z@example.org", "role": "member"}
     )
     expected = dict(MANAGE, deputy=302, manager=302)[who]
@@ -286,13 +281,13 @@ def test_admin_membership_edits_go_through_the_services(project, cast, make_user
     new = len(rows)
     data |= {f"memberships-{new}-project": str(project.pk), f"memberships-{new}-user": str(newcomer.pk),
              f"memberships-{new}-role": "member"}  # fmt: skip
-    response = _client(cast["operator"]).post(reverse("admin:projects_project_change", args=[project.pk]), data)
+    response = client_for(cast["operator"]).post(reverse("admin:projects_project_change", args=[project.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]
 
     assert not Membership.objects.filter(pk=member.pk).exists()
     assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
     assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
-    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    ceph_user = storage.client_for().get_user(uid=storage.uid(project.tenant))
     permissions = {s["id"].split(":")[-1]: s["permissions"] for s in ceph_user["subusers"]}
     assert member.user.rgw_name not in permissions
     assert permissions[reader.user.rgw_name] == "read-write"  # read-only → member

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 
 from keys.services import key_create
@@ -14,6 +13,7 @@ from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
 from projects.quota import QuotaError, project_refresh_usage, project_set_quota
 from storage import client as storage
+from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 MB = 10**6
@@ -22,13 +22,7 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 def _s3_for(membership: Membership):  # type: ignore[no-untyped-def]
     issued = key_create(membership=membership, hours=1, description="quota test")
-    return storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
-
-
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
-    client = Client()
-    client.force_login(user)
-    return client
+    return storage.s3client_for(access_key=issued.key.access_key_id, secret_key=issued.secret)
 
 
 def test_quota_set_before_provisioning_is_applied_and_enforced_by_ceph(project, member_of) -> None:  # type: ignore[no-untyped-def]
@@ -52,7 +46,7 @@ def test_quota_change_and_removal_take_effect_in_ceph(project, member_of) -> Non
         s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 1_500_000)
     project_set_quota(project=project, quota_bytes=None)
     s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 1_500_000)
-    user = storage._client().get_user(uid=storage.uid(project.tenant))
+    user = storage.client_for().get_user(uid=storage.uid(project.tenant))
     assert user["user_quota"]["enabled"] is False
 
 
@@ -78,13 +72,13 @@ def test_warning_at_ninety_percent_and_a_quota_below_use_is_flagged(project, mem
     s3.put_object(Bucket=bucket, Key="a", Body=b"x" * 850_000)
     assert project_set_quota(project=project, quota_bytes=1 * MB) is False  # usage not measured yet
     project_refresh_usage(project=project)
-    page = _client(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
+    page = client_for(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
     assert "90 %" not in page  # 85 %
     s3.put_object(Bucket=bucket, Key="b", Body=b"x" * 60_000)
     project_refresh_usage(project=project)
-    page = _client(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
+    page = client_for(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
     assert "used 90 % or more of its quota" in page
-    listing = _client(membership.user).get(reverse("projects:list")).content.decode()
+    listing = client_for(membership.user).get(reverse("projects:list")).content.decode()
     assert "Nearly full" in listing and "0.91 GB" not in listing and "(91 %)" in listing
 
     project.refresh_from_db()
@@ -103,7 +97,7 @@ def test_negative_quota_is_refused_and_nothing_changes(project, member_of) -> No
         with pytest.raises(QuotaError, match="cannot be negative"):
             project_set_quota(project=project, **kwargs)
     assert Project.objects.get(pk=project.pk).quota_bytes is None
-    assert storage._client().get_user(uid=storage.uid(project.tenant))["user_quota"]["enabled"] is False
+    assert storage.client_for().get_user(uid=storage.uid(project.tenant))["user_quota"]["enabled"] is False
 
 
 @pytest.mark.parametrize(
@@ -127,7 +121,7 @@ def test_operator_sets_quota_in_the_admin_and_ceph_enforces_it(project, member_o
     s3 = _s3_for(member_of(project))
     operator = make_user("operator", is_staff=True, is_superuser=True)
     url = reverse("admin:projects_project_change", args=[project.pk])
-    response = _client(operator).post(
+    response = client_for(operator).post(
         url,
         {
             "number": project.number, "title": project.title, "tenant": project.tenant, "quota_gb": "0.001",
@@ -147,7 +141,7 @@ def test_quota_command_and_its_bad_input(project, member_of, capsys) -> None:  #
     _s3_for(member_of(project))
     call_command("project_quota", project.number, "--gb", "2.5", "--max-buckets", "7")
     assert Project.objects.get(pk=project.pk).quota_bytes == 2_500_000_000
-    user = storage._client().get_user(uid=storage.uid(project.tenant))
+    user = storage.client_for().get_user(uid=storage.uid(project.tenant))
     rounded_up_to_kib = -(-2_500_000_000 // 1024) * 1024
     assert (user["user_quota"]["max_size"], user["max_buckets"]) == (rounded_up_to_kib, 7)
     for args, message in (
@@ -171,7 +165,7 @@ def test_pages_never_wait_on_ceph(project, member_of, monkeypatch) -> None:  # t
         raise AssertionError("a page called Ceph")
 
     monkeypatch.setattr(storage, "_client", no_ceph)
-    client = _client(membership.user)
+    client = client_for(membership.user)
     for url in (reverse("projects:list"), reverse("projects:detail", args=[project.number])):
         response = client.get(url)
         assert response.status_code == 200
@@ -184,12 +178,12 @@ def test_refresh_on_demand_and_when_ceph_is_down(project, member_of, settings, m
     s3.create_bucket(Bucket=f"r-{project.number}")
     s3.put_object(Bucket=f"r-{project.number}", Key="a", Body=b"x" * 4321)
     url = reverse("projects:usage_refresh", args=[project.number])
-    assert _client(make_user("outsider")).post(url).status_code == 404
-    response = _client(membership.user).post(url, follow=True)
+    assert client_for(make_user("outsider")).post(url).status_code == 404
+    response = client_for(membership.user).post(url, follow=True)
     assert "Usage refreshed" in response.content.decode()
     assert Project.objects.get(pk=project.pk).usage_bytes == 4321
     settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"
-    response = _client(membership.user).post(url, follow=True)
+    response = client_for(membership.user).post(url, follow=True)
     assert "last known figure" in response.content.decode()
     assert Project.objects.get(pk=project.pk).usage_bytes == 4321
 
@@ -210,5 +204,5 @@ def test_refresh_records_buckets_and_the_page_lists_them(project, member_of) -> 
     s3.delete_bucket(Bucket=f"gone-{project.number}")
     project_refresh_usage(project=project)
     assert list(Bucket.objects.filter(project=project).values_list("name", flat=True)) == [f"data-{project.number}"]
-    page = _client(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
+    page = client_for(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
     assert f"data-{project.number}" in page and f"gone-{project.number}" not in page
