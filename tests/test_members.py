@@ -112,7 +112,7 @@ def test_role_change_reaches_ceph_and_removal_revokes_keys(project, cast) -> Non
     issued = key_create(membership=member, hours=2, description="job")
     client = client_for(cast["manager"])
     client.post(reverse("projects:member_role", args=[project.number, member.pk]), {"role": "read-only"})
-    ceph_user = storage.client_for().get_user(uid=storage.uid(project.tenant))
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
     assert {s["id"]: s["permissions"] for s in ceph_user["subusers"]}[
         f"{storage.uid(project.tenant)}:{member.user.rgw_name}"
     ] == "read"
@@ -287,7 +287,7 @@ def test_admin_membership_edits_go_through_the_services(project, cast, make_user
     assert not Membership.objects.filter(pk=member.pk).exists()
     assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
     assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
-    ceph_user = storage.client_for().get_user(uid=storage.uid(project.tenant))
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
     permissions = {s["id"].split(":")[-1]: s["permissions"] for s in ceph_user["subusers"]}
     assert member.user.rgw_name not in permissions
     assert permissions[reader.user.rgw_name] == "read-write"  # read-only → member

@@ -22,7 +22,7 @@ T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 def _s3_for(membership: Membership):  # type: ignore[no-untyped-def]
     issued = key_create(membership=membership, hours=1, description="quota test")
-    return storage.s3client_for(access_key=issued.key.access_key_id, secret_key=issued.secret)
+    return storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
 
 
 def test_quota_set_before_provisioning_is_applied_and_enforced_by_ceph(project, member_of) -> None:  # type: ignore[no-untyped-def]
@@ -46,7 +46,7 @@ def test_quota_change_and_removal_take_effect_in_ceph(project, member_of) -> Non
         s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 1_500_000)
     project_set_quota(project=project, quota_bytes=None)
     s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 1_500_000)
-    user = storage.client_for().get_user(uid=storage.uid(project.tenant))
+    user = storage._client().get_user(uid=storage.uid(project.tenant))
     assert user["user_quota"]["enabled"] is False
 
 
@@ -97,7 +97,7 @@ def test_negative_quota_is_refused_and_nothing_changes(project, member_of) -> No
         with pytest.raises(QuotaError, match="cannot be negative"):
             project_set_quota(project=project, **kwargs)
     assert Project.objects.get(pk=project.pk).quota_bytes is None
-    assert storage.client_for().get_user(uid=storage.uid(project.tenant))["user_quota"]["enabled"] is False
+    assert storage._client().get_user(uid=storage.uid(project.tenant))["user_quota"]["enabled"] is False
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_quota_command_and_its_bad_input(project, member_of, capsys) -> None:  #
     _s3_for(member_of(project))
     call_command("project_quota", project.number, "--gb", "2.5", "--max-buckets", "7")
     assert Project.objects.get(pk=project.pk).quota_bytes == 2_500_000_000
-    user = storage.client_for().get_user(uid=storage.uid(project.tenant))
+    user = storage._client().get_user(uid=storage.uid(project.tenant))
     rounded_up_to_kib = -(-2_500_000_000 // 1024) * 1024
     assert (user["user_quota"]["max_size"], user["max_buckets"]) == (rounded_up_to_kib, 7)
     for args, message in (
