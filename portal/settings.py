@@ -185,6 +185,8 @@ CELERY_BEAT_SCHEDULE = {
     "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
     "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
     "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},
+    "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
+    "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
 }
 
 LOGGING = {

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("projects/", include("keys.urls")),
+    path("projects/", include("buckets.urls")),
     path("projects/", include("projects.urls")),
 ]

@@ -41,6 +41,10 @@ def membership_provision(*, membership: Membership) -> None:
     wanted = membership.wanted_access
     if membership.rgw_access == wanted:
         return
+    # Restricted buckets must deny this member before the member holds the new access level.
+    from buckets.sync import policies_before_member_change
+
+    policies_before_member_change(project=membership.project)
     storage.subuser_ensure(tenant=membership.project.tenant, name=name, access=wanted)
     Membership.objects.filter(pk=membership.pk).update(rgw_access=wanted)
     membership.rgw_access = wanted
@@ -75,6 +79,9 @@ def membership_end(*, membership: Membership) -> None:
     keys_revoke_for_membership(membership=membership, reason="membership ended")
     if membership.rgw_access and membership.user.rgw_name:
         storage.subuser_remove(tenant=membership.project.tenant, name=membership.user.rgw_name)
+    from buckets.sync import mark_dirty, member_dependent_buckets
+
+    mark_dirty(member_dependent_buckets(membership.project))  # drop the former member's statements
     membership.delete()
 
 

@@ -8,12 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from buckets.models import Bucket
+from buckets.selectors import access_summary, buckets_of
 from keys.forms import KeyCreateForm
 from projects.access import membership_for
 from projects.forms import InviteForm, RoleForm
 from projects.members import MANAGING, invitations_for
-from projects.models import Membership
+from projects.models import Membership, Role
 from projects.quota import project_refresh_usage
 from projects.selectors import keys_of, members_of, memberships_of, pending_requests
 from storage import client as storage
@@ -48,7 +48,8 @@ def render_project_page(
             "requests": pending_requests(membership) if membership.role in MANAGING else [],
             "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
             "invite_form": InviteForm(),
-            "buckets": Bucket.objects.filter(project=membership.project),
+            "buckets": [(bucket, access_summary(bucket)) for bucket in buckets_of(membership.project_id)],
+            "writes": membership.role != Role.READ_ONLY,
         },
         status=status,
     )

@@ -8,7 +8,9 @@ Identity model: project tenant ``T`` has one user ``T$T``; each member is subuse
 from __future__ import annotations
 
 import functools
+import json
 import logging
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -17,6 +19,8 @@ import boto3
 import requests
 import rgwadmin
 from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.handlers import validate_bucket_name
 from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
 
@@ -298,3 +302,96 @@ def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) 
             retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
+
+
+# --- Buckets and bucket policies -------------------------------------------------------------
+# Latchkey's admin user is a --system user: it may read and write the policy of any tenant's
+# bucket over S3, addressing it as "T:bucket". It cannot create a bucket in another tenant (RGW
+# answers 500), so creation uses a short-lived key of the project user, removed at once.
+
+
+def _s3_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return func(*args, **kwargs)
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
+        log.warning("s3 %s: unavailable (%s)", operation, type(exc).__name__)
+        raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        log.warning("s3 %s: refused with %s", operation, code)
+        raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
+
+
+def allow_tenant_buckets(client: Any) -> Any:
+    # botocore rejects "T:bucket"; RGW needs exactly that to name another tenant's bucket.
+    client.meta.events.unregister("before-parameter-build.s3", validate_bucket_name)
+    return client
+
+
+@functools.lru_cache(maxsize=4)
+def _system_s3(endpoint: str, access_key: str, secret_key: str) -> Any:
+    return allow_tenant_buckets(s3_client(access_key=access_key, secret_key=secret_key, endpoint=endpoint))
+
+
+def _system() -> Any:
+    return _system_s3(
+        settings.LATCHKEY_S3_ENDPOINT, settings.LATCHKEY_RGW_ADMIN_ACCESS_KEY, settings.LATCHKEY_RGW_ADMIN_SECRET_KEY
+    )
+
+
+def bucket_create(*, tenant: str, name: str) -> None:
+    """Create bucket ``name`` owned by the project user ``T$T``.
+
+    A key of ``T$T`` itself is made for this one call and removed straight after; its secret
+    exists only in this function's memory. If the process dies in between, the key reconciler
+    reports the leftover (its id starts with "LKTMP")."""
+    access_key = "LKTMP" + secrets.token_hex(8).upper()[:15]
+    keys = _call("create_key", _client().create_key, uid=uid(tenant), key_type="s3", access_key=access_key,
+                 generate_key=True)  # fmt: skip
+    secret = next(str(k["secret_key"]) for k in keys if k.get("access_key") == access_key)
+    try:
+        owner = s3_client(access_key=access_key, secret_key=secret)
+        _s3_call("create_bucket", owner.create_bucket, Bucket=name)
+    finally:
+        key_remove(tenant=tenant, access_key=access_key)
+
+
+def bucket_remove(*, tenant: str, name: str) -> None:
+    """Remove an empty bucket (its policy goes with it). A bucket with objects is refused with
+    code BucketNotEmpty; a bucket already gone succeeds."""
+    try:
+        _call("remove_bucket", _client().remove_bucket, bucket=f"{tenant}/{name}", purge_objects=False)
+    except StorageError as exc:
+        if exc.code != "NoSuchBucket":
+            raise
+
+
+def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
+    """The bucket's policy as Ceph holds it, or None when it has none."""
+    try:
+        answer = _s3_call("get_bucket_policy", _system().get_bucket_policy, Bucket=f"{tenant}:{name}")
+    except StorageError as exc:
+        if exc.code == "NoSuchBucketPolicy":
+            return None
+        raise
+    try:
+        policy = json.loads(answer["Policy"])
+    except ValueError:
+        raise StorageError("the bucket's policy is not valid JSON", code="MalformedPolicy") from None
+    return policy if isinstance(policy, dict) else None
+
+
+def bucket_policy_put(*, tenant: str, name: str, policy: dict[str, Any] | None) -> None:
+    """Write the bucket's whole policy; None removes it."""
+    if policy is None:
+        _s3_call("delete_bucket_policy", _system().delete_bucket_policy, Bucket=f"{tenant}:{name}")
+    else:
+        _s3_call("put_bucket_policy", _system().put_bucket_policy, Bucket=f"{tenant}:{name}",
+                 Policy=json.dumps(policy))  # fmt: skip
+
+
+def object_presign_get(*, access_key: str, secret_key: str, bucket: str, key: str, seconds: int) -> str:
+    """A presigned GET URL signed with a member's key (computed locally, no call to Ceph)."""
+    client = s3_client(access_key=access_key, secret_key=secret_key)
+    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
+    return str(url)

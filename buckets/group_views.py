@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from buckets.access import MANAGING, project_group
+from buckets.forms import GroupForm, GroupMembersForm
+from buckets.grants import group_create, group_delete, group_set_members
+from buckets.models import Bucket, Group
+from buckets.services import BucketError
+from projects.access import membership_for
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def groups_view(request: HttpRequest, number: str) -> HttpResponse:
+    membership = membership_for(request.user, number, roles=MANAGING if request.method == "POST" else None)
+    form = GroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = group_create(project=membership.project, name=form.cleaned_data["name"])
+        except BucketError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Group {group.name} created. Now choose its members.")
+            return redirect("buckets:group", number=number, group_id=group.pk)
+    context = {
+        "project": membership.project,
+        "groups": Group.objects.filter(project=membership.project).prefetch_related("members__user"),
+        "form": form,
+        "manages": membership.role in MANAGING,
+    }
+    return render(request, "buckets/groups.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def group_view(request: HttpRequest, number: str, group_id: int) -> HttpResponse:
+    membership, group = project_group(request.user, number, group_id,
+                                      roles=MANAGING if request.method == "POST" else None)  # fmt: skip
+    form = GroupMembersForm(request.POST or None, group=group,
+                            initial={"members": list(group.members.values_list("pk", flat=True))})  # fmt: skip
+    if request.method == "POST" and form.is_valid():
+        try:
+            affected = group_set_members(group=group, membership_ids=form.cleaned_data["members"])
+        except BucketError as exc:
+            form.add_error("members", str(exc))
+        else:
+            note = f" {affected} bucket policies are being updated." if affected else ""
+            messages.success(request, f"Members of {group.name} saved.{note}")
+            return redirect("buckets:group", number=number, group_id=group.pk)
+    buckets = Bucket.objects.filter(grants__group=group).distinct()
+    context = {
+        "project": membership.project,
+        "group": group,
+        "form": form,
+        "manages": membership.role in MANAGING,
+        "buckets": buckets,
+        "pending": buckets.filter(policy_dirty=True).count(),
+    }
+    return render(request, "buckets/group.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def group_delete_view(request: HttpRequest, number: str, group_id: int) -> HttpResponse:
+    _, group = project_group(request.user, number, group_id, roles=MANAGING)
+    if request.method == "POST":
+        group_delete(group=group)
+        messages.success(request, f"Group {group.name} deleted, with its grants.")
+        return redirect("buckets:groups", number=number)
+    return render(request, "buckets/confirm_group_delete.html", {"project": group.project, "group": group})

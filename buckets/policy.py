@@ -1,0 +1,175 @@
+"""Latchkey's part of a bucket policy, computed from the database, and its merge with the rest.
+
+Pure functions: no database, no Ceph. ``services.bucket_policy_sync`` feeds them and writes.
+
+How access maps onto what Ceph enforces (principals verified in ../shared/design/ceph-rgw.md):
+- The project's own members are subusers of the bucket's owner, so they start with their
+  role's access to every bucket. Latchkey narrows it with Deny statements naming the subusers
+  (``arn:aws:iam::T:user/T:name``). Managers and deputies are never denied.
+- Other projects (``arn:aws:iam::T2:user/T2``), one user of another project
+  (``arn:aws:iam::T2:user/T2:name``) and the public (``*``) get Allow statements. An expiry
+  becomes an ``aws:CurrentTime`` condition, so Ceph itself stops honouring the grant on time.
+- CIDR limits are ``aws:SourceIp`` conditions: IpAddress on an Allow, NotIpAddress on a Deny.
+
+Every Latchkey statement has a Sid starting with ``SID_PREFIX``; statements without it were
+written by people (e.g. ``s3cmd setpolicy``) and are kept as they are, in front of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+SID_PREFIX = "latchkey-"
+VERSION = "2012-10-17"
+
+READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
+                "s3:GetBucketLocation", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts"]  # fmt: skip
+WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
+                 "s3:PutObjectTagging", "s3:DeleteObjectTagging"]  # fmt: skip
+PUBLIC_ACTIONS = ["s3:GetObject", "s3:ListBucket"]
+# What a member denied "write" must not do: objects and the bucket's own settings alike.
+DENY_WRITE = ["s3:Put*", "s3:Delete*", "s3:AbortMultipartUpload", "s3:RestoreObject"]
+DENY_ALL = ["s3:*"]
+
+LEVELS = {"none": 0, "read": 1, "readwrite": 2}
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member of the bucket's project, as the policy needs them."""
+
+    subuser: str
+    privileged: bool  # manager or deputy: keeps full access
+    role_writes: bool  # the role may write at all (read-only members cannot, whatever the bucket)
+
+
+@dataclass(frozen=True)
+class MemberSource:
+    """One reason a member may reach the bucket: the bucket's rule for all members, or a grant."""
+
+    level: str  # "read" or "readwrite"
+    cidrs: tuple[str, ...] = ()  # empty: from anywhere
+
+
+@dataclass(frozen=True)
+class Outside:
+    """An Allow grant: another project, one of its users, or the public."""
+
+    grant_id: int
+    principal: str | None  # None: the public
+    level: str
+    cidrs: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+
+@dataclass
+class BucketRules:
+    tenant: str
+    bucket: str
+    members_access: str  # "readwrite", "read" or "none"
+    members: list[Member] = field(default_factory=list)
+    sources: dict[str, list[MemberSource]] = field(default_factory=dict)  # subuser → grants
+    outside: list[Outside] = field(default_factory=list)
+
+
+def principal_project(tenant: str) -> str:
+    return f"arn:aws:iam::{tenant}:user/{tenant}"
+
+
+def principal_subuser(tenant: str, subuser: str) -> str:
+    return f"arn:aws:iam::{tenant}:user/{tenant}:{subuser}"
+
+
+def _resources(bucket: str) -> list[str]:
+    return [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+
+
+def _deny_condition(tier: str, sources: list[MemberSource]) -> tuple[bool, tuple[str, ...]]:
+    """Whether to deny ``tier`` ("read" = everything, "write"), and from where it stays allowed:
+    (False, ()) no deny; (True, ()) deny everywhere; (True, cidrs) deny outside ``cidrs``."""
+    giving = [s for s in sources if LEVELS[s.level] >= LEVELS[tier]]
+    if any(not s.cidrs for s in giving):
+        return False, ()
+    return True, tuple(sorted({c for s in giving for c in s.cidrs}))
+
+
+def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
+    """The statements Latchkey wants in the bucket's policy, in a stable order."""
+    resources = _resources(rules.bucket)
+    denies: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    base = [MemberSource(rules.members_access)] if rules.members_access != "none" else []
+    for member in sorted(rules.members, key=lambda m: m.subuser):
+        if member.privileged:
+            continue
+        sources = base + rules.sources.get(member.subuser, [])
+        deny_all, allowed_from = _deny_condition("read", sources)
+        if deny_all:
+            denies.setdefault(("read", allowed_from), []).append(member.subuser)
+            if not allowed_from:
+                continue  # nothing left to narrow
+        if member.role_writes:
+            deny_write, write_from = _deny_condition("write", sources)
+            if deny_write:
+                denies.setdefault(("write", write_from), []).append(member.subuser)
+    statements: list[dict[str, Any]] = []
+    for n, ((tier, cidrs), subusers) in enumerate(sorted(denies.items())):
+        statement: dict[str, Any] = {
+            "Sid": f"{SID_PREFIX}deny-{tier}-{n}",
+            "Effect": "Deny",
+            "Principal": {"AWS": [principal_subuser(rules.tenant, s) for s in subusers]},
+            "Action": DENY_ALL if tier == "read" else DENY_WRITE,
+            "Resource": resources,
+        }
+        if cidrs:
+            statement["Condition"] = {"NotIpAddress": {"aws:SourceIp": list(cidrs)}}
+        statements.append(statement)
+    for grant in sorted(rules.outside, key=lambda g: g.grant_id):
+        if grant.principal is None:
+            principal: Any = "*"
+            actions = PUBLIC_ACTIONS
+        else:
+            principal = {"AWS": [grant.principal]}
+            actions = READ_ACTIONS + (WRITE_ACTIONS if grant.level == "readwrite" else [])
+        statement = {
+            "Sid": f"{SID_PREFIX}grant-{grant.grant_id}",
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": actions,
+            "Resource": resources,
+        }
+        condition: dict[str, Any] = {}
+        if grant.cidrs:
+            condition["IpAddress"] = {"aws:SourceIp": list(grant.cidrs)}
+        if grant.expires_at is not None:
+            condition["DateLessThan"] = {"aws:CurrentTime": grant.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if condition:
+            statement["Condition"] = condition
+        statements.append(statement)
+    return statements
+
+
+def is_ours(statement: object) -> bool:
+    return isinstance(statement, dict) and str(statement.get("Sid", "")).startswith(SID_PREFIX)
+
+
+def foreign_statements(policy: dict[str, Any] | None) -> list[Any]:
+    """The statements people wrote themselves, in their order."""
+    if not policy:
+        return []
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):  # a single statement may be written without a list
+        statements = [statements]
+    return [s for s in statements if not is_ours(s)]
+
+
+def merged_policy(current: dict[str, Any] | None, ours: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The policy to store: people's statements first, unchanged, then Latchkey's. None when
+    nothing is left (the bucket then has no policy at all)."""
+    statements = foreign_statements(current) + list(ours)
+    if not statements:
+        return None
+    version = (current or {}).get("Version", VERSION)
+    return {"Version": version, "Statement": statements}

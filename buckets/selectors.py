@@ -1,0 +1,36 @@
+"""Reads for bucket pages: never a call to Ceph, except the explicit policy view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from buckets.models import Bucket, Grant
+
+
+def live_grants(now: datetime | None = None) -> QuerySet[Grant]:
+    now = now or timezone.now()
+    return Grant.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).select_related(
+        "member__user", "group", "grantee_project", "grantee_user"
+    )
+
+
+def buckets_of(project_id: int) -> QuerySet[Bucket]:
+    """The project's buckets with their live grants, in a fixed number of queries."""
+    return Bucket.objects.filter(project_id=project_id).prefetch_related(
+        Prefetch("grants", queryset=live_grants(), to_attr="live_grants")
+    )
+
+
+def access_summary(bucket: Bucket) -> str:
+    """One line: who can reach the bucket, e.g. "All members; project 462000009 (read); the public"."""
+    grants: list[Grant] = getattr(bucket, "live_grants", None) or list(live_grants().filter(bucket=bucket))
+    parts = [{"readwrite": "All members", "read": "All members (read-only)", "none": "Managers"}[bucket.members_access]]
+    for grant in grants:
+        if grant.kind == Grant.Kind.PUBLIC:
+            parts.append("the public (read)")
+        else:
+            parts.append(f"{grant.grantee_label} ({'read' if grant.access == 'read' else 'read/write'})")
+    return "; ".join(parts)

@@ -1,0 +1,150 @@
+"""Keeping each bucket's policy in Ceph equal to what Latchkey's database says.
+
+The database is the source of truth for Latchkey's statements. A change that touches one
+bucket writes its policy in the same transaction (a Ceph refusal rolls the change back); a
+change that touches many (a group edit) marks the buckets ``policy_dirty`` and a task writes
+them, showing progress meanwhile; the periodic check restores any drift, for example a
+statement removed by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from buckets import policy
+from buckets.models import Bucket, Grant
+from projects.models import ROLE_RANK, Membership, Project, Role
+from storage import client as storage
+
+log = logging.getLogger(__name__)
+PRIVILEGED = (Role.MANAGER, Role.DEPUTY)
+
+
+def _live(now: datetime) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+
+
+def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
+    """What the database says about ``bucket``, in the shape ``policy`` computes from."""
+    project = bucket.project
+    rules = policy.BucketRules(tenant=project.tenant, bucket=bucket.name, members_access=bucket.members_access)
+    grants = list(
+        Grant.objects.filter(_live(now), bucket=bucket)
+        .select_related("member__user", "grantee_project")
+        .prefetch_related("group__members__user")
+    )
+    if bucket.members_access != Bucket.MembersAccess.READWRITE:
+        memberships = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE).select_related("user")
+        for m in memberships:
+            if m.user.rgw_name:
+                rules.members.append(policy.Member(subuser=m.user.rgw_name, privileged=m.role in PRIVILEGED,
+                                                   role_writes=ROLE_RANK[Role(m.role)] > 0))  # fmt: skip
+        for grant in grants:
+            source = policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs))
+            if grant.kind == Grant.Kind.MEMBER and grant.member is not None:
+                targets = [grant.member]
+            elif grant.kind == Grant.Kind.GROUP and grant.group is not None:
+                targets = list(grant.group.members.all())
+            else:
+                continue
+            for target in targets:
+                if target.user.rgw_name:
+                    rules.sources.setdefault(target.user.rgw_name, []).append(source)
+    for grant in grants:
+        if grant.kind in (Grant.Kind.MEMBER, Grant.Kind.GROUP) or (grant.kind != Grant.Kind.PUBLIC
+                                                                   and grant.grantee_project is None):  # fmt: skip
+            continue
+        if grant.kind == Grant.Kind.PUBLIC:
+            principal = None
+        elif grant.kind == Grant.Kind.PROJECT:
+            principal = policy.principal_project(grant.grantee_project.tenant)  # type: ignore[union-attr]
+        else:
+            principal = policy.principal_subuser(grant.grantee_project.tenant, grant.grantee_subuser)  # type: ignore[union-attr]
+        rules.outside.append(policy.Outside(grant_id=grant.pk, principal=principal, level=grant.access,
+                                            cidrs=tuple(grant.cidrs), expires_at=grant.expires_at))  # fmt: skip
+    return rules
+
+
+def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
+    return policy.merged_policy(current, policy.latchkey_statements(rules_for(bucket, now=now)))
+
+
+def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
+    """Write the bucket's policy if Ceph's differs from the database's; True if it was written.
+    People's own statements are read from Ceph first and kept. Raises StorageError."""
+    now = now or timezone.now()
+    tenant = bucket.project.tenant
+    current = storage.bucket_policy_get(tenant=tenant, name=bucket.name)
+    wanted = desired_policy(bucket, current, now=now)
+    changed = wanted != current
+    if changed:
+        storage.bucket_policy_put(tenant=tenant, name=bucket.name, policy=wanted)
+        log.info("bucket %s: policy written (%d statements)", bucket, len((wanted or {}).get("Statement", [])))
+    Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=False, policy_synced_at=now)
+    bucket.policy_dirty, bucket.policy_synced_at = False, now
+    return changed
+
+
+def bucket_locked(bucket_id: int) -> Bucket:
+    """The bucket row, locked until the transaction ends: one policy writer per bucket."""
+    return Bucket.objects.select_for_update().select_related("project").get(pk=bucket_id)
+
+
+def buckets_sync(buckets: list[Bucket] | Any, *, now: datetime | None = None) -> dict[str, int]:
+    """Sync each bucket in its own transaction; a failure leaves that one dirty and goes on."""
+    written = unchanged = failed = 0
+    for bucket_id in [b.pk for b in buckets]:
+        try:
+            with transaction.atomic():
+                if bucket_policy_sync(bucket_locked(bucket_id), now=now):
+                    written += 1
+                else:
+                    unchanged += 1
+        except Bucket.DoesNotExist:
+            continue
+        except storage.StorageError:
+            Bucket.objects.filter(pk=bucket_id).update(policy_dirty=True)
+            failed += 1
+    return {"written": written, "unchanged": unchanged, "failed": failed}
+
+
+def policies_sync_dirty(*, project: Project | None = None, now: datetime | None = None) -> dict[str, int]:
+    buckets = Bucket.objects.filter(policy_dirty=True, project__rgw_provisioned=True)
+    if project is not None:
+        buckets = buckets.filter(project=project)
+    return buckets_sync(list(buckets.only("pk")), now=now)
+
+
+def policies_check(*, now: datetime | None = None) -> dict[str, int]:
+    """The drift check: every bucket of every active project, restored where Ceph differs."""
+    buckets = Bucket.objects.filter(project__status=Project.Status.ACTIVE, project__rgw_provisioned=True)
+    result = buckets_sync(list(buckets.only("pk")), now=now)
+    if result["written"]:
+        log.warning("bucket policies: %d restored after drift", result["written"])
+    return result
+
+
+def member_dependent_buckets(project: Project) -> Any:
+    """Buckets whose policy names individual members: only those that narrow members' access."""
+    return Bucket.objects.filter(project=project).exclude(members_access=Bucket.MembersAccess.READWRITE)
+
+
+def policies_before_member_change(*, project: Project) -> None:
+    """Called before a member's subuser is created or its access level changes, so a member
+    never holds access that a restricted bucket's policy has not yet narrowed. Raises
+    StorageError, which stops the member change."""
+    for bucket in member_dependent_buckets(project):
+        with transaction.atomic():
+            bucket_policy_sync(bucket_locked(bucket.pk))
+
+
+def mark_dirty(buckets: Any) -> int:
+    """Mark buckets (a queryset, joins allowed) for rewriting; returns how many."""
+    ids = set(buckets.values_list("pk", flat=True))
+    return int(Bucket.objects.filter(pk__in=ids).update(policy_dirty=True))
