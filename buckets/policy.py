@@ -90,7 +90,8 @@ def _resources(bucket: str) -> list[str]:
 def _deny_condition(tier: str, sources: list[MemberSource]) -> tuple[bool, tuple[str, ...]]:
     """Whether to deny ``tier`` ("read" = everything, "write"), and from where it stays allowed:
     (False, ()) no deny; (True, ()) deny everywhere; (True, cidrs) deny outside ``cidrs``."""
-    giving = [s for s in sources if LEVELS[s.level] >= LEVELS[tier]]
+    needed = LEVELS["readwrite" if tier == "write" else "read"]
+    giving = [s for s in sources if LEVELS[s.level] >= needed]
     if any(not s.cidrs for s in giving):
         return False, ()
     return True, tuple(sorted({c for s in giving for c in s.cidrs}))

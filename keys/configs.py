@@ -19,6 +19,9 @@ def remote_name(project_number: str) -> str:
 
 def rclone_config(settings: ClientSettings, *, remote: str) -> str:
     # provider = Ceph keeps path-style addressing; provider = AWS breaks it.
+    # bucket-owner-full-control: an object written into another project's bucket (a grant) stays
+    # readable by that bucket's project; with "private" only the writer's project could read it.
+    # In one's own buckets the writer is the owner, so it changes nothing there.
     return (
         f"[{remote}]\n"
         "type = s3\n"
@@ -27,5 +30,5 @@ def rclone_config(settings: ClientSettings, *, remote: str) -> str:
         f"secret_access_key = {settings.secret_key}\n"
         f"endpoint = {settings.endpoint}\n"
         f"region = {settings.region}\n"
-        "acl = private\n"
+        "acl = bucket-owner-full-control\n"
     )

@@ -310,7 +310,7 @@ def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) 
 # answers 500), so creation uses a short-lived key of the project user, removed at once.
 
 
-def _s3_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+def _s3_call(operation: str, func: Any, *args: Any, expected: tuple[str, ...] = (), **kwargs: Any) -> Any:
     try:
         return func(*args, **kwargs)
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
@@ -318,7 +318,8 @@ def _s3_call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-        log.warning("s3 %s: refused with %s", operation, code)
+        if code not in expected:
+            log.warning("s3 %s: refused with %s", operation, code)
         raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
 
 
@@ -369,7 +370,12 @@ def bucket_remove(*, tenant: str, name: str) -> None:
 def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
     """The bucket's policy as Ceph holds it, or None when it has none."""
     try:
-        answer = _s3_call("get_bucket_policy", _system().get_bucket_policy, Bucket=f"{tenant}:{name}")
+        answer = _s3_call(
+            "get_bucket_policy",
+            _system().get_bucket_policy,
+            Bucket=f"{tenant}:{name}",
+            expected=("NoSuchBucketPolicy",),
+        )
     except StorageError as exc:
         if exc.code == "NoSuchBucketPolicy":
             return None

@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
+from buckets.grants import GrantRequest, grant_create, group_create
+from buckets.services import bucket_create
 from keys.services import key_create
 from projects.members import invitation_create, join_request_create
 from projects.models import Membership, Role
@@ -46,6 +48,18 @@ TABLE: dict[str, tuple[str, dict[str, object]]] = {
     "keys:delete": ("GET", OWNER_ONLY),
     "keys:audit": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
     "keys:audit_csv": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "buckets:create": ("GET", row(L, 404, 403, 200, 200, 200, 404)),
+    "buckets:detail": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "buckets:delete": ("GET", row(L, 404, 403, 403, 200, 200, 404)),
+    "buckets:access": ("POST", MANAGERS),
+    "buckets:grant_create": ("POST", MANAGERS),
+    "buckets:grant_revoke": ("GET", row(L, 404, 403, 403, 200, 200, 404)),
+    "buckets:policy": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    # A link is signed with one's own key: only the key's owner can choose it (else a form error).
+    "buckets:link": ("POST", row(L, 404, 400, 200, 400, 400, 404)),
+    "buckets:groups": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "buckets:group": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
+    "buckets:group_delete": ("GET", row(L, 404, 403, 403, 200, 200, 404)),
     "admin:index": (
         "GET",
         row("admin-login", "admin-login", "admin-login", "admin-login", "admin-login", "admin-login", 200),
@@ -55,7 +69,7 @@ TABLE: dict[str, tuple[str, dict[str, object]]] = {
 
 def _our_url_names() -> set[str]:
     names = set()
-    for namespace in ("projects", "keys"):
+    for namespace in ("projects", "keys", "buckets"):
         _, resolver = get_resolver().namespace_dict[namespace]
         names |= {f"{namespace}:{p.name}" for p in resolver.url_patterns if p.name}
     return names
@@ -76,7 +90,12 @@ def world(project, cast, make_user):  # type: ignore[no-untyped-def]
     EmailAddress.objects.create(user=cast["outsider"], email="out@example.org", verified=True, primary=True)
     invitation = invitation_create(actor=Membership.objects.get(project=project, role=Role.MANAGER),
                                    email="out@example.org")  # fmt: skip
-    n = project.number
+    manager = Membership.objects.get(project=project, role=Role.MANAGER)
+    bucket = bucket_create(membership=manager, name="cast-bucket")
+    group = group_create(project=project, name="cast group")
+    grant = grant_create(actor=manager.user, bucket=bucket,
+                         request=GrantRequest(kind="member", member_id=target.pk))  # fmt: skip
+    n, b = project.number, bucket.name
     args: dict[str, list[object]] = {
         "projects:detail": [n], "projects:usage_refresh": [n], "projects:approve": [n, join.pk],
         "projects:reject": [n, join.pk], "projects:invite": [n], "projects:member_role": [n, target.pk],
@@ -85,10 +104,16 @@ def world(project, cast, make_user):  # type: ignore[no-untyped-def]
         "keys:detail": [n, key.access_key_id], "keys:extend": [n, key.access_key_id],
         "keys:edit": [n, key.access_key_id], "keys:reveal": [n, key.access_key_id],
         "keys:delete": [n, key.access_key_id], "keys:audit": [n], "keys:audit_csv": [n],
+        "buckets:create": [n], "buckets:detail": [n, b], "buckets:delete": [n, b], "buckets:access": [n, b],
+        "buckets:grant_create": [n, b], "buckets:grant_revoke": [n, b, grant.pk], "buckets:policy": [n, b],
+        "buckets:link": [n, b], "buckets:groups": [n], "buckets:group": [n, group.pk],
+        "buckets:group_delete": [n, group.pk],
     }  # fmt: skip
     data = {"keys:create": {"hours": "1", "description": "cast"}, "keys:extend": {"hours": "5"},
             "keys:edit": {"description": "renamed"}, "projects:invite": {"email": "z@example.org", "role": "member"},
-            "projects:member_role": {"role": "member"}}  # fmt: skip
+            "projects:member_role": {"role": "member"}, "buckets:access": {"members_access": "read"},
+            "buckets:grant_create": {"kind": "group", "access": "read", "group": group.pk},
+            "buckets:link": {"key": key.access_key_id, "object_key": "o.txt", "hours": "2"}}  # fmt: skip
     return args, data
 
 

@@ -1,0 +1,249 @@
+"""Grants, for real: keys of real members against the test stack's Ceph. For every kind of grant
+the grantee can do what was granted and nothing more, and loses it when the grant ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from django.utils import timezone
+
+from accounts.models import User
+from buckets.grants import GrantRequest, grant_create, grant_revoke, grants_expire, group_create, group_set_members
+from buckets.links import link_create
+from buckets.models import Bucket, Grant
+from buckets.services import bucket_create, bucket_set_members_access
+from buckets.sync import policies_check, policies_sync_dirty
+from keys.configs import ClientSettings, rclone_config
+from keys.services import key_create, key_delete
+from projects.models import Membership, Project, Role
+from storage import client as storage
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+
+
+class Person:
+    """A member with a real key, and an S3 client that can name other tenants' buckets."""
+
+    def __init__(self, membership: Membership) -> None:
+        issued = key_create(membership=membership, hours=2, description="grant test")
+        self.membership, self.key, self.secret = membership, issued.key, issued.secret
+        self.s3 = storage.allow_tenant_buckets(storage.s3_client(access_key=issued.key.access_key_id,
+                                                                 secret_key=issued.secret))  # fmt: skip
+
+    def can(self, bucket: str) -> str:
+        """What this key may do in ``bucket``: "rw", "r" or "-" (nothing), tried for real."""
+        read = write = True
+        try:
+            self.s3.list_objects_v2(Bucket=bucket)
+            self.s3.get_object(Bucket=bucket, Key="seed.txt")["Body"].read()
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "AccessDenied", exc.response
+            read = False
+        try:
+            self.s3.put_object(Bucket=bucket, Key=f"w-{self.key.access_key_id}", Body=b"w")
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "AccessDenied", exc.response
+            write = False
+        return "rw" if read and write else "r" if read else "w" if write else "-"
+
+
+@pytest.fixture
+def world(unique: Callable[[], str], make_user: Callable[..., User]) -> dict[str, Any]:
+    """Project A with a manager, a deputy, two members and a read-only member; project B with
+    two members; a bucket of A with one object; everyone holding a real key."""
+    a = Project.objects.create(number=unique(), title="A", tenant=f"ta{unique()}")
+    b = Project.objects.create(number=unique(), title="B", tenant=f"tb{unique()}")
+    people: dict[str, Any] = {"a": a, "b": b}
+    for name, project, role in [("manager", a, Role.MANAGER), ("deputy", a, Role.DEPUTY), ("alice", a, Role.MEMBER),
+                                ("bob", a, Role.MEMBER), ("reader", a, Role.READ_ONLY), ("carol", b, Role.MEMBER),
+                                ("dave", b, Role.MEMBER)]:  # fmt: skip
+        membership = Membership.objects.create(user=make_user(name, email=f"{name}@example.org"), project=project,
+                                               role=role)  # fmt: skip
+        people[name] = Person(membership)
+    bucket = bucket_create(membership=people["manager"].membership, name="shared-data")
+    people["manager"].s3.put_object(Bucket="shared-data", Key="seed.txt", Body=b"seed")
+    people["bucket"], people["full"] = bucket, f"{a.tenant}:shared-data"
+    return people
+
+
+def _grant(w: dict[str, Any], **fields: Any) -> Grant:
+    return grant_create(actor=w["manager"].membership.user, bucket=w["bucket"], request=GrantRequest(**fields))
+
+
+def test_default_bucket_is_for_all_members_by_role_and_nobody_else(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    assert [w[p].can(full) for p in ("manager", "deputy", "alice", "bob")] == ["rw"] * 4
+    assert w["reader"].can(full) == "r"
+    assert w["carol"].can(full) == "-"
+    assert storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data") is None
+
+
+def test_restricted_bucket_refuses_other_members_but_not_managers(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    grant = _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk)
+    assert {p: w[p].can(full) for p in ("manager", "deputy", "alice", "bob", "reader")} == {
+        "manager": "rw", "deputy": "rw", "alice": "rw", "bob": "-", "reader": "-"}  # fmt: skip
+    grant_revoke(actor=w["manager"].membership.user, grant=grant)
+    assert w["alice"].can(full) == "-"
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.READ)
+    assert (w["alice"].can(full), w["bob"].can(full), w["manager"].can(full)) == ("r", "r", "rw")
+
+
+def test_member_grant_can_be_read_only(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    _grant(w, kind=Grant.Kind.MEMBER, access="read", member_id=w["bob"].membership.pk)
+    assert (w["bob"].can(full), w["alice"].can(full)) == ("r", "-")
+
+
+def test_another_project_reads_then_writes_then_loses_access(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    grant = _grant(w, kind=Grant.Kind.PROJECT, access="read", project_number=w["b"].number)
+    assert (w["carol"].can(full), w["dave"].can(full)) == ("r", "r")
+    grant_revoke(actor=w["manager"].membership.user, grant=grant)
+    assert w["carol"].can(full) == "-"
+    _grant(w, kind=Grant.Kind.PROJECT, access="readwrite", project_number=w["b"].number)
+    assert w["carol"].can(full) == "rw"
+    assert w["bob"].can(full) == "rw"  # the project's own members are untouched
+
+
+def test_one_user_of_another_project(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="dave@example.org")
+    assert (w["dave"].can(full), w["carol"].can(full)) == ("r", "-")
+
+
+def test_group_change_resyncs_the_policy(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    group = group_create(project=w["a"], name="analysis")
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    _grant(w, kind=Grant.Kind.GROUP, access="readwrite", group_id=group.pk)
+    assert w["alice"].can(full) == "-"
+    assert group_set_members(group=group, membership_ids=[w["alice"].membership.pk]) == 1
+    assert Bucket.objects.get(pk=w["bucket"].pk).policy_dirty
+    assert policies_sync_dirty(project=w["a"]) == {"written": 1, "unchanged": 0, "failed": 0}
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("rw", "-")
+    group_set_members(group=group, membership_ids=[w["bob"].membership.pk])
+    policies_sync_dirty(project=w["a"])
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("-", "rw")
+
+
+def test_public_read_for_anonymous_and_nothing_else(world: dict[str, Any]) -> None:
+    w = world
+    url = f"{storage.settings.LATCHKEY_S3_ENDPOINT}/{w['full']}/seed.txt"
+    assert requests.get(url, timeout=10).status_code == 403
+    grant = _grant(w, kind=Grant.Kind.PUBLIC, access="readwrite", public_confirmed=True)
+    assert grant.access == "read"  # the public only ever reads
+    assert requests.get(url, timeout=10).content == b"seed"
+    assert (
+        requests.put(f"{storage.settings.LATCHKEY_S3_ENDPOINT}/{w['full']}/x", data=b"x", timeout=10).status_code == 403
+    )
+    grant_revoke(actor=w["manager"].membership.user, grant=grant)
+    assert requests.get(url, timeout=10).status_code == 403
+
+
+def test_address_limits_are_enforced_by_ceph(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    # The tests reach Ceph from 127.0.0.1.
+    _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="carol@example.org",
+           cidrs=["10.0.0.0/8"])  # fmt: skip
+    _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="dave@example.org",
+           cidrs=["127.0.0.0/8"])  # fmt: skip
+    assert (w["carol"].can(full), w["dave"].can(full)) == ("-", "r")
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk, cidrs=["10.1.0.0/16"])
+    _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["bob"].membership.pk, cidrs=["127.0.0.1/32"])
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("-", "rw")
+
+
+def test_grant_ends_at_its_time_in_ceph_and_is_then_removed(world: dict[str, Any]) -> None:
+    w, full = world, world["full"]
+    ends = timezone.now().replace(microsecond=0) + timedelta(seconds=3)
+    _grant(w, kind=Grant.Kind.PROJECT, access="read", project_number=w["b"].number, expires_at=ends)
+    assert w["carol"].can(full) == "r"
+    time.sleep(max(0.0, (ends - timezone.now()).total_seconds()) + 1.2)
+    assert w["carol"].can(full) == "-"  # Ceph itself stopped honouring it (aws:CurrentTime)
+    assert grants_expire(now=timezone.now()) == {"expired": 1, "failed": 0}
+    assert storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data") is None
+
+
+def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) -> None:
+    w, tenant = world, world["a"].tenant
+    other = w["b"].tenant
+    mine = {"Sid": "mine", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"]}  # fmt: skip
+    storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
+    grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number,
+                   user="dave@example.org")  # fmt: skip
+    sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
+    assert sids == ["mine", f"latchkey-grant-{grant.pk}"]
+    # Someone removes Latchkey's statement by hand; the periodic check puts it back.
+    storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
+    assert w["dave"].can(w["full"]) == "r"  # only the hand-written read remains
+    assert policies_check()["written"] >= 1
+    assert w["dave"].can(w["full"]) == "rw"
+    grant_revoke(actor=w["manager"].membership.user, grant=grant)
+    assert storage.bucket_policy_get(tenant=tenant, name="shared-data") == {
+        "Version": "2012-10-17",
+        "Statement": [mine],
+    }
+
+
+def test_a_new_member_is_denied_a_restricted_bucket_from_their_first_key(
+    world: dict[str, Any], make_user: Callable[..., User]
+) -> None:
+    w = world
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    newcomer = Person(Membership.objects.create(user=make_user("newcomer"), project=w["a"], role=Role.MEMBER))
+    assert newcomer.can(w["full"]) == "-"
+
+
+def test_other_project_reaches_the_bucket_as_tenant_colon_bucket_with_rclone(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    w = world
+    _grant(w, kind=Grant.Kind.PROJECT, access="readwrite", project_number=w["b"].number)
+    carol = w["carol"]
+    config = tmp_path / "rclone.conf"
+    config.write_text(rclone_config(ClientSettings(carol.key.access_key_id, carol.secret,
+                                                   storage.settings.LATCHKEY_S3_ENDPOINT, storage.region()),
+                                    remote="b"))  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # rclone 1.60 fails with it set
+
+    def rclone(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["rclone", "--config", str(config), *args], capture_output=True, text=True, env=env,
+                              timeout=120, check=False)  # fmt: skip
+
+    assert rclone("cat", f"b:{w['full']}/seed.txt").stdout == "seed"
+    upload = tmp_path / "from-b.txt"
+    upload.write_text("hello from B")
+    result = rclone("copyto", "--s3-no-check-bucket", str(upload), f"b:{w['full']}/from-b.txt")
+    assert result.returncode == 0, result.stderr
+    body = w["manager"].s3.get_object(Bucket="shared-data", Key="from-b.txt")["Body"].read()
+    assert body == b"hello from B"
+
+
+def test_link_is_capped_by_its_key_and_dies_with_it(world: dict[str, Any]) -> None:
+    w = world
+    short = key_create(membership=w["alice"].membership, hours=1, description="short").key
+    link = link_create(membership=w["alice"].membership, bucket=w["bucket"], access_key_id=short.access_key_id,
+                       object_key="seed.txt", hours=24)  # fmt: skip
+    assert link.capped and link.expires_at <= short.expires_at
+    assert "X-Amz-Expires=" in link.url and int(link.url.split("X-Amz-Expires=")[1].split("&")[0]) <= 3600
+    assert requests.get(link.url, timeout=10).content == b"seed"
+    key_delete(key=short, actor=w["alice"].membership.user)
+    assert requests.get(link.url, timeout=10).status_code == 403
+    long = link_create(membership=w["alice"].membership, bucket=w["bucket"], access_key_id=w["alice"].key.access_key_id,
+                       object_key="seed.txt", hours=1)  # fmt: skip
+    assert not long.capped
