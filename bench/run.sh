@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=("$@")
-[ ${#modules[@]} -gt 0 ] || modules=(project_list key_create revocation)
+[ ${#modules[@]} -gt 0 ] || modules=(project_list key_create revocation policy_sync)
 for module in "${modules[@]}"; do
   [ -f "bench/$module.py" ] || { echo "no benchmark bench/$module.py" >&2; exit 2; }
 done

@@ -18,7 +18,7 @@ from projects.access import membership_for
 @login_required
 def groups_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number, roles=MANAGING if request.method == "POST" else None)
-    form = GroupForm(request.POST or None)
+    form = GroupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             group = group_create(project=membership.project, name=form.cleaned_data["name"])
@@ -41,7 +41,7 @@ def groups_view(request: HttpRequest, number: str) -> HttpResponse:
 def group_view(request: HttpRequest, number: str, group_id: int) -> HttpResponse:
     membership, group = project_group(request.user, number, group_id,
                                       roles=MANAGING if request.method == "POST" else None)  # fmt: skip
-    form = GroupMembersForm(request.POST or None, group=group,
+    form = GroupMembersForm(request.POST if request.method == "POST" else None, group=group,
                             initial={"members": list(group.members.values_list("pk", flat=True))})  # fmt: skip
     if request.method == "POST" and form.is_valid():
         try:

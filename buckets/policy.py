@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 SID_PREFIX = "latchkey-"
@@ -145,7 +145,9 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
         if grant.cidrs:
             condition["IpAddress"] = {"aws:SourceIp": list(grant.cidrs)}
         if grant.expires_at is not None:
-            condition["DateLessThan"] = {"aws:CurrentTime": grant.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            condition["DateLessThan"] = {
+                "aws:CurrentTime": grant.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            }
         if condition:
             statement["Condition"] = condition
         statements.append(statement)

@@ -50,7 +50,7 @@ def _bucket_page(request: HttpRequest, membership: Membership, bucket: Bucket, *
 @login_required
 def bucket_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number, roles=WRITING)
-    form = BucketCreateForm(request.POST or None)
+    form = BucketCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             bucket = bucket_create(membership=membership, name=form.cleaned_data["name"])

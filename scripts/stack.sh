@@ -13,7 +13,7 @@ action=${1:-}; profile=${2:-dev}
 case "$profile" in
   dev)  base=17000 ;;
   test) base=27000 ;;
-  bench) base=37000 ;;
+  bench) base=12000 ;;  # all bases below 32768, Linux's ephemeral range: a client socket could hold the port
   *) echo "usage: $0 start|stop|status dev|test|bench" >&2; exit 2 ;;
 esac
 dir=$root/.stack/$profile

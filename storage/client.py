@@ -329,9 +329,17 @@ def allow_tenant_buckets(client: Any) -> Any:
     return client
 
 
+def _close_after(request: Any, **_: Any) -> None:
+    request.headers["Connection"] = "close"
+
+
 @functools.lru_cache(maxsize=4)
 def _system_s3(endpoint: str, access_key: str, secret_key: str) -> Any:
-    return allow_tenant_buckets(s3_client(access_key=access_key, secret_key=secret_key, endpoint=endpoint))
+    client = allow_tenant_buckets(s3_client(access_key=access_key, secret_key=secret_key, endpoint=endpoint))
+    # A fresh connection per call, as for the admin API (see _admin): on a reused one radosgw's
+    # answers waited ~40 ms for delayed ACKs (measured: policy get+put 53 ms reused, 11 ms fresh).
+    client.meta.events.register("before-send.s3", _close_after)
+    return client
 
 
 def _system() -> Any:
