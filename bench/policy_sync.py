@@ -46,7 +46,9 @@ def main() -> None:
     for n in range(BUCKETS):
         bucket = bucket_create(membership=manager, name=f"bench-{n:04d}")
         bucket_set_members_access(bucket=bucket, members_access=Bucket.MembersAccess.NONE)
-        grant_create(actor=manager.user, bucket=bucket, request=GrantRequest(kind="group", group_id=group.pk))
+        grant_create(
+            actor=manager.user, bucket=bucket, request=GrantRequest(kind="group", access="readwrite", group_id=group.pk)
+        )
     started = time.perf_counter()
     affected = group_set_members(group=group, membership_ids=[newcomer.pk])
     result = policies_sync_dirty(project=project)
