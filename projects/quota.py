@@ -11,6 +11,7 @@ import logging
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -62,6 +63,7 @@ def project_apply_quota(*, project: Project) -> None:
 
 def project_refresh_usage(*, project: Project, now: datetime | None = None) -> None:
     """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time."""
+    asked_at = timezone.now()
     if not project.rgw_provisioned:
         usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
     else:
@@ -70,15 +72,18 @@ def project_refresh_usage(*, project: Project, now: datetime | None = None) -> N
     now = now or timezone.now()
     with transaction.atomic():
         Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
-        _store_buckets(project, buckets)
+        _store_buckets(project, buckets, asked_at=asked_at)
     project.usage_bytes, project.usage_objects, project.usage_at = usage.bytes, usage.objects, now
 
 
-def _store_buckets(project: Project, buckets: list[storage.BucketFigures]) -> None:
-    """Replace the stored bucket list with Ceph's, in a fixed number of queries."""
+def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, asked_at: datetime) -> None:
+    """Replace the stored bucket list with Ceph's, in a fixed number of queries. A bucket that
+    Latchkey recorded after Ceph was asked is kept: Ceph's list predates it (deleting the row
+    would drop its grants)."""
     from buckets.models import Bucket
 
-    Bucket.objects.filter(project=project).exclude(name__in=[b.name for b in buckets]).delete()
+    settled = Q(created_at__isnull=True) | Q(created_at__lt=asked_at)
+    Bucket.objects.filter(settled, project=project).exclude(name__in=[b.name for b in buckets]).delete()
     stored = {b.name: b for b in Bucket.objects.filter(project=project)}
     new, changed = [], []
     for figures in buckets:

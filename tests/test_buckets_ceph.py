@@ -247,3 +247,23 @@ def test_link_is_capped_by_its_key_and_dies_with_it(world: dict[str, Any]) -> No
     long = link_create(membership=w["alice"].membership, bucket=w["bucket"], access_key_id=w["alice"].key.access_key_id,
                        object_key="seed.txt", hours=1)  # fmt: skip
     assert not long.capped
+
+
+def test_a_ceph_failure_while_granting_changes_nothing(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world
+    _grant(w, kind=Grant.Kind.PROJECT, access="read", project_number=w["b"].number)
+    before = storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data")
+
+    def down(**_: Any) -> None:
+        raise storage.StorageUnavailable("the storage service did not answer (put_bucket_policy)")
+
+    monkeypatch.setattr(storage, "bucket_policy_put", down)
+    with pytest.raises(storage.StorageUnavailable):
+        _grant(w, kind=Grant.Kind.PUBLIC, public_confirmed=True)
+    with pytest.raises(storage.StorageUnavailable):
+        bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    monkeypatch.undo()
+    assert list(Grant.objects.filter(bucket=w["bucket"]).values_list("kind", flat=True)) == ["project"]
+    assert Bucket.objects.get(pk=w["bucket"].pk).members_access == Bucket.MembersAccess.READWRITE
+    assert storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data") == before
+    assert w["bob"].can(w["full"]) == "rw"
