@@ -44,13 +44,37 @@ def clean_description_text(value: str) -> str:
     return value
 
 
+def endpoint_field() -> forms.ChoiceField:
+    """Which S3 endpoint the client configs name (see ``fit_endpoint``)."""
+    return forms.ChoiceField(
+        label="Endpoint for the client configuration",
+        required=False,
+        error_messages={"invalid_choice": "Choose one of the listed endpoints."},
+    )
+
+
+def fit_endpoint(form: forms.Form) -> None:
+    """The site's endpoints as the choices, read when the form is made; hidden when there is one."""
+    field: forms.ChoiceField = form.fields["endpoint"]  # type: ignore[assignment]
+    field.choices = [(name, f"{name} ({url})") for name, url in settings.LATCHKEY_S3_ENDPOINTS]
+    if len(settings.LATCHKEY_S3_ENDPOINTS) < 2:
+        field.widget = forms.HiddenInput()
+
+
+def endpoint_url(name: str) -> str:
+    """The URL of the endpoint called ``name``; the site's first when ``name`` is empty."""
+    return dict(settings.LATCHKEY_S3_ENDPOINTS).get(name) or settings.LATCHKEY_S3_ENDPOINTS[0][1]
+
+
 class KeyCreateForm(forms.Form):
     description = description_field()
     hours = hours_field()
+    endpoint = endpoint_field()
 
     def __init__(self, *args: Any, max_hours: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _limit_hours(self.fields["hours"], max_hours)
+        fit_endpoint(self)
 
     def clean_description(self) -> str:
         return clean_description_text(self.cleaned_data["description"])
@@ -62,6 +86,14 @@ class KeyExtendForm(forms.Form):
     def __init__(self, *args: Any, max_hours: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _limit_hours(self.fields["hours"], max_hours)
+
+
+class EndpointForm(forms.Form):
+    endpoint = endpoint_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fit_endpoint(self)
 
 
 class KeyEditForm(forms.Form):

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.signals import AUTH_PROVIDER, authenticated_within
 from keys.access import owned_key
-from keys.configs import ClientSettings, rclone_config, remote_name
-from keys.forms import KeyCreateForm, KeyEditForm, KeyExtendForm
+from keys.configs import ClientSettings, client_configs, remote_name
+from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
 from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
 from portal.http import STORAGE_DOWN, client_ip
@@ -24,13 +24,11 @@ from projects.views import render_project_page
 from storage import client as storage
 
 
-def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str) -> HttpResponse:
-    """The only page that shows a secret. Nothing on it is stored or sent again: the rclone
-    config is a client-side data: download, and the response is marked no-store."""
-    config = rclone_config(
-        ClientSettings(key.access_key_id, secret, settings.LATCHKEY_S3_ENDPOINT, storage.region()),
-        remote=remote_name(key.project.number),
-    )
+def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str, endpoint: str) -> HttpResponse:
+    """The only page that shows a secret. Nothing on it is stored or sent again: the config
+    files are client-side data: downloads, and the response is marked no-store."""
+    configs = client_configs(ClientSettings(key.access_key_id, secret, endpoint, storage.region()),
+                             project_number=key.project.number)  # fmt: skip
     return render(
         request,
         "keys/created.html",
@@ -39,8 +37,8 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
             "key": key,
             "secret": secret,
             "project": key.project,
-            "rclone_conf": config,
-            "rclone_conf_b64": base64.b64encode(config.encode()).decode(),
+            "endpoint": endpoint,
+            "configs": [(c, base64.b64encode(c.content.encode()).decode()) for c in configs],
             "remote": remote_name(key.project.number),
         },
     )
@@ -65,7 +63,8 @@ def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
         except storage.StorageError:
             form.add_error(None, STORAGE_DOWN)
         else:
-            return _secret_page(request, issued.key, issued.secret, title="Key created")
+            return _secret_page(request, issued.key, issued.secret, title="Key created",
+                                endpoint=endpoint_url(form.cleaned_data["endpoint"]))  # fmt: skip
     return render_project_page(request, membership, form=form, status=400)
 
 
@@ -88,6 +87,7 @@ def _key_page(
             "extend_form": extend_form or KeyExtendForm(initial={"hours": max_hours}, max_hours=max_hours),
             "edit_form": edit_form or KeyEditForm(initial={"description": key.description}),
             "reveal_allowed": settings.LATCHKEY_REVEAL_POLICY == "reauth",
+            "endpoint_form": EndpointForm(),
             "max_hours": max_hours,
         },
         status=status,
@@ -140,6 +140,10 @@ def key_edit_view(request: HttpRequest, number: str, access_key_id: str) -> Http
 @never_cache
 def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
     membership, key = owned_key(request.user, number, access_key_id)
+    endpoint_form = EndpointForm(request.POST)
+    if not endpoint_form.is_valid():
+        messages.error(request, "Choose one of the listed endpoints.")
+        return redirect("keys:detail", number=number, access_key_id=access_key_id)
     if settings.LATCHKEY_REVEAL_POLICY != "reauth":
         messages.error(request, "This site shows a secret only once, when the key is created.")
         return redirect("keys:detail", number=number, access_key_id=access_key_id)
@@ -164,7 +168,8 @@ def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> Ht
     except storage.StorageError:
         messages.error(request, STORAGE_DOWN)
         return redirect("keys:detail", number=number, access_key_id=access_key_id)
-    return _secret_page(request, key, secret, title="Secret key")
+    return _secret_page(request, key, secret, title="Secret key",
+                        endpoint=endpoint_url(endpoint_form.cleaned_data["endpoint"]))  # fmt: skip
 
 
 @require_http_methods(["GET", "POST"])

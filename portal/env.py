@@ -96,3 +96,21 @@ def env_json(name: str, default: Any) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise EnvError(f"{name}: invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def env_endpoints(name: str, default_url: str) -> list[tuple[str, str]]:
+    """S3 endpoints offered to users, as ``name=url`` pairs separated by commas (e.g.
+    ``internal=http://10.1.0.5:8080,external=https://s3.example.org``); the first is the default."""
+    items = env_list(name, [f"default={default_url}"])
+    result: list[tuple[str, str]] = []
+    for item in items:
+        label, sep, url = item.partition("=")
+        label, url = label.strip(), url.strip()
+        if not sep or not label or not url.startswith(("http://", "https://")):
+            raise EnvError(f"{name}: expected name=http(s)://host[:port] entries, got {item!r}")
+        if any(label == known for known, _ in result):
+            raise EnvError(f"{name}: the name {label!r} appears twice")
+        result.append((label, url.rstrip("/")))
+    if not result:
+        raise EnvError(f"{name}: at least one endpoint is needed")
+    return result

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from portal.env import env_bool, env_float, env_int, env_json, env_list, env_secret, env_str
+from portal.env import env_bool, env_endpoints, env_float, env_int, env_json, env_list, env_secret, env_str
 from portal.oidc_config import parse_oidc_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -137,6 +137,9 @@ LATCHKEY_RGW_ADMIN_SECRET_KEY = env_secret("LATCHKEY_RGW_ADMIN_SECRET_KEY", "") 
 LATCHKEY_RGW_TIMEOUT = env_float("LATCHKEY_RGW_TIMEOUT", 10.0, minimum=0.1)
 # What users put in their client configs; may differ from the admin URL (e.g. a public https name).
 LATCHKEY_S3_ENDPOINT = env_str("LATCHKEY_S3_ENDPOINT", LATCHKEY_RGW_ADMIN_URL)
+# The endpoints users can choose for their client configs (e.g. internal http and external https,
+# as JASMIN and OSiRIS offer), "name=url,name=url"; the first is the default.
+LATCHKEY_S3_ENDPOINTS = env_endpoints("LATCHKEY_S3_ENDPOINTS", LATCHKEY_S3_ENDPOINT)
 # The zonegroup's api_name (`radosgw-admin zonegroup get`): the only region every client accepts.
 LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "default")
 

@@ -35,6 +35,15 @@ if [ ! -f .venv/.requirements.sha ] || ! sha256sum -c --status .venv/.requiremen
   sha256sum requirements.txt > .venv/.requirements.sha
 fi
 
+# s3fs pins an older botocore than requirements.txt: its own virtualenv, used by the config tests.
+if [ ! -x .venv-s3fs/bin/python ]; then
+  "$PY" -m venv .venv-s3fs
+fi
+if [ ! -f .venv-s3fs/.requirements.sha ] || ! sha256sum -c --status .venv-s3fs/.requirements.sha 2>/dev/null; then
+  .venv-s3fs/bin/pip install -q --disable-pip-version-check -r requirements-s3fs.txt
+  sha256sum requirements-s3fs.txt > .venv-s3fs/.requirements.sha
+fi
+
 if [ ! -f idp/node_modules/.package-lock.json ] || [ idp/package-lock.json -nt idp/node_modules/.package-lock.json ]; then
   (cd idp && npm ci --no-audit --no-fund --loglevel=error)
 fi

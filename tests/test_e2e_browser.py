@@ -197,7 +197,7 @@ def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> N
         connections.close_all()
         page.goto(f"{live_server.url}/projects/462000008/keys/{access_key}/")
         expect(page.get_by_text("Last extended")).to_be_visible()
-        page.get_by_role("button", name="Show secret key and rclone config").click()
+        page.get_by_role("button", name="Show secret key and client configs").click()
         expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
         assert secret not in page.content()
         page.get_by_role("button", name="Sign in again").click()
@@ -205,7 +205,7 @@ def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> N
         page.get_by_label("Password").fill(ALICE[1])
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name=f"Key {access_key}")).to_be_visible()
-        page.get_by_role("button", name="Show secret key and rclone config").click()
+        page.get_by_role("button", name="Show secret key and client configs").click()
         expect(page.get_by_role("heading", name="Secret key")).to_be_visible()
         assert page.locator("#secret-key").inner_text().strip() == secret
         page.screenshot(path=str(ARTIFACTS / "key-detail-reveal.png"), full_page=True)

@@ -77,7 +77,8 @@ def test_create_shows_the_secret_once_and_a_working_rclone_config(project, membe
     secret = response.context["secret"]
     body = response.content.decode()
     assert secret in body and key.access_key_id in body
-    assert f"secret_access_key = {secret}" in response.context["rclone_conf"]
+    configs = {c.client: c.content for c, _ in response.context["configs"]}
+    assert f"secret_access_key = {secret}" in configs["rclone"] and f"secret_key = {secret}" in configs["s3cmd"]
     assert s3_error_code(key.access_key_id, secret) is None
     # Later pages list the key but never show the secret again.
     page = client.get(reverse("projects:detail", args=[project.number])).content.decode()
@@ -167,3 +168,23 @@ def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # ty
 def test_state_changing_views_refuse_get(project, member_of) -> None:  # type: ignore[no-untyped-def]
     client = client_for(member_of(project).user)
     assert client.get(reverse("keys:create", args=[project.number])).status_code == 405
+
+
+def test_configs_use_the_endpoint_chosen_from_the_sites_list(project, member_of, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_S3_ENDPOINTS = [
+        ("internal", settings.LATCHKEY_S3_ENDPOINT),
+        ("external", "https://s3.example.org"),
+    ]
+    client = client_for(member_of(project).user)
+    url = reverse("keys:create", args=[project.number])
+    form = {"hours": "2", "description": "job"}
+    response = client.post(url, {**form, "endpoint": "external"})
+    configs = {c.client: c.content for c, _ in response.context["configs"]}
+    assert "endpoint = https://s3.example.org" in configs["rclone"]
+    assert "host_base = s3.example.org\n" in configs["s3cmd"] and "use_https = True" in configs["s3cmd"]
+    assert "export AWS_ENDPOINT_URL=https://s3.example.org" in configs["shell"]
+    default = client.post(url, form)  # no choice: the site's first
+    assert f"endpoint = {settings.LATCHKEY_S3_ENDPOINT}" in default.context["configs"][0][0].content
+    bad = client.post(url, {**form, "endpoint": "elsewhere"})
+    assert bad.status_code == 400 and "Choose one of the listed endpoints." in bad.content.decode()
+    assert AccessKey.objects.filter(project=project).count() == 2

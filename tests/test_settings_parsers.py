@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.env import EnvError, env_bool, env_int, env_json, env_list, env_secret
+from portal.env import EnvError, env_bool, env_endpoints, env_int, env_json, env_list, env_secret
 from portal.oidc_config import parse_oidc_providers
 
 
@@ -98,3 +98,15 @@ def test_oidc_providers_become_allauth_apps_in_order() -> None:
 def test_oidc_providers_reject_bad_entries(data: object, message: str) -> None:
     with pytest.raises(EnvError, match=message):
         parse_oidc_providers(data)
+
+
+def test_env_endpoints_names_urls_and_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("X_EP", raising=False)
+    assert env_endpoints("X_EP", "http://127.0.0.1:7480") == [("default", "http://127.0.0.1:7480")]
+    monkeypatch.setenv("X_EP", "internal=http://10.0.0.5:8080/, external=https://s3.example.org")
+    assert env_endpoints("X_EP", "") == [("internal", "http://10.0.0.5:8080"), ("external", "https://s3.example.org")]
+    for bad, reason in [("s3.example.org", "expected name="), ("x=ftp://h", "expected name="),
+                        ("a=http://h,a=https://h", "appears twice"), ("=http://h", "expected name=")]:  # fmt: skip
+        monkeypatch.setenv("X_EP", bad)
+        with pytest.raises(EnvError, match=reason):
+            env_endpoints("X_EP", "")
