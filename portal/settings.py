@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from portal.env import env_bool, env_endpoints, env_float, env_int, env_json, env_list, env_secret, env_str
+from portal.env import EnvError, env_bool, env_endpoints, env_float, env_int, env_json, env_list, env_secret, env_str
 from portal.oidc_config import parse_oidc_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -31,10 +31,14 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.idp.oidc",
+    "rest_framework",
+    "drf_spectacular",
     "accounts",
     "projects",
     "keys",
     "buckets",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +194,48 @@ CELERY_BEAT_SCHEDULE = {
     "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
+}
+
+# --- Latchkey's own OpenID provider (allauth.idp.oidc) and the REST API ---
+# The key that signs its ID tokens: LATCHKEY_OIDC_PRIVATE_KEY(_FILE), a PEM RSA key (the stack
+# scripts make one per stack). Only a DEBUG run may go without one, with a key made at start.
+IDP_OIDC_PRIVATE_KEY = env_secret("LATCHKEY_OIDC_PRIVATE_KEY", "") or ""
+if not IDP_OIDC_PRIVATE_KEY:
+    if not DEBUG:
+        raise EnvError("LATCHKEY_OIDC_PRIVATE_KEY or LATCHKEY_OIDC_PRIVATE_KEY_FILE is required")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    IDP_OIDC_PRIVATE_KEY = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("LATCHKEY_API_TOKEN_SECONDS", 3600, minimum=60, maximum=86400)
+IDP_OIDC_DEVICE_CODE_EXPIRES_IN = 600
+# The CLI's client id at Latchkey's provider (a public client: no secret on login nodes).
+LATCHKEY_CLI_CLIENT_ID = "latchkey-cli"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.LatchkeyTokenAuthentication",
+        "api.authentication.UpstreamTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Latchkey API",
+    "DESCRIPTION": "S3 keys, client configs, buckets and grants for Latchkey's projects.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
 }
 
 LOGGING = {

@@ -6,6 +6,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", include("allauth.idp.urls")),  # Latchkey's own OpenID provider: the CLI's device login
+    path("api/v1/", include("api.urls")),
     path("projects/", include("keys.urls")),
     path("projects/", include("buckets.urls")),
     path("projects/", include("projects.urls")),

@@ -35,6 +35,14 @@ if [ ! -f .venv/.requirements.sha ] || ! sha256sum -c --status .venv/.requiremen
   sha256sum requirements.txt > .venv/.requirements.sha
 fi
 
+# The CLI, installed the way users install it (pip, from the repository), when its code changes.
+cli_sum=$(cat cli/pyproject.toml cli/latchkey_cli/*.py | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.cli.sha 2>/dev/null)" != "$cli_sum" ] || [ ! -x .venv/bin/latchkey ]; then
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps ./cli
+  rm -rf cli/build cli/*.egg-info
+  echo "$cli_sum" > .venv/.cli.sha
+fi
+
 # s3fs pins an older botocore than requirements.txt: its own virtualenv, used by the config tests.
 if [ ! -x .venv-s3fs/bin/python ]; then
   "$PY" -m venv .venv-s3fs

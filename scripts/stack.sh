@@ -34,6 +34,8 @@ write_env() {
   region=$(radosgw-admin -c "$CEPH_DIR/ceph.conf" zonegroup get | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_name"])')
   [ "$profile" = dev ] || db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
   umask 077
+  # The signing key of Latchkey's own OpenID provider (the CLI's device login); kept per stack.
+  [ -s "$dir/oidc-key.pem" ] || openssl genrsa -out "$dir/oidc-key.pem" 2048 2>/dev/null
   cat >"$dir/latchkey.env" <<ENV
 LATCHKEY_DEBUG=true
 LATCHKEY_SECURE_COOKIES=false
@@ -46,6 +48,7 @@ LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
 LATCHKEY_S3_REGION=$region
 LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret"},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret"}]'
 LATCHKEY_IDP_URL=$idp
+LATCHKEY_OIDC_PRIVATE_KEY_FILE=$dir/oidc-key.pem
 ENV
 }
 

@@ -1,0 +1,159 @@
+"""What the API accepts and returns. Inputs are strictly typed (a number where a number is due);
+the rules a person meets on the web pages (description text, hour limits, endpoints) are the
+same functions here, and the services decide the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from rest_framework import serializers
+
+from buckets.models import Access, Bucket, Grant
+from keys.forms import clean_description_text
+from keys.models import AccessKey
+from projects.models import Membership
+
+
+def _description() -> serializers.CharField:
+    return serializers.CharField(max_length=settings.LATCHKEY_KEY_DESCRIPTION_MAX, trim_whitespace=True)
+
+
+def _validate_description(value: str) -> str:
+    try:
+        return clean_description_text(value)
+    except forms.ValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+
+
+class HoursField(serializers.IntegerField):
+    """1..the project's limit (``max_hours`` in the serializer's context)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=168, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):  # JSON true is not a number of hours
+            self.fail("invalid")
+        value = int(super().to_internal_value(data))
+        limit = int(self.parent.context.get("max_hours", 168)) if self.parent else 168
+        if value > limit:
+            raise serializers.ValidationError(f"The duration can be at most {limit} hours.")
+        return value
+
+
+class EndpointField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=[], required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        names = [name for name, _ in settings.LATCHKEY_S3_ENDPOINTS]
+        if not isinstance(data, str) or data not in names:
+            raise serializers.ValidationError(f"Choose one of the endpoints: {', '.join(names)}.")
+        return data
+
+
+class KeyCreateIn(serializers.Serializer):
+    description = _description()
+    hours = HoursField()
+    endpoint = EndpointField()
+
+    def validate_description(self, value: str) -> str:
+        return _validate_description(value)
+
+
+class KeyExtendIn(serializers.Serializer):
+    hours = HoursField()
+
+
+class KeyEditIn(serializers.Serializer):
+    description = _description()
+
+    def validate_description(self, value: str) -> str:
+        return _validate_description(value)
+
+
+class RevealIn(serializers.Serializer):
+    endpoint = EndpointField()
+
+
+class ProjectOut(serializers.Serializer):
+    number = serializers.CharField(source="project.number")
+    title = serializers.CharField(source="project.title")
+    role = serializers.CharField()
+    quota_bytes = serializers.IntegerField(source="project.quota_bytes", allow_null=True)
+    quota_max_buckets = serializers.IntegerField(source="project.quota_max_buckets", allow_null=True)
+    quota_max_objects = serializers.IntegerField(source="project.quota_max_objects", allow_null=True)
+    usage_bytes = serializers.IntegerField(source="project.usage_bytes", allow_null=True)
+    usage_objects = serializers.IntegerField(source="project.usage_objects", allow_null=True)
+    usage_at = serializers.DateTimeField(source="project.usage_at", allow_null=True)
+    key_max_hours = serializers.IntegerField(source="project.key_max_hours")
+    tenant = serializers.CharField(source="project.tenant")
+
+    class Meta:
+        model = Membership
+
+
+class KeyOut(serializers.ModelSerializer):
+    project = serializers.CharField(source="project.number")
+
+    class Meta:
+        model = AccessKey
+        fields = ["access_key_id", "project", "description", "status", "created_at", "expires_at",
+                  "last_extended_at"]  # fmt: skip
+
+
+class ConfigOut(serializers.Serializer):
+    client = serializers.CharField()
+    title = serializers.CharField()
+    filename = serializers.CharField()
+    where = serializers.CharField()
+    content = serializers.CharField()
+
+
+class SecretOut(serializers.Serializer):
+    key = KeyOut()
+    secret_key = serializers.CharField()
+    endpoint = serializers.CharField()
+    region = serializers.CharField()
+    configs = ConfigOut(many=True)
+
+
+class GrantOut(serializers.ModelSerializer):
+    grantee = serializers.CharField(source="grantee_label")
+
+    class Meta:
+        model = Grant
+        fields = ["id", "kind", "access", "grantee", "cidrs", "expires_at", "created_at"]
+
+
+class BucketOut(serializers.ModelSerializer):
+    summary = serializers.CharField()
+    grants = GrantOut(many=True, source="live_grants")
+
+    class Meta:
+        model = Bucket
+        fields = ["name", "size_bytes", "object_count", "created_at", "members_access", "summary", "grants",
+                  "policy_dirty"]  # fmt: skip
+
+
+class BucketCreateIn(serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+
+
+class MembersAccessIn(serializers.Serializer):
+    members_access = serializers.ChoiceField(choices=Bucket.MembersAccess.choices)
+
+
+class GrantIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Grant.Kind.choices)
+    access = serializers.ChoiceField(choices=Access.choices, default=Access.READ)
+    member = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+    group = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+    project_number = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
+    user = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
+    cidrs = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20,
+                                  default=list)  # fmt: skip
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    confirm_public = serializers.BooleanField(required=False, default=False)

@@ -1,0 +1,141 @@
+"""The API's projects and keys. Thin: the access helpers decide who may, the services do it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import serializers as s
+from api.errors import NON_FIELD
+from keys.access import owned_key
+from keys.configs import ClientSettings, client_configs
+from keys.models import AccessKey
+from keys.services import key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from portal.http import client_ip
+from projects.access import membership_for
+from projects.selectors import keys_of, memberships_of
+from storage import client as storage
+
+
+def payload(request: Request, serializer_class: type[s.serializers.Serializer], **context: Any) -> dict[str, Any]:
+    """The request body, validated; a 400 naming each field otherwise."""
+    if not isinstance(request.data, dict):
+        raise ValidationError({NON_FIELD: ["Send a JSON object."]})
+    serializer = serializer_class(data=request.data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def endpoint_url(name: str | None) -> str:
+    return dict(settings.LATCHKEY_S3_ENDPOINTS).get(name or "") or settings.LATCHKEY_S3_ENDPOINTS[0][1]
+
+
+def secret_answer(key: AccessKey, secret: str, endpoint: str) -> dict[str, Any]:
+    configs = client_configs(ClientSettings(key.access_key_id, secret, endpoint, storage.region()),
+                             project_number=key.project.number)  # fmt: skip
+    return {
+        "key": s.KeyOut(key).data,
+        "secret_key": secret,
+        "endpoint": endpoint,
+        "region": storage.region(),
+        "configs": [s.ConfigOut(c).data for c in configs],
+    }
+
+
+class ProjectList(APIView):
+    @extend_schema(responses=s.ProjectOut(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(s.ProjectOut(memberships_of(request.user), many=True).data)
+
+
+class ProjectDetail(APIView):
+    @extend_schema(responses=s.ProjectOut)
+    def get(self, request: Request, number: str) -> Response:
+        return Response(s.ProjectOut(membership_for(request.user, number)).data)
+
+
+class KeyList(APIView):
+    @extend_schema(responses=s.KeyOut(many=True))
+    def get(self, request: Request, number: str) -> Response:
+        return Response(s.KeyOut(keys_of(membership_for(request.user, number)), many=True).data)
+
+    @extend_schema(request=s.KeyCreateIn, responses={201: s.SecretOut})
+    def post(self, request: Request, number: str) -> Response:
+        membership = membership_for(request.user, number)
+        data = payload(request, s.KeyCreateIn, max_hours=membership.project.key_max_hours)
+        issued = key_create(membership=membership, hours=data["hours"], description=data["description"],
+                            ip=client_ip(request))  # fmt: skip
+        answer = secret_answer(issued.key, issued.secret, endpoint_url(data.get("endpoint")))
+        return Response(answer, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
+
+
+class KeyDetail(APIView):
+    @extend_schema(responses=s.KeyOut)
+    def get(self, request: Request, number: str, access_key_id: str) -> Response:
+        return Response(s.KeyOut(owned_key(request.user, number, access_key_id)[1]).data)
+
+    @extend_schema(request=s.KeyEditIn, responses=s.KeyOut)
+    def patch(self, request: Request, number: str, access_key_id: str) -> Response:
+        membership, key = owned_key(request.user, number, access_key_id)
+        data = payload(request, s.KeyEditIn)
+        key_edit_description(key=key, description=data["description"], actor=membership.user, ip=client_ip(request))
+        key.refresh_from_db()
+        return Response(s.KeyOut(key).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, number: str, access_key_id: str) -> Response:
+        membership, key = owned_key(request.user, number, access_key_id)
+        key_delete(key=key, actor=membership.user, ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KeyExtend(APIView):
+    @extend_schema(request=s.KeyExtendIn, responses=s.KeyOut)
+    def post(self, request: Request, number: str, access_key_id: str) -> Response:
+        membership, key = owned_key(request.user, number, access_key_id)
+        data = payload(request, s.KeyExtendIn, max_hours=key.project.key_max_hours)
+        key = key_extend(key=key, hours=data["hours"], actor=membership.user, ip=client_ip(request))
+        return Response(s.KeyOut(key).data)
+
+
+def fresh_token(request: Request) -> bool:
+    """The web pages' rule for a reveal, for a token: it was issued within the re-authentication
+    window, by an approval right after a login at the IdP (the user's last login, which each IdP
+    login sets, falls in the same window before the token)."""
+    token = request.auth
+    issued = getattr(token, "created_at", None)
+    user = request.user
+    if issued is None or user.last_login is None:
+        return False
+    window = timedelta(seconds=settings.LATCHKEY_REAUTH_SECONDS)
+    now = timezone.now()
+    return now - issued <= window and issued - window <= user.last_login <= issued
+
+
+REAUTH_NEEDED = (
+    "Showing a secret again needs a fresh login: log out of Latchkey in your browser, run "
+    "`latchkey login` and sign in at your identity provider, then retry within 10 minutes."
+)
+
+
+class KeyReveal(APIView):
+    @extend_schema(request=s.RevealIn, responses=s.SecretOut)
+    def post(self, request: Request, number: str, access_key_id: str) -> Response:
+        membership, key = owned_key(request.user, number, access_key_id)
+        data = payload(request, s.RevealIn)
+        if settings.LATCHKEY_REVEAL_POLICY != "reauth":
+            raise PermissionDenied("This site shows a secret only once, when the key is created.")
+        if not fresh_token(request):
+            raise PermissionDenied(REAUTH_NEEDED)
+        secret = key_reveal_secret(key=key, actor=membership.user, ip=client_ip(request))
+        answer = secret_answer(key, secret, endpoint_url(data.get("endpoint")))
+        return Response(answer, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,1 @@
+"""The `latchkey` command line (install: pip install ./cli from the repository)."""

@@ -1,0 +1,106 @@
+"""latchkey: S3 keys and client configuration from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from latchkey_cli import configure as conf
+from latchkey_cli import inifile
+from latchkey_cli.session import Api, CliError, login, logout
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latchkey", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    lg = sub.add_parser("login", help="log in with a code approved in any browser")
+    lg.add_argument("--server", default=os.environ.get("LATCHKEY_URL"), help="the Latchkey site (or LATCHKEY_URL)")
+    sub.add_parser("logout", help="forget the saved login")
+    sub.add_parser("projects", help="your projects, quota and usage")
+    keys = sub.add_parser("keys", help="your keys").add_subparsers(dest="action", required=True)
+    for name in ("list", "create", "extend", "delete", "show"):
+        k = keys.add_parser(name)
+        k.add_argument("--project", "-p", required=True)
+        if name in ("extend", "delete", "show"):
+            k.add_argument("access_key_id")
+        if name in ("create", "extend"):
+            k.add_argument("--hours", type=int, required=True)
+        if name == "create":
+            k.add_argument("--description", "-d", required=True)
+        if name == "show":
+            k.add_argument("--plain", action="store_true", help="access and secret key on one line")
+    c = sub.add_parser("configure", help="make a key and write it into rclone, s3cmd and aws configs")
+    c.add_argument("--project", "-p", required=True)
+    c.add_argument("--client", default="rclone,s3cmd,aws", help="comma-separated: rclone, s3cmd, aws")
+    c.add_argument("--hours", type=int, default=8)
+    c.add_argument("--endpoint", help="an endpoint name the site offers")
+    c.add_argument("--remove", action="store_true", help="remove what configure wrote and revoke its key")
+    return p
+
+
+def _table(rows: list[list[Any]]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+
+
+def _gb(value: Any) -> str:
+    return "-" if value is None else f"{value / 1e9:.1f} GB"
+
+
+def run(args: argparse.Namespace) -> str:
+    if args.command == "login":
+        if not args.server:
+            raise CliError("Name the site: latchkey login --server https://your-latchkey-site")
+        return f"Logged in to {login(args.server, say=lambda m: print(m, flush=True))}."
+    if args.command == "logout":
+        logout()
+        return "Logged out."
+    api = Api()
+    if args.command == "projects":
+        rows = [["PROJECT", "TITLE", "ROLE", "USED", "QUOTA"]] + [
+            [p["number"], p["title"], p["role"], _gb(p["usage_bytes"]), _gb(p["quota_bytes"])]
+            for p in api.call("GET", "projects/")]  # fmt: skip
+        return _table(rows)
+    if args.command == "configure":
+        if args.remove:
+            return "\n".join(conf.remove(api, project=args.project))
+        clients = conf.parse_clients(args.client)
+        lines = conf.configure(api, project=args.project, clients=clients, hours=args.hours, endpoint=args.endpoint)
+        return "Written:\n  " + "\n  ".join(lines)
+    base = f"projects/{args.project}/keys/"
+    if args.action == "list":
+        keys = api.call("GET", base)
+        rows = [["ACCESS KEY", "EXPIRES", "DESCRIPTION"]] + [[k["access_key_id"], k["expires_at"], k["description"]]
+                                                             for k in keys]  # fmt: skip
+        return _table(rows) if keys else "No active keys."
+    if args.action == "create":
+        made = api.call("POST", base, {"description": args.description, "hours": args.hours})
+        return f"{made['key']['access_key_id']} {made['secret_key']}\n(the secret is shown only now)"
+    if args.action == "extend":
+        key = api.call("POST", f"{base}{args.access_key_id}/extend/", {"hours": args.hours})
+        return f"{key['access_key_id']} now expires {key['expires_at']}"
+    if args.action == "delete":
+        api.call("DELETE", f"{base}{args.access_key_id}/")
+        return f"{args.access_key_id} deleted."
+    shown = api.call("POST", f"{base}{args.access_key_id}/reveal/", {})
+    if args.plain:
+        return f"{shown['key']['access_key_id']} {shown['secret_key']}"
+    return f"access key: {shown['key']['access_key_id']}\nsecret key: {shown['secret_key']}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        print(run(args))
+    except (CliError, inifile.ConfigFileError) as exc:
+        print(f"latchkey: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
