@@ -213,8 +213,6 @@ if not IDP_OIDC_PRIVATE_KEY:
     )
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("LATCHKEY_API_TOKEN_SECONDS", 3600, minimum=60, maximum=86400)
 IDP_OIDC_DEVICE_CODE_EXPIRES_IN = 600
-# The CLI's client id at Latchkey's provider (a public client: no secret on login nodes).
-LATCHKEY_CLI_CLIENT_ID = "latchkey-cli"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

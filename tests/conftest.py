@@ -19,6 +19,15 @@ from projects.models import Membership, Project, Role
 CAST = ("anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: rate-limit counters (allauth keeps them there) and
+    cached token checks must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def unique() -> Callable[[], str]:
     """Fresh project numbers: Ceph outlives each test's database, so tenants must not repeat."""

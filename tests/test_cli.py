@@ -115,3 +115,61 @@ def test_login_configure_use_and_remove(live_server, tmp_path: Path) -> None:  #
     # For scripts, as MSI's `s3info --keys`: the login above was fresh, so a reveal is allowed.
     made = _run(home, LATCHKEY, "keys", "create", "-p", "462000008", "--hours", "1", "-d", "script").stdout.split()
     assert _run(home, LATCHKEY, "keys", "show", "--plain", "-p", "462000008", made[0]).stdout.split() == made[:2]
+
+
+def _approve_in_django(live_server_url: str, home: Path, user: object, action: str) -> subprocess.CompletedProcess[str]:
+    """`latchkey login`, with the approval (or denial) posted by a logged-in Django test client."""
+    from tests.web import client_for
+
+    proc = subprocess.Popen([LATCHKEY, "login", "--server", live_server_url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=_env(home))  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    match = re.search(r"enter the code (\S+)", first)
+    assert match, first + proc.communicate(timeout=10)[1]
+    answer = client_for(user).post(f"/identity/o/device?code={match.group(1)}", {"action": action})  # type: ignore[arg-type]
+    assert answer.status_code == 200
+    out, err = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cli_errors_are_one_clear_line_and_change_nothing(live_server, tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from accounts.models import User
+    from projects.models import Membership, Role
+
+    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
+    project = Project.objects.create(number="462000031", title="Errors", tenant=f"cle{secrets.token_hex(4)}")
+    user = User.objects.create_user(username="cli-user")
+    Membership.objects.create(user=user, project=project, role=Role.MEMBER)
+    home = tmp_path / "home"
+
+    denied = _approve_in_django(live_server.url, home, user, "deny")
+    assert denied.returncode == 1 and "denied" in denied.stderr
+    assert _approve_in_django(live_server.url, home, user, "confirm").returncode == 0
+
+    unknown_key = _run(home, LATCHKEY, "keys", "delete", "-p", "462000031", "LKNOSUCHKEY", check=False)
+    assert unknown_key.returncode == 1 and unknown_key.stderr == "latchkey: No such key\n"
+    endpoint = _run(home, LATCHKEY, "configure", "-p", "462000031", "--client", "rclone", "--endpoint", "nowhere",
+                    check=False)  # fmt: skip
+    assert endpoint.returncode == 1 and "endpoint: Choose one of the endpoints" in endpoint.stderr
+    assert not (home / ".config/rclone/rclone.conf").exists() and not AccessKey.objects.exists()
+
+    unwritable = {**_env(home), "RCLONE_CONFIG": "/proc/latchkey-test/rclone.conf"}
+    failed = subprocess.run([LATCHKEY, "configure", "-p", "462000031", "--client", "rclone"], capture_output=True,
+                            text=True, env=unwritable, timeout=120, check=False)  # fmt: skip
+    assert failed.returncode == 1 and "cannot write" in failed.stderr and "Traceback" not in failed.stderr
+    assert not AccessKey.objects.filter(status=AccessKey.Status.ACTIVE).exists()  # made, then revoked
+
+    token_file = home / ".config/latchkey/token.json"
+    saved = json.loads(token_file.read_text())
+    token_file.write_text(json.dumps({**saved, "access_token": "forged"}))
+    forged = _run(home, LATCHKEY, "projects", check=False)
+    assert forged.returncode == 1 and "not valid any more" in forged.stderr
+    token_file.write_text(json.dumps({**saved, "expires_at": 0, "refresh_token": "forged"}))
+    expired = _run(home, LATCHKEY, "projects", check=False)
+    assert expired.returncode == 1 and "login has expired" in expired.stderr
+    token_file.write_text(json.dumps({**saved, "expires_at": 0}))  # a real refresh token renews the login
+    assert "462000031" in _run(home, LATCHKEY, "projects").stdout

@@ -96,9 +96,9 @@ def _save_state(state: dict[str, Any]) -> None:
 def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoint: str | None) -> list[str]:
     plan = [t for c in clients for t in targets(c, project)]
     texts = {t.path: inifile.read(t.path) for t in plan}  # refuses invalid files before anything changes
-    for t in plan:
-        folder = t.path.parent if t.path.parent.exists() else next(p for p in t.path.parents if p.exists())
-        if not os.access(folder, os.W_OK) or (t.path.exists() and not os.access(t.path, os.W_OK)):
+    for t in plan:  # a first check; the writes themselves are undone if one still fails
+        folder = next(p for p in (t.path, *t.path.parents) if p.exists())
+        if not os.access(folder, os.W_OK) or (folder != t.path and not folder.is_dir()):
             raise CliError(f"{t.path}: no permission to write it.")
     state = _state()
     previous = state.get(project)
@@ -150,7 +150,7 @@ def _delete_key(api: Api, project: str, access_key_id: str) -> None:
     try:
         api.call("DELETE", f"projects/{project}/keys/{access_key_id}/")
     except CliError as exc:
-        if "not found" not in str(exc).lower() and "already ended" not in str(exc).lower():
+        if not any(gone in str(exc).lower() for gone in ("no such key", "not found", "already ended")):
             raise
 
 

@@ -78,13 +78,13 @@ def splice(text: str, name: str, new: str | None) -> str:
 def write(path: Path, text: str, *, backup: bool) -> Path | None:
     """Write atomically with mode 0600; keep ``<file>.latchkey-backup`` of a file that existed.
     Returns the backup's path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     saved = None
-    if backup and path.exists():
-        saved = path.with_name(path.name + ".latchkey-backup")
-        shutil.copy2(path, saved)
-        os.chmod(saved, 0o600)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if backup and path.exists():
+            saved = path.with_name(path.name + ".latchkey-backup")
+            shutil.copy2(path, saved)
+            os.chmod(saved, 0o600)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     except OSError as exc:
         raise ConfigFileError(f"{path.parent}: cannot write there ({exc.strerror})") from None

@@ -62,10 +62,15 @@ def login(server: str, *, say: Callable[[str], None] = print, sleep: Callable[[f
     try:
         start = requests.post(config["device_authorization_endpoint"],
                               data={"client_id": CLIENT_ID, "scope": "openid profile"}, timeout=TIMEOUT)  # fmt: skip
+    except (requests.RequestException, KeyError):
+        raise CliError(f"{server} did not answer the device login request.") from None
+    if start.status_code == 429:
+        raise CliError("Too many login attempts from this address: wait a minute and try again.")
+    try:
         start.raise_for_status()
         device = start.json()
-    except (requests.RequestException, ValueError, KeyError):
-        raise CliError(f"{server} refused to start a device login.") from None
+    except (requests.RequestException, ValueError):
+        raise CliError(f"{server} refused to start a device login ({start.status_code}).") from None
     url = device.get("verification_uri_complete") or device["verification_uri"]
     say(f"Open {device['verification_uri']} in a browser and enter the code {device['user_code']}")
     if url != device["verification_uri"]:
