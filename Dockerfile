@@ -11,9 +11,11 @@ COPY projects projects
 COPY keys keys
 COPY storage storage
 COPY buckets buckets
+COPY api api
 COPY templates templates
 COPY static static
-RUN LATCHKEY_DEBUG=false LATCHKEY_SECRET_KEY=build-only LATCHKEY_STATIC_ROOT=/app/staticfiles \
+RUN LATCHKEY_DEBUG=false LATCHKEY_SECRET_KEY=build-only LATCHKEY_OIDC_PRIVATE_KEY=build-only \
+    LATCHKEY_STATIC_ROOT=/app/staticfiles \
     python manage.py collectstatic --noinput -v 0
 RUN useradd --system --uid 10001 latchkey
 USER latchkey

@@ -10,6 +10,7 @@ APT_PACKAGES=(
   postgresql redis-server                 # database for the test run, Celery broker
   chromium fonts-dejavu-core              # headless browser tests (Playwright drives it)
   rclone s3cmd                            # the real clients that prove the generated configs
+  openssl                                 # the stack's signing key for Latchkey's own OpenID provider
 )
 
 missing=()
