@@ -34,5 +34,7 @@ class ApiConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from api import schema  # noqa: F401  (registers the schema's security schemes)
+
         # Sent once per app with models; this app has none, so hang it on the provider's app.
         post_migrate.connect(ensure_cli_client, sender=apps.get_app_config("allauth_idp_oidc"))

@@ -18,7 +18,7 @@ set -a
 . .stack/bench/latchkey.env
 set +a
 # As deployed: DEBUG off (with it on Django records every query), static files collected.
-export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false
+export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false LATCHKEY_SSL_REDIRECT=false
 LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)"
 export LATCHKEY_SECRET_KEY LATCHKEY_STATIC_ROOT=$PWD/.stack/bench/static
 .venv/bin/python manage.py migrate --noinput -v 0 >&2

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +103,19 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# HTTPS: behind a TLS-terminating proxy set LATCHKEY_PROXY_SSL_HEADER=true (it must set
+# X-Forwarded-Proto). HSTS and the redirect are on unless DEBUG; the health endpoints are exempt
+# from the redirect so a load balancer can probe over plain HTTP.
+if env_bool("LATCHKEY_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("LATCHKEY_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_HSTS_SECONDS = env_int("LATCHKEY_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+# Both cover only names under Latchkey's own host name (e.g. *.latchkey.example.org); "preload" in
+# the header does not submit the site anywhere. Turn them off if that host's subdomains use HTTP.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LATCHKEY_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("LATCHKEY_HSTS_PRELOAD", True)
+SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("LATCHKEY_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
