@@ -1,0 +1,66 @@
+"""Health endpoints for load balancers and orchestrators. No login, nothing secret in the answer.
+
+/health/live: the process answers (no dependency checked: restarting it would not fix one).
+/health/ready: the database, Redis and Ceph each answer within a short timeout; 503 names the
+ones that do not, so traffic is held back while a dependency is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import redis
+import requests
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+log = logging.getLogger(__name__)
+TIMEOUT = 2.0
+
+
+def _database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _redis() -> None:
+    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT).ping()
+
+
+def _ceph() -> None:
+    # Any HTTP answer from radosgw means it is up; anonymous GET / is its cheapest request.
+    answer = requests.get(settings.LATCHKEY_RGW_ADMIN_URL, timeout=TIMEOUT)
+    if answer.status_code >= 500:
+        raise RuntimeError(f"HTTP {answer.status_code}")
+
+
+CHECKS: dict[str, Callable[[], None]] = {"database": _database, "redis": _redis, "ceph": _ceph}
+
+
+@require_GET
+@never_cache
+def live(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+@never_cache
+def ready(request: HttpRequest) -> JsonResponse:
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.perf_counter()
+        try:
+            check()
+        except Exception as exc:  # any failure of a dependency means "not ready"
+            log.warning("readiness: %s failed (%s)", name, type(exc).__name__)
+            results[name] = {"status": "down", "error": type(exc).__name__}
+        else:
+            results[name] = {"status": "ok"}
+        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
+    healthy = all(r["status"] == "ok" for r in results.values())
+    return JsonResponse({"status": "ok" if healthy else "down", "checks": results}, status=200 if healthy else 503)

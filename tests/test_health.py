@@ -1,0 +1,36 @@
+"""Health endpoints against the real services: ready when the database, Redis and Ceph answer;
+503 naming the one that does not."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+CLOSED = "127.0.0.1:9"  # the discard port: nothing listens there
+
+
+def test_live_needs_nothing_and_no_login() -> None:
+    response = Client().get("/health/live")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_ready_checks_every_dependency() -> None:
+    response = Client().get("/health/ready")
+    assert response.status_code == 200, response.json()
+    assert {name: c["status"] for name, c in response.json()["checks"].items()} == {
+        "database": "ok", "redis": "ok", "ceph": "ok"}  # fmt: skip
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.parametrize(("setting", "value", "down"), [
+    ("REDIS_URL", f"redis://{CLOSED}/0", "redis"),
+    ("LATCHKEY_RGW_ADMIN_URL", f"http://{CLOSED}", "ceph"),
+])  # fmt: skip
+def test_ready_names_what_is_down(settings, setting: str, value: str, down: str) -> None:  # type: ignore[no-untyped-def]
+    setattr(settings, setting, value)
+    response = Client().get("/health/ready")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks[down]["status"] == "down" and checks[down]["error"]
+    assert [n for n, c in checks.items() if c["status"] == "down"] == [down]
