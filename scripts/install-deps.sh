@@ -11,6 +11,7 @@ APT_PACKAGES=(
   chromium fonts-dejavu-core              # headless browser tests (Playwright drives it)
   rclone s3cmd                            # the real clients that prove the generated configs
   openssl                                 # the stack's signing key for Latchkey's own OpenID provider
+  docker-compose                          # validates docker-compose.yml (no Docker engine needed)
 )
 
 missing=()
