@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from accounts.models import User
 from projects.models import Membership, Project, Role
 
+pytest_plugins = ["tests.secret_log_watch"]
 CAST = ("anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator")
 
 
