@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +20,7 @@ from keys.access import owned_key
 from keys.configs import ClientSettings, client_configs
 from keys.models import AccessKey
 from keys.services import key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from portal import ratelimit
 from portal.http import client_ip
 from projects.access import membership_for
 from projects.selectors import keys_of, memberships_of
@@ -33,6 +34,13 @@ def payload(request: Request, serializer_class: type[s.serializers.Serializer], 
     serializer = serializer_class(data=request.data, context=context)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def limited(scope: str, user_id: int) -> None:
+    try:
+        ratelimit.check(scope, user_id)
+    except ratelimit.RateLimited as exc:
+        raise Throttled(wait=exc.retry_after) from None
 
 
 def endpoint_url(name: str | None) -> str:
@@ -71,6 +79,7 @@ class KeyList(APIView):
     @extend_schema(request=s.KeyCreateIn, responses={201: s.SecretOut})
     def post(self, request: Request, number: str) -> Response:
         membership = membership_for(request.user, number)
+        limited("key_create", membership.user_id)
         data = payload(request, s.KeyCreateIn, max_hours=membership.project.key_max_hours)
         issued = key_create(membership=membership, hours=data["hours"], description=data["description"],
                             ip=client_ip(request))  # fmt: skip
@@ -131,6 +140,7 @@ class KeyReveal(APIView):
     @extend_schema(request=s.RevealIn, responses=s.SecretOut)
     def post(self, request: Request, number: str, access_key_id: str) -> Response:
         membership, key = owned_key(request.user, number, access_key_id)
+        limited("reveal", membership.user_id)
         data = payload(request, s.RevealIn)
         if settings.LATCHKEY_REVEAL_POLICY != "reauth":
             raise PermissionDenied("This site shows a secret only once, when the key is created.")

@@ -54,6 +54,7 @@ def _gunicorn(port: int) -> subprocess.Popen[bytes]:
         "LATCHKEY_ALLOWED_HOSTS": "127.0.0.1",
         # One member creates every bench key; the default limit is 10 live keys.
         "LATCHKEY_KEY_MAX_ACTIVE": "1000000",
+        "LATCHKEY_RATE_KEY_CREATE": "1000000/60",  # and the per-user creation rate limit
     }
     LOG.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(

@@ -18,6 +18,7 @@ from keys.configs import ClientSettings, client_configs, remote_name
 from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
 from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from portal import ratelimit
 from portal.http import STORAGE_DOWN, client_ip
 from projects.access import membership_for
 from projects.views import render_project_page
@@ -49,6 +50,10 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
 @never_cache
 def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
+    try:
+        ratelimit.check("key_create", membership.user_id)
+    except ratelimit.RateLimited as exc:
+        return ratelimit.too_many(request, exc, what="new keys")
     form = KeyCreateForm(request.POST, max_hours=membership.project.key_max_hours)
     if form.is_valid():
         try:
@@ -140,6 +145,10 @@ def key_edit_view(request: HttpRequest, number: str, access_key_id: str) -> Http
 @never_cache
 def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
     membership, key = owned_key(request.user, number, access_key_id)
+    try:
+        ratelimit.check("reveal", membership.user_id)
+    except ratelimit.RateLimited as exc:
+        return ratelimit.too_many(request, exc, what="requests to show a secret")
     endpoint_form = EndpointForm(request.POST)
     if not endpoint_form.is_valid():
         messages.error(request, "Choose one of the listed endpoints.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "portal.security.SecurityHeadersMiddleware",
+    "portal.ratelimit.LoginCallbackLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -209,6 +211,17 @@ CELERY_BEAT_SCHEDULE = {
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
 }
+
+# Rate limits, "count/seconds" (portal/ratelimit.py): per user for keys and reveals, per client
+# address for login callbacks.
+LATCHKEY_RATE_LIMITS = {
+    "key_create": env_str("LATCHKEY_RATE_KEY_CREATE", "20/600"),
+    "reveal": env_str("LATCHKEY_RATE_REVEAL", "10/600"),
+    "login_callback": env_str("LATCHKEY_RATE_LOGIN_CALLBACK", "30/60"),
+}
+for _scope, _rate in LATCHKEY_RATE_LIMITS.items():
+    if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _rate):
+        raise EnvError(f"rate limit for {_scope}: expected count/seconds, e.g. 20/600, got {_rate!r}")
 
 # --- Latchkey's own OpenID provider (allauth.idp.oidc) and the REST API ---
 # The key that signs its ID tokens: LATCHKEY_OIDC_PRIVATE_KEY(_FILE), a PEM RSA key (the stack

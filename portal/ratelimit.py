@@ -1,0 +1,72 @@
+"""Fixed-window rate limits for the actions worth abusing: key creation and secret reveals per
+user, and login callbacks per client address.
+
+Counters live in Django's cache. The default local-memory cache counts per worker process, so a
+site with N gunicorn workers allows up to N times the limit: still a bound, and it keeps working
+when Redis is down (a Redis-backed cache would make key creation fail with Redis). Limits are
+"count/seconds", e.g. LATCHKEY_RATE_KEY_CREATE=20/600.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from portal.http import client_ip
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests; try again in {retry_after} seconds.")
+        self.retry_after = retry_after
+
+
+def parse_rate(text: str) -> tuple[int, int]:
+    count, _, seconds = text.partition("/")
+    return int(count), int(seconds)
+
+
+def check(scope: str, who: object) -> None:
+    """Count one use of ``scope`` by ``who``; raise RateLimited past the limit."""
+    limit, window = parse_rate(settings.LATCHKEY_RATE_LIMITS[scope])
+    now = int(time.time())
+    start = now - now % window
+    key = f"rl:{scope}:{who}:{start}"
+    cache.add(key, 0, timeout=window + 1)
+    try:
+        used = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=window + 1)
+        used = 1
+    if used > limit:
+        raise RateLimited(retry_after=start + window - now)
+
+
+def too_many(request: HttpRequest, exc: RateLimited, *, what: str) -> HttpResponse:
+    response = render(request, "rate_limited.html", {"what": what, "retry_after": exc.retry_after}, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+CALLBACK = re.compile(r"^/accounts/oidc/[^/]+/login/callback/$")
+
+
+class LoginCallbackLimitMiddleware:
+    """Login callbacks from one address: each costs a token request to the IdP."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if CALLBACK.match(request.path):
+            try:
+                check("login_callback", client_ip(request) or "unknown")
+            except RateLimited as exc:
+                return too_many(request, exc, what="login attempts")
+        return self.get_response(request)
