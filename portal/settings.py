@@ -111,7 +111,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 if env_bool("LATCHKEY_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("LATCHKEY_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+# /metrics: when set, Prometheus must send it as a bearer token.
+LATCHKEY_METRICS_TOKEN = env_secret("LATCHKEY_METRICS_TOKEN", "") or ""
 SECURE_HSTS_SECONDS = env_int("LATCHKEY_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 # Both cover only names under Latchkey's own host name (e.g. *.latchkey.example.org); "preload" in
 # the header does not submit the site anywhere. Turn them off if that host's subdomains use HTTP.

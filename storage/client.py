@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -23,6 +24,8 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from botocore.handlers import validate_bucket_name
 from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
+
+from portal.metrics import CEPH_ERRORS, CEPH_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +86,20 @@ def _client() -> rgwadmin.RGWAdmin:
 
 
 def _call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+    started = time.perf_counter()
     try:
         return func(*args, **kwargs)
     except (requests.ConnectionError, requests.Timeout, rgw_exc.ServerDown) as exc:
         log.warning("rgw %s: unavailable (%s)", operation, type(exc).__name__)
+        CEPH_ERRORS.labels(operation, "unavailable").inc()
         raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
     except rgw_exc.RGWAdminException as exc:
         code = type(exc).__name__ if type(exc) is not rgw_exc.RGWAdminException else str(exc.args[0])
         log.warning("rgw %s: refused with %s", operation, code)
+        CEPH_ERRORS.labels(operation, code[:40]).inc()
         raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
+    finally:
+        CEPH_SECONDS.labels(operation).observe(time.perf_counter() - started)
 
 
 def _get_user(tenant: str) -> dict[str, Any] | None:
@@ -311,16 +319,21 @@ def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) 
 
 
 def _s3_call(operation: str, func: Any, *args: Any, expected: tuple[str, ...] = (), **kwargs: Any) -> Any:
+    started = time.perf_counter()
     try:
         return func(*args, **kwargs)
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
         log.warning("s3 %s: unavailable (%s)", operation, type(exc).__name__)
+        CEPH_ERRORS.labels(operation, "unavailable").inc()
         raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
         if code not in expected:
             log.warning("s3 %s: refused with %s", operation, code)
+            CEPH_ERRORS.labels(operation, code[:40]).inc()
         raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
+    finally:
+        CEPH_SECONDS.labels(operation).observe(time.perf_counter() - started)
 
 
 def allow_tenant_buckets(client: Any) -> Any:

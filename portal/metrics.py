@@ -1,0 +1,97 @@
+"""Prometheus metrics at /metrics.
+
+Figures that must agree across processes (keys, events, revocation lag, queue depth) are read
+from PostgreSQL and Redis at scrape time, so any web worker gives the same answer. Ceph call
+latency and errors are counted in the process that makes the call; with several processes (gunicorn
+workers, the Celery worker) set PROMETHEUS_MULTIPROC_DIR to one shared folder and they are summed
+(prometheus_client's multiprocess mode). LATCHKEY_METRICS_TOKEN, when set, must be sent as a
+bearer token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from collections.abc import Iterator
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db.models import Count, DurationField, ExpressionWrapper, F
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+CEPH_SECONDS = Histogram("latchkey_ceph_call_seconds", "Time of each call to Ceph (admin API and S3)",
+                         ["operation"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))  # fmt: skip
+CEPH_ERRORS = Counter("latchkey_ceph_call_errors", "Ceph calls that failed", ["operation", "kind"])
+
+
+class DatabaseCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        from keys.models import AccessKey, KeyEvent
+
+        keys = GaugeMetricFamily("latchkey_keys", "S3 keys by status", labels=["status"])
+        counts = dict(AccessKey.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        for status in AccessKey.Status.values:
+            keys.add_metric([status], counts.get(status, 0))
+        yield keys
+        events = GaugeMetricFamily("latchkey_key_events", "Audited key events since the start, by action",
+                                   labels=["action"])  # fmt: skip
+        by_action = dict(KeyEvent.objects.values_list("action").annotate(n=Count("id")).values_list("action", "n"))
+        for action in KeyEvent.Action.values:
+            events.add_metric([action], by_action.get(action, 0))
+        yield events
+        lag = GaugeMetricFamily("latchkey_revocation_lag_seconds",
+                                "Delay from expiry to removal from Ceph, keys expired in the last 24 h",
+                                labels=["quantile"])  # fmt: skip
+        since = timezone.now() - timedelta(hours=24)
+        delays = sorted(
+            d.total_seconds()
+            for d in AccessKey.objects.filter(status=AccessKey.Status.EXPIRED, ended_at__gte=since)
+            .annotate(d=ExpressionWrapper(F("ended_at") - F("expires_at"), output_field=DurationField()))
+            .values_list("d", flat=True)
+            if d is not None
+        )
+        for q in (0.5, 0.99, 1.0):
+            lag.add_metric([str(q)], delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0)
+        yield lag
+
+
+class QueueCollector(Collector):
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("latchkey_queue_depth", "Celery tasks waiting in Redis (-1: Redis down)")
+        try:
+            client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+            depth.add_metric([], float(client.llen("celery")))
+        except redis.RedisError:
+            depth.add_metric([], -1.0)
+        yield depth
+
+
+def _registry() -> CollectorRegistry:
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(CEPH_SECONDS)
+        registry.register(CEPH_ERRORS)
+    registry.register(DatabaseCollector())
+    registry.register(QueueCollector())
+    return registry
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    token = settings.LATCHKEY_METRICS_TOKEN
+    if token:
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.encode()):
+            return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
+    return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,55 @@
+"""Prometheus metrics from the real database, Redis and Ceph: keys by status, audited events,
+revocation lag, queue depth, and Ceph call latency and errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from keys.services import key_create, key_expire
+from storage import client as storage
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+
+
+def _value(text: str, name: str, default: float | None = None) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+    if match is None and default is not None:
+        return default  # a labelled series appears with its first observation
+    assert match, f"{name} not in metrics"
+    return float(match.group(1))
+
+
+def test_metrics_report_keys_lag_queue_and_ceph_calls(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    calls = 'latchkey_ceph_call_seconds_count{operation="create_key"}'
+    before = _value(Client().get("/metrics").content.decode(), calls, default=0)
+    key_create(membership=membership, hours=1, description="live")
+    old = key_create(
+        membership=membership, hours=1, description="old", now=timezone.now() - timedelta(hours=1, seconds=30)
+    )
+    assert key_expire(key_id=old.key.pk)  # 30 s after its expiry
+    with pytest.raises(storage.StorageError):
+        storage.project_user_suspend(tenant="no_such_tenant_x", suspended=True)  # refused: an error
+
+    response = Client().get("/metrics")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert _value(text, 'latchkey_keys{status="active"}') == 1
+    assert _value(text, 'latchkey_keys{status="expired"}') == 1
+    assert _value(text, 'latchkey_key_events{action="create"}') == 2
+    assert 29 <= _value(text, 'latchkey_revocation_lag_seconds{quantile="1.0"}') <= 120
+    assert _value(text, "latchkey_queue_depth") >= 0
+    assert _value(text, calls) - before == 2
+    assert re.search(r'^latchkey_ceph_call_errors_total\{kind="[^"]+",operation="modify_user"\} [1-9]', text, re.M)
+
+
+def test_metrics_token_when_configured(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_METRICS_TOKEN = "s3cr3t-scrape"
+    assert Client().get("/metrics").status_code == 401
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cr3t-scrape").status_code == 200
