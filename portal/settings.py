@@ -265,11 +265,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
+LATCHKEY_LOG_FORMAT = env_str("LATCHKEY_LOG_FORMAT", "plain")
+if LATCHKEY_LOG_FORMAT not in ("plain", "json"):
+    raise EnvError(f"LATCHKEY_LOG_FORMAT: plain or json, got {LATCHKEY_LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "portal.logformat.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LATCHKEY_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LATCHKEY_LOG_LEVEL", "INFO")},
     # rgwadmin and botocore log request URLs and headers at DEBUG; keep them quiet.
     "loggers": {
