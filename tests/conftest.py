@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +16,10 @@ import pytest
 # from async contexts would fire on the test's own database checks.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+from django.conf import settings
+
 from accounts.models import User
+from portal.celery import app as celery_app
 from projects.models import Membership, Project, Role
 
 pytest_plugins = ["tests.secret_log_watch"]
@@ -71,3 +77,27 @@ def cast(project: Project, make_user: Callable[..., User]) -> dict[str, User | N
         people[role.value] = user
     people["operator"] = make_user("operator", is_staff=True, is_superuser=True)
     return people
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def worker():  # type: ignore[no-untyped-def]
+    """A real Celery worker process on the test stack's Redis and this test's database."""
+    db = settings.DATABASES["default"]
+    # The worker must see this test's database (pytest-django's test_<name>), not the real one.
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
+    celery_app.control.purge()  # jobs other tests queued without a worker
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
+         "--without-gossip", "-l", "INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,31 +13,10 @@ from django.utils import timezone
 from keys.models import AccessKey
 from keys.services import key_create
 from keys.tasks import keys_sweep_task
-from portal.celery import app as celery_app
 from tests.s3util import s3_error_code, wait_refused
 
 pytestmark = [pytest.mark.ceph]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def worker():  # type: ignore[no-untyped-def]
-    db = settings.DATABASES["default"]
-    # The worker must see this test's database (pytest-django's test_<name>), not the real one.
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
-    celery_app.control.purge()  # jobs other tests queued without a worker
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
-         "--without-gossip", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 @pytest.mark.django_db(transaction=True)
