@@ -57,4 +57,7 @@ fi
 if [ ! -f idp/node_modules/.package-lock.json ] || [ idp/package-lock.json -nt idp/node_modules/.package-lock.json ]; then
   (cd idp && npm ci --no-audit --no-fund --loglevel=error)
 fi
+if [ ! -f tests/a11y/node_modules/.package-lock.json ] || [ tests/a11y/package-lock.json -nt tests/a11y/node_modules/.package-lock.json ]; then
+  (cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error)  # axe-core for the browser tests
+fi
 echo "install-deps: ok"
