@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=("$@")
-[ ${#modules[@]} -gt 0 ] || modules=(project_list key_create revocation policy_sync)
+[ ${#modules[@]} -gt 0 ] || modules=(project_list key_create revocation policy_sync web)
 for module in "${modules[@]}"; do
   [ -f "bench/$module.py" ] || { echo "no benchmark bench/$module.py" >&2; exit 2; }
 done
@@ -21,6 +21,9 @@ set +a
 export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false LATCHKEY_SSL_REDIRECT=false
 LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)"
 export LATCHKEY_SECRET_KEY LATCHKEY_STATIC_ROOT=$PWD/.stack/bench/static
+# Where the bench stack's PostgreSQL keeps its data (bench/web.py counts its memory).
+BENCH_PG_DIR=${TMPDIR:-/tmp}/latchkey-pg-$(printf '%s' "$PWD" | sha1sum | cut -c1-8)-bench
+export BENCH_PG_DIR
 .venv/bin/python manage.py migrate --noinput -v 0 >&2
 .venv/bin/python manage.py collectstatic --noinput -v 0 >&2
 for module in "${modules[@]}"; do
