@@ -2,7 +2,8 @@
 
 web_rps_hello: /health/live, a bare Django view behind the full middleware, served by the same
 gunicorn (2 sync workers, as deployed) in the same run. web_rps_key_list: the page that lists a
-member's keys (the project page, 10 keys), logged in. Both for 5 s from 4 client threads.
+member's keys (/projects/N/keys/, 10 keys), logged in; web_rps_project_page: the project page.
+Each for 5 s from 4 client threads.
 memory_mb_stack: the proportional set size (PSS) of every process of the local stack at rest:
 Ceph (mon, OSD, radosgw), Redis, PostgreSQL, the test IdP, gunicorn, the Celery worker and beat.
 
@@ -114,7 +115,8 @@ def main() -> None:
         if _wait_up(http, f"{base}/projects/{project.number}/", server).status_code != 200:
             raise SystemExit("the key list page did not load")
         hello = rps(f"{base}/health/live", {})
-        keys = rps(f"{base}/projects/{project.number}/", cookies)
+        keys = rps(f"{base}/projects/{project.number}/keys/", cookies)
+        dashboard = rps(f"{base}/projects/{project.number}/", cookies)
         err("web: measuring memory at rest")
         time.sleep(5)
         pids = _stack_pids() | set(_children(server.pid)) | set(_children(worker.pid)) | set(_children(beat.pid))
@@ -130,6 +132,7 @@ def main() -> None:
     print(f"web_rps_hello={hello:.0f}")
     print(f"web_rps_key_list={keys:.0f}")
     print(f"web_rps_ratio={keys / hello:.2f}")
+    print(f"web_rps_project_page={dashboard:.0f}")
     print(f"memory_mb_stack={memory:.0f}")
     print(f"memory_stack_processes={len(pids)}")
 

@@ -4,6 +4,7 @@ from keys import audit_views, views
 
 app_name = "keys"
 urlpatterns = [
+    path("<str:number>/keys/", views.key_list_view, name="list"),
     path("<str:number>/keys/new/", views.key_create_view, name="create"),
     path("<str:number>/keys/<str:access_key_id>/", views.key_detail_view, name="detail"),
     path("<str:number>/keys/<str:access_key_id>/extend/", views.key_extend_view, name="extend"),

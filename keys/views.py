@@ -21,6 +21,7 @@ from keys.services import KeyActionError, key_create, key_delete, key_edit_descr
 from portal import ratelimit
 from portal.http import STORAGE_DOWN, client_ip
 from projects.access import membership_for
+from projects.selectors import keys_of
 from projects.views import render_project_page
 from storage import client as storage
 
@@ -97,6 +98,17 @@ def _key_page(
         },
         status=status,
     )
+
+
+@require_GET
+@login_required
+def key_list_view(request: HttpRequest, number: str) -> HttpResponse:
+    """The member's active keys in one project: a light page (one key query), for phones and
+    for the benchmark's key list."""
+    membership = membership_for(request.user, number)
+    detail_base = reverse("keys:list", args=[number])  # each key's page is below it
+    context = {"project": membership.project, "keys": keys_of(membership), "detail_base": detail_base}
+    return render(request, "keys/list.html", context)
 
 
 @require_GET

@@ -77,7 +77,8 @@ def test_main_pages_are_accessible_and_fit_a_phone(live_server) -> None:  # type
         _check(page, "groups", problems)
         page.goto(live_server.url + "/projects/462000008/audit/")
         _check(page, "audit", problems)
-        page.goto(live_server.url + "/projects/462000008/")
+        page.goto(live_server.url + "/projects/462000008/keys/")
+        _check(page, "key-list", problems)
         page.locator("table a code").first.click()  # the key's own page
         _check(page, "key", problems)
     assert not problems, problems

@@ -162,3 +162,21 @@ def test_audit_csv_neutralises_spreadsheet_formulas(project, cast) -> None:  # t
     )
     edit_row = next(row for row in rows if ",edit," in row)
     assert edit_row.endswith(",'=SUM(1) -> x")
+
+
+def test_key_list_shows_only_the_members_own_live_keys(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from keys.services import key_create, key_delete
+    from tests.web import client_for
+
+    alice, bob = member_of(project, username="alice"), member_of(project, username="bob")
+    mine = key_create(membership=alice, hours=2, description="mine").key
+    gone = key_create(membership=alice, hours=2, description="gone").key
+    key_delete(key=gone, actor=alice.user)
+    theirs = key_create(membership=bob, hours=2, description="theirs").key
+    page = client_for(alice.user).get(reverse("keys:list", args=[project.number]))
+    body = page.content.decode()
+    assert page.status_code == 200 and mine.access_key_id in body
+    assert gone.access_key_id not in body and theirs.access_key_id not in body
+    assert f'href="/projects/{project.number}/keys/{mine.access_key_id}/"' in body
