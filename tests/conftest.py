@@ -82,22 +82,31 @@ def cast(project: Project, make_user: Callable[..., User]) -> dict[str, User | N
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def worker():  # type: ignore[no-untyped-def]
+def start_worker() -> subprocess.Popen[str]:
     """A real Celery worker process on the test stack's Redis and this test's database."""
     db = settings.DATABASES["default"]
     # The worker must see this test's database (pytest-django's test_<name>), not the real one.
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
-    celery_app.control.purge()  # jobs other tests queued without a worker
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
          "--without-gossip", "-l", "INFO"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    yield proc
+
+
+def stop_worker(proc: subprocess.Popen[str]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def worker():  # type: ignore[no-untyped-def]
+    celery_app.control.purge()  # jobs other tests queued without a worker
+    proc = start_worker()
+    yield proc
+    stop_worker(proc)
