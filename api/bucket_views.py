@@ -15,14 +15,13 @@ from api.views import payload
 from buckets.access import MANAGING, WRITING, bucket_grant, project_bucket
 from buckets.grants import GrantRequest, grant_create, grant_revoke
 from buckets.models import Bucket
-from buckets.selectors import access_summary, buckets_of, live_grants
+from buckets.selectors import access_summary, buckets_of, grants_of
 from buckets.services import bucket_create, bucket_delete, bucket_set_members_access
 from projects.access import membership_for
 
 
 def bucket_data(bucket: Bucket) -> dict[str, Any]:
-    if not hasattr(bucket, "live_grants"):
-        bucket.live_grants = list(live_grants().filter(bucket=bucket))  # type: ignore[attr-defined]
+    grants_of(bucket)  # BucketOut reads bucket.live_grants
     bucket.summary = access_summary(bucket)  # type: ignore[attr-defined]
     return dict(s.BucketOut(bucket).data)
 
@@ -66,7 +65,7 @@ class GrantList(APIView):
     @extend_schema(responses=s.GrantOut(many=True))
     def get(self, request: Request, number: str, name: str) -> Response:
         _, bucket = project_bucket(request.user, number, name)
-        return Response(s.GrantOut(live_grants().filter(bucket=bucket), many=True).data)
+        return Response(s.GrantOut(grants_of(bucket), many=True).data)
 
     @extend_schema(request=s.GrantIn, responses={201: s.GrantOut})
     def post(self, request: Request, number: str, name: str) -> Response:

@@ -24,9 +24,16 @@ def buckets_of(project_id: int) -> QuerySet[Bucket]:
     )
 
 
+def grants_of(bucket: Bucket) -> list[Grant]:
+    """The bucket's live grants: prefetched by ``buckets_of``, else one query."""
+    if not hasattr(bucket, "live_grants"):
+        bucket.live_grants = list(live_grants().filter(bucket=bucket))  # type: ignore[attr-defined]
+    return list(bucket.live_grants)  # type: ignore[attr-defined]
+
+
 def access_summary(bucket: Bucket) -> str:
     """One line: who can reach the bucket, e.g. "All members; project 462000009 (read); the public"."""
-    grants: list[Grant] = getattr(bucket, "live_grants", None) or list(live_grants().filter(bucket=bucket))
+    grants = grants_of(bucket)
     parts = [{"readwrite": "All members", "read": "All members (read-only)", "none": "Managers"}[bucket.members_access]]
     for grant in grants:
         if grant.kind == Grant.Kind.PUBLIC:

@@ -16,7 +16,7 @@ from buckets.forms import BucketCreateForm, GrantForm, LinkForm, MembersAccessFo
 from buckets.grants import grant_create, grant_revoke
 from buckets.links import link_create, link_keys
 from buckets.models import Bucket
-from buckets.selectors import access_summary, live_grants
+from buckets.selectors import access_summary, grants_of
 from buckets.services import BucketError, bucket_create, bucket_delete, bucket_set_members_access
 from portal.http import STORAGE_DOWN
 from projects.access import membership_for
@@ -36,7 +36,7 @@ def _bucket_page(request: HttpRequest, membership: Membership, bucket: Bucket, *
         "membership": membership,
         "bucket": bucket,
         "summary": access_summary(bucket),
-        "grants": live_grants().filter(bucket=bucket),
+        "grants": grants_of(bucket),
         "manages": manages,
         "access_form": forms.get("access_form") or MembersAccessForm(initial={"members_access": bucket.members_access}),
         "grant_form": (forms.get("grant_form") or GrantForm(bucket=bucket)) if manages else None,

@@ -284,3 +284,20 @@ def test_link_within_the_key_lifetime_has_no_warning(
     assert response.status_code == 200
     assert not response.context["link"].capped
     assert "expires sooner than you asked" not in _page(response)
+
+
+def test_project_page_queries_do_not_grow_with_buckets(project: Project, cast: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(cast["member"])
+    url = reverse("projects:detail", args=[project.number])
+    Bucket.objects.create(project=project, name="one-bucket")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    for n in range(5):  # buckets without grants used to cost a query each
+        Bucket.objects.create(project=project, name=f"more-buckets-{n}")
+    with CaptureQueriesContext(connection) as six:
+        page = client.get(url)
+    assert page.status_code == 200 and "more-buckets-4" in page.content.decode()
+    assert len(six.captured_queries) == len(one.captured_queries)
