@@ -13,7 +13,6 @@ from rest_framework import serializers
 from buckets.models import Access, Bucket, Grant
 from keys.forms import clean_description_text
 from keys.models import AccessKey
-from projects.models import Membership
 
 
 def _description() -> serializers.CharField:
@@ -90,9 +89,6 @@ class ProjectOut(serializers.Serializer):
     usage_at = serializers.DateTimeField(source="project.usage_at", allow_null=True)
     key_max_hours = serializers.IntegerField(source="project.key_max_hours")
     tenant = serializers.CharField(source="project.tenant")
-
-    class Meta:
-        model = Membership
 
 
 class KeyOut(serializers.ModelSerializer):

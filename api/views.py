@@ -17,7 +17,8 @@ from rest_framework.views import APIView
 from api import serializers as s
 from api.errors import NON_FIELD
 from keys.access import owned_key
-from keys.configs import ClientSettings, client_configs
+from keys.configs import configs_for_key
+from keys.forms import endpoint_url
 from keys.models import AccessKey
 from keys.services import key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
 from portal import ratelimit
@@ -43,13 +44,9 @@ def limited(scope: str, user_id: int) -> None:
         raise Throttled(wait=exc.retry_after) from None
 
 
-def endpoint_url(name: str | None) -> str:
-    return dict(settings.LATCHKEY_S3_ENDPOINTS).get(name or "") or settings.LATCHKEY_S3_ENDPOINTS[0][1]
-
-
 def secret_answer(key: AccessKey, secret: str, endpoint: str) -> dict[str, Any]:
-    configs = client_configs(ClientSettings(key.access_key_id, secret, endpoint, storage.region()),
-                             project_number=key.project.number)  # fmt: skip
+    configs = configs_for_key(access_key=key.access_key_id, secret=secret, project_number=key.project.number,
+                              endpoint=endpoint)  # fmt: skip
     return {
         "key": s.KeyOut(key).data,
         "secret_key": secret,
@@ -83,7 +80,7 @@ class KeyList(APIView):
         data = payload(request, s.KeyCreateIn, max_hours=membership.project.key_max_hours)
         issued = key_create(membership=membership, hours=data["hours"], description=data["description"],
                             ip=client_ip(request))  # fmt: skip
-        answer = secret_answer(issued.key, issued.secret, endpoint_url(data.get("endpoint")))
+        answer = secret_answer(issued.key, issued.secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
 
@@ -147,5 +144,5 @@ class KeyReveal(APIView):
         if not fresh_token(request):
             raise PermissionDenied(REAUTH_NEEDED)
         secret = key_reveal_secret(key=key, actor=membership.user, ip=client_ip(request))
-        answer = secret_answer(key, secret, endpoint_url(data.get("endpoint")))
+        answer = secret_answer(key, secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, headers={"Cache-Control": "no-store"})

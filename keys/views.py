@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.signals import AUTH_PROVIDER, authenticated_within
 from keys.access import owned_key
-from keys.configs import ClientSettings, client_configs, remote_name
+from keys.configs import configs_for_key, remote_name
 from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
 from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
@@ -29,8 +29,8 @@ from storage import client as storage
 def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str, endpoint: str) -> HttpResponse:
     """The only page that shows a secret. Nothing on it is stored or sent again: the config
     files are client-side data: downloads, and the response is marked no-store."""
-    configs = client_configs(ClientSettings(key.access_key_id, secret, endpoint, storage.region()),
-                             project_number=key.project.number)  # fmt: skip
+    configs = configs_for_key(access_key=key.access_key_id, secret=secret, project_number=key.project.number,
+                              endpoint=endpoint)  # fmt: skip
     return render(
         request,
         "keys/created.html",
