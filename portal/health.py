@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 
 import redis
-import requests
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from storage import client as storage
 
 log = logging.getLogger(__name__)
 TIMEOUT = 2.0
@@ -32,14 +33,11 @@ def _redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT).ping()
 
 
-def _ceph() -> None:
-    # Any HTTP answer from radosgw means it is up; anonymous GET / is its cheapest request.
-    answer = requests.get(settings.LATCHKEY_RGW_ADMIN_URL, timeout=TIMEOUT)
-    if answer.status_code >= 500:
-        raise RuntimeError(f"HTTP {answer.status_code}")
-
-
-CHECKS: dict[str, Callable[[], None]] = {"database": _database, "redis": _redis, "ceph": _ceph}
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _database,
+    "redis": _redis,
+    "ceph": lambda: storage.ping(timeout=TIMEOUT),
+}
 
 
 @require_GET

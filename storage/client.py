@@ -285,6 +285,17 @@ def key_secret(*, tenant: str, access_key: str) -> str | None:
     return None
 
 
+def ping(*, timeout: float = 2.0) -> None:
+    """Raise StorageUnavailable unless radosgw answers HTTP at all (its cheapest request, an
+    anonymous GET /). Used by the readiness check."""
+    try:
+        answer = requests.get(settings.LATCHKEY_RGW_ADMIN_URL, timeout=timeout)
+    except requests.RequestException as exc:
+        raise StorageUnavailable(f"the storage service did not answer ({type(exc).__name__})") from None
+    if answer.status_code >= 500:
+        raise StorageUnavailable(f"the storage service answered HTTP {answer.status_code}")
+
+
 def region() -> str:
     """The zonegroup's api_name, the only region every client accepts (bucket creation included).
     The admin API does not expose it, so it comes from settings: the stack scripts read it with
