@@ -82,6 +82,13 @@ def cast(project: Project, make_user: Callable[..., User]) -> dict[str, User | N
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def many_device_logins(settings) -> None:  # type: ignore[no-untyped-def]
+    """allauth allows 5 device user-code checks a minute per address (against guessing); tests
+    approve more than that from 127.0.0.1. Production keeps the default."""
+    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
+
+
 def start_worker() -> subprocess.Popen[str]:
     """A real Celery worker process on the test stack's Redis and this test's database."""
     db = settings.DATABASES["default"]

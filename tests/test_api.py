@@ -20,14 +20,7 @@ from projects.models import Membership, Project, Role
 from tests.s3util import s3_error_code, wait_refused
 from tests.web import client_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
-
-
-@pytest.fixture(autouse=True)
-def _many_device_logins(settings: Any) -> None:
-    # allauth allows 5 user-code checks a minute per address (against guessing); these tests
-    # approve more than that from 127.0.0.1. Production keeps the default.
-    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph, pytest.mark.usefixtures("many_device_logins")]
 
 
 def device_token(user: User) -> str:

@@ -18,13 +18,8 @@ from keys.services import key_create
 from projects.models import Membership, Project, Role
 from tests.test_api import device_token
 
-pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph, pytest.mark.usefixtures("many_device_logins")]
 EXAMPLES = 25
-
-
-@pytest.fixture(autouse=True)
-def _many_device_logins(settings: Any) -> None:
-    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
 
 
 def test_no_input_makes_the_api_fail_with_a_5xx(project: Project, cast: dict[str, Any]) -> None:

@@ -134,13 +134,13 @@ def _approve_in_django(live_server_url: str, home: Path, user: object, action: s
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cli_errors_are_one_clear_line_and_change_nothing(live_server, tmp_path: Path, settings) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("many_device_logins")
+def test_cli_errors_are_one_clear_line_and_change_nothing(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import json
 
     from accounts.models import User
     from projects.models import Membership, Role
 
-    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
     project = Project.objects.create(number="462000031", title="Errors", tenant=f"cle{secrets.token_hex(4)}")
     user = User.objects.create_user(username="cli-user")
     Membership.objects.create(user=user, project=project, role=Role.MEMBER)

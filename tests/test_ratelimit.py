@@ -49,10 +49,10 @@ def test_login_callbacks_are_limited_per_address() -> None:
     assert Client(REMOTE_ADDR="192.0.2.8").get(url).status_code != 429
 
 
-def test_the_api_shares_the_limit(project, cast, settings) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.usefixtures("many_device_logins")
+def test_the_api_shares_the_limit(project, cast) -> None:  # type: ignore[no-untyped-def]
     from tests.test_api import Api, device_token
 
-    settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
     api = Api(device_token(cast["member"]))
     path = f"projects/{project.number}/keys/"
     statuses = [api("POST", path, {"description": "j", "hours": 1}).status_code for _ in range(3)]
