@@ -150,7 +150,8 @@ def _delete_key(api: Api, project: str, access_key_id: str) -> None:
     try:
         api.call("DELETE", f"projects/{project}/keys/{access_key_id}/")
     except CliError as exc:
-        if not any(gone in str(exc).lower() for gone in ("no such key", "not found", "already ended")):
+        # 404: gone already; 400 on a bodiless DELETE: the key has already ended. Both are done.
+        if exc.status not in (400, 404):
             raise
 
 

@@ -19,6 +19,10 @@ TIMEOUT = 30
 class CliError(Exception):
     """Shown to the person as it is, and the command exits with status 1."""
 
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the server's HTTP status, when the server refused
+
 
 def state_dir() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -143,7 +147,7 @@ class Api:
         except ValueError:
             raise CliError(f"{self.server} answered {answer.status_code} without JSON.") from None
         if answer.status_code >= 400:
-            raise CliError(_explain(answer.status_code, data))
+            raise CliError(_explain(answer.status_code, data), status=answer.status_code)
         return data
 
 
