@@ -18,12 +18,13 @@ def membership_for(user: object, number: str, *, roles: tuple[Role, ...] | None 
     if not isinstance(user, User) or not user.is_active:
         raise Http404
     membership = (
-        Membership.objects.select_related("project", "user")
+        Membership.objects.select_related("project")
         .filter(user=user, project__number=number, status=Membership.Status.ACTIVE)
         .first()
     )
     if membership is None:
         raise Http404("No such project")
+    membership.user = user  # the row was found by this user; joining it again costs every request
     if membership.project.status != Project.Status.ACTIVE:
         raise PermissionDenied("This project is suspended.")
     if roles is not None and membership.role not in roles:
