@@ -1,4 +1,4 @@
-.PHONY: run test stop lint bench
+.PHONY: run test stop lint bench first-hour
 run:   ## Latchkey on http://127.0.0.1:8000 with the local services
 	scripts/run.sh
 test:  ## every test, against real services
@@ -7,5 +7,7 @@ stop:  ## stop the dev, test and bench stacks
 	scripts/stack.sh stop dev; scripts/stack.sh stop test; scripts/stack.sh stop bench
 bench: ## benchmarks against real services; prints name=value lines
 	@bench/run.sh
+first-hour: ## time a newcomer's make run on a fresh Debian root, to a working key
+	@bench/first_hour.sh
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && LATCHKEY_DEBUG=1 .venv/bin/mypy

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Installs everything Latchkey's dev stack and test suite need on a fresh Debian 12 machine:
-# Debian packages (Ceph, PostgreSQL, Redis, Chromium, rclone, s3cmd), a Python virtualenv with
-# requirements.txt, and the npm packages of the test IdP. Idempotent: a second run is quick.
+# Installs what Latchkey needs on a fresh Debian 12 machine. Idempotent: a second run is quick.
+#   install-deps.sh run   what `make run` needs: Ceph, Redis, a virtualenv with requirements.txt,
+#                         the CLI, the test IdP's npm packages
+#   install-deps.sh       all of that and what the tests and benchmarks add: PostgreSQL, Chromium,
+#                         rclone, s3cmd, docker-compose, requirements-dev.txt, s3fs, axe-core
+# `make run` installs only the first set, so a newcomer's first start downloads no browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-test}
+case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
 APT_PACKAGES=(
   ceph-mon ceph-osd radosgw ceph-common   # single-node Ceph: monitor, memstore OSD, gateway
-  postgresql redis-server                 # database for the test run, Celery broker
-  chromium fonts-dejavu-core              # headless browser tests (Playwright drives it)
-  rclone s3cmd                            # the real clients that prove the generated configs
+  redis-server                            # Celery broker
   openssl                                 # the stack's signing key for Latchkey's own OpenID provider
-  docker-compose                          # validates docker-compose.yml (no Docker engine needed)
 )
+if [ "$mode" = test ]; then
+  APT_PACKAGES+=(
+    postgresql                            # the database of the test and bench runs
+    chromium fonts-dejavu-core            # headless browser tests (Playwright drives it)
+    rclone s3cmd                          # the real clients that prove the generated configs
+    docker-compose                        # validates docker-compose.yml (no Docker engine needed)
+  )
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,9 +42,12 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-if [ ! -f .venv/.requirements.sha ] || ! sha256sum -c --status .venv/.requirements.sha 2>/dev/null; then
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
-  sha256sum requirements.txt > .venv/.requirements.sha
+# One marker per requirements file: after a test install, `run` finds its own marker current too.
+req=requirements.txt; [ "$mode" = run ] || req=requirements-dev.txt
+if [ ! -f ".venv/.$req.sha" ] || ! sha256sum -c --status ".venv/.$req.sha" 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check -r "$req"
+  sha256sum requirements.txt > .venv/.requirements.txt.sha
+  [ "$req" = requirements.txt ] || sha256sum requirements.txt requirements-dev.txt > ".venv/.$req.sha"
 fi
 
 # The CLI, installed the way users install it (pip, from the repository), when its code changes.
@@ -43,6 +56,14 @@ if [ "$(cat .venv/.cli.sha 2>/dev/null)" != "$cli_sum" ] || [ ! -x .venv/bin/lat
   .venv/bin/pip install -q --disable-pip-version-check --no-deps ./cli
   rm -rf cli/build cli/*.egg-info
   echo "$cli_sum" > .venv/.cli.sha
+fi
+
+if [ ! -f idp/node_modules/.package-lock.json ] || [ idp/package-lock.json -nt idp/node_modules/.package-lock.json ]; then
+  (cd idp && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ "$mode" = run ]; then
+  echo "install-deps: ok (run)"
+  exit 0
 fi
 
 # s3fs pins an older botocore than requirements.txt: its own virtualenv, used by the config tests.
@@ -54,9 +75,6 @@ if [ ! -f .venv-s3fs/.requirements.sha ] || ! sha256sum -c --status .venv-s3fs/.
   sha256sum requirements-s3fs.txt > .venv-s3fs/.requirements.sha
 fi
 
-if [ ! -f idp/node_modules/.package-lock.json ] || [ idp/package-lock.json -nt idp/node_modules/.package-lock.json ]; then
-  (cd idp && npm ci --no-audit --no-fund --loglevel=error)
-fi
 if [ ! -f tests/a11y/node_modules/.package-lock.json ] || [ tests/a11y/package-lock.json -nt tests/a11y/node_modules/.package-lock.json ]; then
   (cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error)  # axe-core for the browser tests
 fi

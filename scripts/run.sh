@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/stack/lib.sh
 t0=$SECONDS
-scripts/install-deps.sh
+scripts/install-deps.sh run
 scripts/stack.sh start dev
 set -a; . .stack/dev/latchkey.env; set +a
 py=.venv/bin/python
