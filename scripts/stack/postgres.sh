@@ -5,7 +5,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 : "${PG_DIR:?}" "${PG_PORT:?}"
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$bin" ]; then  # `make run` does not install PostgreSQL: nothing of ours can be running
   [ "${1:-}" != stop ] || exit 0
   echo "postgres: not installed; run scripts/install-deps.sh" >&2; exit 1
