@@ -17,7 +17,8 @@ COPY static static
 RUN LATCHKEY_DEBUG=false LATCHKEY_SECRET_KEY=build-only LATCHKEY_OIDC_PRIVATE_KEY=build-only \
     LATCHKEY_STATIC_ROOT=/app/staticfiles \
     python manage.py collectstatic --noinput -v 0
-RUN useradd --system --uid 10001 latchkey
+RUN useradd --system --uid 10001 latchkey \
+    && install -d -o latchkey /var/lib/latchkey-metrics  # the metrics volume takes this owner
 USER latchkey
 EXPOSE 8000
 CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

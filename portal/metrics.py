@@ -3,9 +3,10 @@
 Figures that must agree across processes (keys, events, revocation lag, queue depth) are read
 from PostgreSQL and Redis at scrape time, so any web worker gives the same answer. Ceph call
 latency and errors are counted in the process that makes the call; with several processes (gunicorn
-workers, the Celery worker) set PROMETHEUS_MULTIPROC_DIR to one shared folder and they are summed
-(prometheus_client's multiprocess mode). LATCHKEY_METRICS_TOKEN, when set, must be sent as a
-bearer token.
+workers, the Celery worker and its pool) set PROMETHEUS_MULTIPROC_DIR to one shared folder and they
+are summed (prometheus_client's multiprocess mode). The compose file shares one volume between the
+web and worker containers, so the revocations the worker makes show on the web's /metrics.
+LATCHKEY_METRICS_TOKEN, when set, must be sent as a bearer token.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -22,11 +24,30 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
+
+
+def process_identifier() -> str:
+    """Names this process's files in the shared folder. The pid alone is not enough: containers
+    sharing the folder each count pids from 1, and two processes writing one file lose counts."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Before the metrics below are made: each takes its storage class from here when created.
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 CEPH_SECONDS = Histogram("latchkey_ceph_call_seconds", "Time of each call to Ceph (admin API and S3)",
                          ["operation"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))  # fmt: skip

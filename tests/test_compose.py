@@ -38,6 +38,10 @@ def test_compose_file_is_valid_and_has_the_production_shape() -> None:
         assert env["LATCHKEY_OIDC_PRIVATE_KEY_FILE"].startswith("/run/secrets/")
         assert "LATCHKEY_DEBUG" not in env  # production: DEBUG stays off
         assert not any("SECRET" in k and not k.endswith("_FILE") for k in env)  # secrets come as files
+    # The worker's Ceph calls (revocations) are summed into the web's /metrics through one volume.
+    for name in ("web", "worker"):
+        folder = services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert any(str(v).startswith(f"metrics:{folder}") for v in services[name]["volumes"]), services[name]
 
 
 def test_compose_refuses_to_run_without_the_external_services() -> None:

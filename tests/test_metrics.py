@@ -4,14 +4,20 @@ revocation lag, queue depth, and Ceph call latency and errors."""
 from __future__ import annotations
 
 import re
+import socket
+import time
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from keys.models import AccessKey
 from keys.services import key_create, key_expire
+from keys.tasks import keys_sweep_task
+from portal.celery import app as celery_app
 from storage import client as storage
+from tests.conftest import start_worker, stop_worker
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 
@@ -53,3 +59,31 @@ def test_metrics_token_when_configured(settings) -> None:  # type: ignore[no-unt
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cr3t-scrape").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_workers_ceph_calls_reach_the_web_metrics_through_the_shared_folder(  # type: ignore[no-untyped-def]
+    project, member_of, tmp_path, monkeypatch
+) -> None:
+    """As deployed (compose): the Celery worker revokes keys in its own process and the web's
+    /metrics, reading the shared PROMETHEUS_MULTIPROC_DIR, reports those calls."""
+    membership = member_of(project)
+    overdue = key_create(membership=membership, hours=1, description="old", now=timezone.now() - timedelta(hours=2))
+    celery_app.control.purge()
+    worker = start_worker({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    try:
+        keys_sweep_task.delay()
+        deadline = time.monotonic() + 60
+        while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
+            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
+            assert time.monotonic() < deadline, "the worker did not run the sweep"
+            time.sleep(0.2)
+    finally:
+        stop_worker(worker)
+    # One file set per process, named by host and pid so containers sharing the volume never collide.
+    assert {f.name.split("_", 1)[1] for f in tmp_path.glob("*.db")} == {f"{socket.gethostname()}-{worker.pid}.db"}
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = Client().get("/metrics").content.decode()
+    assert _value(text, 'latchkey_ceph_call_seconds_count{operation="remove_key"}') == 1
+    assert _value(text, 'latchkey_keys{status="expired"}') == 1  # the database figures are still there
