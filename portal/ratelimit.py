@@ -1,10 +1,10 @@
 """Fixed-window rate limits for the actions worth abusing: key creation and secret reveals per
 user, and login callbacks per client address.
 
-Counters live in Django's cache. The default local-memory cache counts per worker process, so a
-site with N gunicorn workers allows up to N times the limit: still a bound, and it keeps working
-when Redis is down (a Redis-backed cache would make key creation fail with Redis). Limits are
-"count/seconds", e.g. LATCHKEY_RATE_KEY_CREATE=20/600.
+Counters live in Django's cache: on Redis, so every gunicorn worker counts against one limit;
+while Redis is unreachable, in each process's memory (portal/cache.py), so key creation keeps
+working and the limit still holds per process. Limits are "count/seconds", e.g.
+LATCHKEY_RATE_KEY_CREATE=20/600.
 """
 
 from __future__ import annotations

@@ -194,6 +194,9 @@ EMAIL_BACKEND = env_str("LATCHKEY_EMAIL_BACKEND", "django.core.mail.backends.smt
 # --- Celery ---
 REDIS_URL = env_str("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = REDIS_URL
+# Rate-limit counters (ours and allauth's) and cached token checks, shared by every process; in
+# process memory while Redis is unreachable (portal/cache.py).
+CACHES = {"default": {"BACKEND": "portal.cache.SharedCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "latchkey"}}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3

@@ -28,10 +28,17 @@ CAST = ("anonymous", "outsider", "read-only", "member", "deputy", "manager", "op
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Each test starts with an empty cache: rate-limit counters (allauth keeps them there) and
-    cached token checks must not leak from one test into the next."""
-    from django.core.cache import cache
+    """Each test starts with an empty cache: rate-limit counters (ours and allauth's) and cached
+    token checks must not leak from one test into the next. The cache is on the stack's Redis
+    (portal/cache.py); clear() removes only Latchkey's keys there. A test that stopped Redis
+    leaves the cache counting in memory for a few seconds; the next test asks Redis at once."""
+    from django.core.cache import cache, caches
 
+    from portal.cache import SharedCache
+
+    for backend in caches.all(initialized_only=True):
+        if isinstance(backend, SharedCache):
+            backend._down_until = 0.0
     cache.clear()
 
 
@@ -89,12 +96,12 @@ def many_device_logins(settings) -> None:  # type: ignore[no-untyped-def]
     settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
 
 
-def start_worker() -> subprocess.Popen[str]:
+def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A real Celery worker process on the test stack's Redis and this test's database."""
     db = settings.DATABASES["default"]
     # The worker must see this test's database (pytest-django's test_<name>), not the real one.
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "LATCHKEY_DATABASE_URL": url}
+    env = {**os.environ, "LATCHKEY_DATABASE_URL": url, **(extra_env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
          "--without-gossip", "-l", "INFO"],
