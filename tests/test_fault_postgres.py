@@ -50,6 +50,7 @@ def test_postgres_restart(live_server, project, member_of) -> None:  # type: ign
         _postgres("stop")
         down = http.get(page, timeout=30)
         assert down.status_code >= 500  # no database: this request fails, and only it
+        assert "Something went wrong" in down.text and "keep working" in down.text  # templates/500.html
         _postgres("start")
         again = http.get(page, timeout=30)
         assert again.status_code == 200 and key.key.access_key_id in again.text
