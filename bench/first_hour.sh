@@ -35,7 +35,6 @@ cleanup() {
     in_root 'cd /root/latchkey && make stop' >>"$log" 2>&1 || true
   fi
   [ -z "${run_pid:-}" ] || kill "$run_pid" 2>/dev/null || true
-  pkill -f "$root/" 2>/dev/null || true
   # Whatever still runs inside the root (runserver's child, Celery) holds the mounts.
   for pid in $(ls /proc | grep -E '^[0-9]+$'); do
     [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true

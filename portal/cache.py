@@ -51,8 +51,9 @@ class SharedCache(RedisCache):
 
         def shared() -> None:
             client = self._cache.get_client(write=True)  # type: ignore[attr-defined]  # not in django-stubs
-            for key in client.scan_iter(match=f"{self.key_prefix}:*", count=500):
-                client.delete(key)
+            keys = list(client.scan_iter(match=f"{self.key_prefix}:*", count=500))
+            if keys:
+                client.delete(*keys)  # one round trip, not one per key
 
         self._either(shared, lambda: None)
 

@@ -7,6 +7,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -107,6 +108,20 @@ def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen[st
          "--without-gossip", "-l", "INFO"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+
+
+def sweep_until_expired(worker: subprocess.Popen[str], key_pk: int, timeout: float = 60) -> None:
+    """Send the expiry sweep (what beat sends every minute) and wait until ``worker`` has
+    expired the key: in the database, and so already removed from Ceph."""
+    from keys.models import AccessKey
+    from keys.tasks import keys_sweep_task
+
+    keys_sweep_task.delay()
+    deadline = time.monotonic() + timeout
+    while AccessKey.objects.get(pk=key_pk).status != AccessKey.Status.EXPIRED:
+        assert worker.poll() is None, worker.stdout.read() if worker.stdout else "the worker stopped"
+        assert time.monotonic() < deadline, "the worker did not run the sweep"
+        time.sleep(0.2)
 
 
 def stop_worker(proc: subprocess.Popen[str]) -> None:

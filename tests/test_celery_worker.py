@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from keys.models import AccessKey
 from keys.services import key_create
-from keys.tasks import keys_sweep_task
+from tests.conftest import sweep_until_expired
 from tests.s3util import s3_error_code, wait_refused
 
 pytestmark = [pytest.mark.ceph]
@@ -28,12 +28,7 @@ def test_worker_expires_an_overdue_key_in_ceph(worker, project, member_of) -> No
     current = key_create(membership=membership, hours=1, description="current")
     assert s3_error_code(overdue.key.access_key_id, overdue.secret) is None  # Ceph never expires it itself
 
-    keys_sweep_task.delay()
-    deadline = time.monotonic() + 60
-    while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
-        assert worker.poll() is None, worker.stdout.read()
-        assert time.monotonic() < deadline, "the worker did not run the sweep"
-        time.sleep(0.2)
+    sweep_until_expired(worker, overdue.key.pk)
     assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
     assert AccessKey.objects.get(pk=current.key.pk).status == AccessKey.Status.ACTIVE
     assert s3_error_code(current.key.access_key_id, current.secret) is None

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,8 +16,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from keys.models import AccessKey
 from keys.services import key_create
+from tests.conftest import sweep_until_expired
 from tests.s3util import s3_error_code, wait_refused
 from tests.web import client_for
 
@@ -50,12 +49,6 @@ def test_redis_down_then_back(project, member_of, request) -> None:  # type: ign
     finally:
         _redis("start")
     worker = request.getfixturevalue("worker")  # a worker, as it would come back with Redis
-    from keys.tasks import keys_sweep_task
-
-    keys_sweep_task.delay()  # what beat sends every minute
-    deadline = time.monotonic() + 60
-    while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
-        assert worker.poll() is None and time.monotonic() < deadline, "the sweep did not run after Redis returned"
-        time.sleep(0.2)
+    sweep_until_expired(worker, overdue.key.pk)  # the sweep runs again now that Redis is back
     assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
     assert s3_error_code(key_id, secret) is None  # the key made while Redis was down still works

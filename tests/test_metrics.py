@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
-from keys.models import AccessKey
 from keys.services import key_create, key_expire
-from keys.tasks import keys_sweep_task
 from portal.celery import app as celery_app
 from storage import client as storage
-from tests.conftest import start_worker, stop_worker
+from tests.conftest import start_worker, stop_worker, sweep_until_expired
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 
@@ -72,12 +69,7 @@ def test_a_workers_ceph_calls_reach_the_web_metrics_through_the_shared_folder(  
     celery_app.control.purge()
     worker = start_worker({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     try:
-        keys_sweep_task.delay()
-        deadline = time.monotonic() + 60
-        while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
-            assert worker.poll() is None, worker.stdout.read() if worker.stdout else ""
-            assert time.monotonic() < deadline, "the worker did not run the sweep"
-            time.sleep(0.2)
+        sweep_until_expired(worker, overdue.key.pk)
     finally:
         stop_worker(worker)
     # One file set per process, named by host and pid so containers sharing the volume never collide.
