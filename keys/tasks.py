@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.conf import settings
+import logging
+from typing import Any
 
+from celery import shared_task
+from celery.signals import after_task_publish, beat_init
+from django.conf import settings
+from django.db import close_old_connections
+
+from heartbeats.services import heartbeat_completed, heartbeat_queued
 from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
+from keys.selectors import SWEEP
 from keys.services import key_expire, keys_sweep
+
+log = logging.getLogger(__name__)
 
 
 @shared_task
@@ -18,7 +27,11 @@ def key_expire_task(key_id: int) -> bool:
 
 @shared_task
 def keys_sweep_task() -> dict[str, int]:
-    return keys_sweep()
+    summary = keys_sweep()
+    # Written only after a sweep that ran to its end: the web reads it to tell whether expiry is
+    # being enforced (keys.selectors.expiry_enforcement).
+    heartbeat_completed(name=SWEEP, summary=summary)
+    return summary
 
 
 @shared_task
@@ -29,3 +42,21 @@ def keys_send_reminders_task() -> dict[str, int]:
 @shared_task
 def keys_reconcile_task() -> dict[str, int]:
     return keys_reconcile(remove_unknown=settings.LATCHKEY_RECONCILE_REMOVE_UNKNOWN).summary()
+
+
+@after_task_publish.connect
+def _sweep_sent(sender: str | None = None, **_: Any) -> None:
+    """Beat's half of the heartbeat: a sweep reached the broker. With the worker's half it tells
+    a dead worker (sent, never completed) from a dead beat (not sent). Celery logs and swallows
+    an exception raised here, so a database outage never stops beat from sending."""
+    if sender == keys_sweep_task.name:
+        close_old_connections()  # beat lives for months; its connection may have been cut
+        heartbeat_queued(name=SWEEP)
+
+
+@beat_init.connect
+def _sweep_at_start(**_: Any) -> None:
+    # Beat's first interval entry is due one interval after start; sweep at once instead, so
+    # keys that ended while beat was down are removed now and the heartbeat shows up in seconds.
+    log.info("beat started: sending the expiry sweep now")
+    keys_sweep_task.delay()

@@ -17,6 +17,7 @@ from keys.access import owned_key
 from keys.configs import configs_for_key, remote_name
 from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
+from keys.selectors import expiry_enforcement
 from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
 from portal import ratelimit
 from portal.http import STORAGE_DOWN, client_ip
@@ -95,6 +96,7 @@ def _key_page(
             "reveal_allowed": settings.LATCHKEY_REVEAL_POLICY == "reauth",
             "endpoint_form": EndpointForm(),
             "max_hours": max_hours,
+            "expiry": expiry_enforcement() if key.status == AccessKey.Status.ACTIVE else None,
         },
         status=status,
     )

@@ -1,8 +1,9 @@
 """Health endpoints for load balancers and orchestrators. No login, nothing secret in the answer.
 
 /health/live: the process answers (no dependency checked: restarting it would not fix one).
-/health/ready: the database, Redis and Ceph each answer within a short timeout; 503 names the
-ones that do not, so traffic is held back while a dependency is down.
+/health/ready: the database, Redis and Ceph each answer within a short timeout, and the expiry
+sweep has completed within three sweep intervals; 503 names the ones that do not, so traffic is
+held back (and an operator alerted) while a dependency is down or keys are not being expired.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from keys.selectors import expiry_enforcement
 from storage import client as storage
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,23 @@ def _redis() -> None:
     redis.Redis.from_url(settings.REDIS_URL, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT).ping()
 
 
+class NotReady(Exception):
+    """A check that answered, with a reason worth showing (not a secret)."""
+
+
+def _sweep() -> None:
+    # Ceph never expires a key by itself: a portal whose sweep stopped keeps every key alive.
+    status = expiry_enforcement()
+    if not status.enforced:
+        age = "never" if status.age_seconds is None else f"{status.age_seconds:.0f} s ago"
+        raise NotReady(f"{status.reason} (last completed: {age}; limit {status.limit_seconds:.0f} s)")
+
+
 CHECKS: dict[str, Callable[[], None]] = {
     "database": _database,
     "redis": _redis,
     "ceph": lambda: storage.ping(timeout=TIMEOUT),
+    "sweep": _sweep,
 }
 
 
@@ -54,6 +69,9 @@ def ready(request: HttpRequest) -> JsonResponse:
         started = time.perf_counter()
         try:
             check()
+        except NotReady as exc:
+            log.warning("readiness: %s: %s", name, exc)
+            results[name] = {"status": "down", "error": str(exc)}
         except Exception as exc:  # any failure of a dependency means "not ready"
             log.warning("readiness: %s failed (%s)", name, type(exc).__name__)
             results[name] = {"status": "down", "error": type(exc).__name__}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import os
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -27,37 +27,21 @@ from django.views.decorators.http import require_GET
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
     multiprocess,
-    values,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from keys.models import AccessKey, KeyEvent
+from keys.selectors import expiry_enforcement
+from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
+
 log = logging.getLogger(__name__)
-
-
-def process_identifier() -> str:
-    """Names this process's files in the shared folder. The pid alone is not enough: containers
-    sharing the folder each count pids from 1, and two processes writing one file lose counts."""
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    # Before the metrics below are made: each takes its storage class from here when created.
-    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
-
-CEPH_SECONDS = Histogram("latchkey_ceph_call_seconds", "Time of each call to Ceph (admin API and S3)",
-                         ["operation"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))  # fmt: skip
-CEPH_ERRORS = Counter("latchkey_ceph_call_errors", "Ceph calls that failed", ["operation", "kind"])
 
 
 class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        from keys.models import AccessKey, KeyEvent
-
         keys = GaugeMetricFamily("latchkey_keys", "S3 keys by status", labels=["status"])
         counts = dict(AccessKey.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
         for status in AccessKey.Status.values:
@@ -83,6 +67,11 @@ class DatabaseCollector(Collector):
         for q in (0.5, 0.99, 1.0):
             lag.add_metric([str(q)], delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0)
         yield lag
+        sweep = expiry_enforcement()
+        age = GaugeMetricFamily("latchkey_sweep_age_seconds",
+                                "Seconds since a worker last completed the expiry sweep (+Inf: never)")  # fmt: skip
+        age.add_metric([], math.inf if sweep.age_seconds is None else sweep.age_seconds)
+        yield age
 
 
 class QueueCollector(Collector):

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "allauth.idp.oidc",
     "rest_framework",
     "drf_spectacular",
+    "heartbeats",
     "accounts",
     "projects",
     "keys",

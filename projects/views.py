@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from buckets.selectors import access_summary, buckets_of
 from keys.forms import KeyCreateForm
+from keys.selectors import expiry_enforcement
 from projects.access import membership_for
 from projects.forms import InviteForm, RoleForm
 from projects.members import MANAGING, invitations_for
@@ -45,6 +46,8 @@ def render_project_page(
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
             "members": members_of(membership),
             "manages": membership.role in MANAGING,
+            # Managers answer for the project's keys: they are told when expiry is not enforced.
+            "expiry": expiry_enforcement() if membership.role in MANAGING else None,
             "requests": pending_requests(membership) if membership.role in MANAGING else [],
             "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
             "invite_form": InviteForm(),

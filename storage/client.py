@@ -25,7 +25,7 @@ from botocore.handlers import validate_bucket_name
 from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
 
-from portal.metrics import CEPH_ERRORS, CEPH_SECONDS
+from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
 
 log = logging.getLogger(__name__)
 

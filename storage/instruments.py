@@ -1,0 +1,25 @@
+"""The Prometheus instruments of Ceph calls, counted in the process that makes them (storage's own
+figures; portal/metrics.py serves them). With PROMETHEUS_MULTIPROC_DIR set, every process writes
+its counts to files there and /metrics sums them."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from prometheus_client import Counter, Histogram, values
+
+
+def process_identifier() -> str:
+    """Names this process's files in the shared folder. The pid alone is not enough: containers
+    sharing the folder each count pids from 1, and two processes writing one file lose counts."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # Before the metrics below are made: each takes its storage class from here when created.
+    values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
+
+CEPH_SECONDS = Histogram("latchkey_ceph_call_seconds", "Time of each call to Ceph (admin API and S3)",
+                         ["operation"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))  # fmt: skip
+CEPH_ERRORS = Counter("latchkey_ceph_call_errors", "Ceph calls that failed", ["operation", "kind"])
