@@ -11,6 +11,7 @@ COPY projects projects
 COPY keys keys
 COPY storage storage
 COPY buckets buckets
+COPY heartbeats heartbeats
 COPY api api
 COPY templates templates
 COPY static static

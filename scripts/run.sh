@@ -14,13 +14,9 @@ $py manage.py migrate --noinput -v 0
 $py manage.py collectstatic --noinput -v 0
 $py manage.py demo_projects
 dir=.stack/dev
-if ! pid_alive $dir/celery-worker.pid; then
-  nohup .venv/bin/celery -A portal worker --concurrency 2 -l INFO >>$dir/celery-worker.log 2>&1 &
-  echo $! >$dir/celery-worker.pid
-fi
-if ! pid_alive $dir/celery-beat.pid; then
-  nohup .venv/bin/celery -A portal beat -l INFO -s $dir/celerybeat-schedule >>$dir/celery-beat.log 2>&1 &
-  echo $! >$dir/celery-beat.pid
-fi
+# The worker and beat expire keys: without them Latchkey breaks its one promise, so make run
+# stops, saying why, if either fails to start or stops later.
+CELERY_DIR=$dir scripts/stack/celery.sh start
 echo "Latchkey: http://127.0.0.1:8000  (ready in $((SECONDS - t0)) s; demo accounts in README.md; logs in $dir/)"
+CELERY_DIR=$dir scripts/stack/celery.sh watch $$ &
 exec $py manage.py runserver 127.0.0.1:8000

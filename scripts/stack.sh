@@ -63,8 +63,7 @@ case "$action" in
     echo "stack $profile: up; settings in $dir/latchkey.env, logs in $dir/*/"
     ;;
   stop)
-    [ -f "$dir/celery-worker.pid" ] && . scripts/stack/lib.sh && stop_pid "$dir/celery-worker.pid" celery-worker
-    [ -f "$dir/celery-beat.pid" ] && . scripts/stack/lib.sh && stop_pid "$dir/celery-beat.pid" celery-beat
+    CELERY_DIR=$dir scripts/stack/celery.sh stop
     scripts/stack/ceph.sh stop || true
     scripts/stack/idp.sh stop
     scripts/stack/redis.sh stop

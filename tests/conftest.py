@@ -97,12 +97,15 @@ def many_device_logins(settings) -> None:  # type: ignore[no-untyped-def]
     settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
 
 
+def subprocess_database_url() -> str:
+    """This test's database (pytest-django's test_<name>, not the real one), for other processes."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
 def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """A real Celery worker process on the test stack's Redis and this test's database."""
-    db = settings.DATABASES["default"]
-    # The worker must see this test's database (pytest-django's test_<name>), not the real one.
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = {**os.environ, "LATCHKEY_DATABASE_URL": url, **(extra_env or {})}
+    env = {**os.environ, "LATCHKEY_DATABASE_URL": subprocess_database_url(), **(extra_env or {})}
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
          "--without-gossip", "-l", "INFO"],

@@ -1,7 +1,13 @@
 # Shared helpers for the stack scripts (sourced, not run).
 
-# pid_alive FILE: the process recorded in FILE is running.
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive FILE: the process recorded in FILE is running. A zombie (exited, not yet reaped by
+# its parent) answers kill -0 but is dead: its state in /proc/PID/stat, after the name, is Z.
+pid_alive() {
+  local pid state
+  [ -f "$1" ] && pid=$(cat "$1") && kill -0 "$pid" 2>/dev/null || return 1
+  state=$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
 
 # stop_pid FILE NAME: TERM the recorded process, KILL it after 10 s, forget it.
 stop_pid() {
@@ -9,11 +15,20 @@ stop_pid() {
   if pid_alive "$file"; then
     pid=$(cat "$file")
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do pid_alive "$file" || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     echo "$name: stopped"
   fi
   rm -f "$file"
+}
+
+# last_error LOG [OFFSET]: the line of LOG (from byte OFFSET on) that says why a process died:
+# the last line of its last Python traceback, else the last non-empty line.
+last_error() {
+  local lines
+  lines=$(tail -c +"$((${2:-0} + 1))" "$1" 2>/dev/null | grep -v '^[[:space:]]*$') || true
+  printf '%s\n' "$lines" | grep -E '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt)\b' | tail -n 1 | grep . \
+    || printf '%s\n' "$lines" | tail -n 1
 }
 
 # wait_for TIMEOUT_S DESCRIPTION COMMAND...: retry COMMAND until it succeeds.
