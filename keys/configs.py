@@ -30,6 +30,12 @@ class ConfigFile:
     content: str
     usage: str  # a first command to try
 
+    @property
+    def download_name(self) -> str:
+        """The name a browser saves the download under: browsers never save a leading dot
+        (Chromium drops it), so .s3cfg downloads as s3cfg and the page says where it goes."""
+        return self.filename.lstrip(".")
+
 
 def remote_name(project_number: str) -> str:
     """The rclone remote, aws profile and mc alias name for a project's key."""

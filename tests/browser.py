@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
@@ -31,3 +31,15 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def save_downloads_where_chromium_names_them(page: Page, folder: Path) -> None:
+    """From now on, Chromium itself writes this page's downloads into ``folder`` under the names
+    it chooses, as it would for a user (Playwright's own download handling keeps random names)."""
+    target = page.context.new_cdp_session(page).send("Target.getTargetInfo")["targetInfo"]
+    browser = page.context.browser
+    assert browser is not None
+    browser.new_browser_cdp_session().send(
+        "Browser.setDownloadBehavior",
+        {"behavior": "allow", "downloadPath": str(folder), "browserContextId": target["browserContextId"]},
+    )

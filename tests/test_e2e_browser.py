@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from playwright.sync_api import expect
 
 from keys.models import AccessKey
 from projects.models import Membership, Project, Role
-from tests.browser import ARTIFACTS, chromium
+from tests.browser import ARTIFACTS, chromium, save_downloads_where_chromium_names_them
 from tests.s3util import wait_refused
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
@@ -90,6 +92,30 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
         assert download.suggested_filename == "rclone.conf"
         config = tmp_path / "rclone.conf"
         download.save_as(config)
+
+        # Every file downloads under the name the page promises, as Chromium itself saves it (for
+        # text/plain data: links it added .txt to credentials, config and s3cfg).
+        saved = tmp_path / "downloads"
+        saved.mkdir()
+        save_downloads_where_chromium_names_them(page, saved)
+        sections = page.locator("details")
+        for i in range(sections.count()):  # open each client's section, as a user would
+            if sections.nth(i).get_attribute("open") is None:
+                sections.nth(i).locator("summary").click()
+        links = page.get_by_role("link", name=re.compile(r"^Download "))
+        expected = {}
+        for i in range(links.count()):
+            link = links.nth(i)
+            expected[link.get_attribute("download")] = link.locator("xpath=../..").locator("textarea").input_value()
+            link.click()
+        deadline = time.monotonic() + 20
+        while {p.name for p in saved.iterdir()} != set(expected) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted(p.name for p in saved.iterdir()) == sorted(expected)
+        assert {"credentials", "config", "s3cfg", "rclone.conf"} <= set(expected)
+        for name, content in expected.items():
+            assert (saved / name).read_text() == content, name
+        expect(page.get_by_text("Browsers save the download as s3cfg")).to_contain_text("~/.s3cfg")
         context.close()
 
     key = AccessKey.objects.get(access_key_id=access_key)
