@@ -1,21 +1,26 @@
 """The timed half of bench/first_hour.sh: wait for `make run` in the fresh root, then log in as the
 demo user alice through the test IdP in Chromium, create a key, and use it in Ceph with boto3.
+Then end the key shortly, as the tests do (its expiry set in the database, as if it had been made
+for a shorter time), and time how long S3 goes on accepting it after its end.
 
     first_hour.py T0 RUN_PID CHECKOUT LOG    (T0: `date +%s.%N` when make run started)
 
-Prints first_hour_ready_s and first_hour_s on stdout, progress on stderr.
+Prints first_hour_ready_s, first_hour_s and first_hour_expiry_s on stdout, progress on stderr.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import requests
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +28,9 @@ from tests.browser import chromium
 
 BASE = "http://127.0.0.1:8000"
 WAIT_SECONDS = 30 * 60
+# Far enough ahead that the next sweep (every 60 s) sees the key within its horizon (two sweeps)
+# and queues the exact-time job, as it does for every real key, which lasts an hour or more.
+ENDS_IN_SECONDS = 90
 
 
 def err(message: str) -> None:
@@ -73,6 +81,41 @@ def login_and_create_key() -> tuple[str, str]:
         return page.locator("#access-key").inner_text().strip(), page.locator("#secret-key").inner_text().strip()
 
 
+def alive(checkout: Path, name: str) -> bool:
+    """The process make run recorded is running and not a zombie."""
+    try:
+        pid = int((checkout / f".stack/dev/{name}.pid").read_text())
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError):
+        return False
+    return state not in ("Z", "X")
+
+
+def end_key_soon(checkout: Path, access_key: str) -> float:
+    """Set the key's expiry ENDS_IN_SECONDS ahead in make run's SQLite database; returns it."""
+    ends = datetime.now(UTC) + timedelta(seconds=ENDS_IN_SECONDS)
+    with sqlite3.connect(checkout / ".stack/dev/latchkey.sqlite3", timeout=30) as db:
+        changed = db.execute(
+            "UPDATE keys_accesskey SET expires_at = ?, expiry_job_for = NULL WHERE access_key_id = ?",
+            (ends.replace(tzinfo=None).isoformat(sep=" "), access_key),
+        ).rowcount
+    assert changed == 1, f"key {access_key} not in the database"
+    return ends.timestamp()
+
+
+def refused_after(s3, ends: float) -> float:  # type: ignore[no-untyped-def]
+    """Seconds from the key's end until S3 refuses it (polled every 0.2 s, for up to 5 min)."""
+    while time.time() < ends + 300:
+        try:
+            s3.list_buckets()
+        except ClientError as exc:
+            if time.time() < ends:
+                raise SystemExit(f"first-hour: S3 refused the key before its end: {exc}") from exc
+            return time.time() - ends
+        time.sleep(0.2)
+    raise SystemExit("first-hour: S3 still accepts the key 5 minutes after its end")
+
+
 def main() -> None:
     t0, run_pid, checkout, log = float(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
     ready = wait_ready(t0, run_pid, log)
@@ -90,8 +133,14 @@ def main() -> None:
     buckets = s3.list_buckets()["Buckets"]  # raises unless Ceph accepts the key
     done = time.time() - t0
     err(f"first-hour: alice's key works in Ceph ({len(buckets)} buckets listed)")
+    for name in ("celery-worker", "celery-beat"):
+        err(f"first-hour: {name} {'running' if alive(checkout, name) else 'NOT RUNNING'}")
+    ends = end_key_soon(checkout, access_key)
+    err(f"first-hour: the key ends in {ENDS_IN_SECONDS} s; waiting for S3 to refuse it")
+    expiry = refused_after(s3, ends)
     print(f"first_hour_ready_s={ready:.0f}")
     print(f"first_hour_s={done:.0f}")
+    print(f"first_hour_expiry_s={expiry:.2f}")
 
 
 if __name__ == "__main__":
