@@ -23,12 +23,12 @@ stop_pid() {
 }
 
 # last_error LOG [OFFSET]: the line of LOG (from byte OFFSET on) that says why a process died:
-# the last line of its last Python traceback, else the last non-empty line.
+# the last line of its last Python traceback; without one, it was killed from outside.
 last_error() {
   local lines
   lines=$(tail -c +"$((${2:-0} + 1))" "$1" 2>/dev/null | grep -v '^[[:space:]]*$') || true
   printf '%s\n' "$lines" | grep -E '^[A-Za-z_][A-Za-z0-9_.]*(Error|Exception|Exit|Interrupt)\b' | tail -n 1 | grep . \
-    || printf '%s\n' "$lines" | tail -n 1
+    || echo "no error in its log (killed by a signal or out of memory?); its last line: $(printf '%s\n' "$lines" | tail -n 1)"
 }
 
 # wait_for TIMEOUT_S DESCRIPTION COMMAND...: retry COMMAND until it succeeds.
