@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.browser import chromium
+from tests.browser import chromium, idp_login
 
 BASE = "http://127.0.0.1:8000"
 WAIT_SECONDS = 30 * 60
@@ -67,12 +67,7 @@ def stack_settings(checkout: Path) -> dict[str, str]:
 def login_and_create_key() -> tuple[str, str]:
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 375, "height": 800})
-        page.goto(BASE + "/")
-        page.get_by_role("button", name="MyAccessID (test)").click()
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("alice-pass")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+        idp_login(page, BASE)
         page.get_by_role("link", name="462000008").click()
         page.get_by_label("Key description").fill("my first key")
         page.get_by_label("Duration (hours)").fill("24")

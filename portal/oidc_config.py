@@ -1,8 +1,10 @@
-"""Turns the operator's list of upstream OpenID providers into django-allauth settings."""
+"""Turns the operator's list of upstream OpenID providers into django-allauth settings, and into
+what each provider is trusted to assert (its entitlement namespaces and projects)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -10,6 +12,60 @@ from portal.env import EnvError
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DEFAULT_SCOPES = ["openid", "profile", "email", "eduperson_entitlement"]
+_PROJECT_RANGE = re.compile(r"^([0-9]{1,20})(?:-([0-9]{1,20}))?$")
+
+
+@dataclass(frozen=True)
+class ProviderTrust:
+    """What one provider may assert. No prefixes: it asserts no membership at all (fail closed).
+    No project ranges: any project, within its namespaces."""
+
+    entitlement_prefixes: tuple[str, ...] = ()
+    project_ranges: tuple[tuple[int, int], ...] = ()
+
+    def admits_project(self, number: str) -> bool:
+        if not self.project_ranges:
+            return True
+        value = int(number)
+        return any(low <= value <= high for low, high in self.project_ranges)
+
+
+def _prefixes(entry: dict[str, Any], where: str) -> tuple[str, ...]:
+    value = entry.get("entitlement_prefixes", [])
+    if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+        raise EnvError(f"{where}.entitlement_prefixes: expected a list of strings")
+    for prefix in value:
+        # A whole-segment URN prefix: "…:latchkey:" cannot be stretched to "…:latchkey-evil:".
+        if not prefix.startswith("urn:") or not prefix.endswith(":") or len(prefix) > 200 or not prefix.isascii():
+            raise EnvError(f"{where}.entitlement_prefixes: {prefix!r} must be an ASCII URN prefix ending with ':'")
+    return tuple(value)
+
+
+def _ranges(entry: dict[str, Any], where: str) -> tuple[tuple[int, int], ...]:
+    value = entry.get("projects", [])
+    if not isinstance(value, list):
+        raise EnvError(f'{where}.projects: expected a list of project numbers or ranges like "462000000-462999999"')
+    ranges = []
+    for item in value:
+        match = _PROJECT_RANGE.match(item) if isinstance(item, str) else None
+        if match is None:
+            raise EnvError(f"{where}.projects: {item!r} is not a project number or a range N-M")
+        low = int(match.group(1))
+        high = int(match.group(2) or low)
+        if high < low:
+            raise EnvError(f"{where}.projects: {item!r} ends before it starts")
+        ranges.append((low, high))
+    return tuple(ranges)
+
+
+def parse_provider_trust(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") -> dict[str, ProviderTrust]:
+    """provider id → what it may assert, from the same list parse_oidc_providers reads (which
+    checks the rest of each entry)."""
+    parse_oidc_providers(data, source=source)
+    return {
+        entry["id"]: ProviderTrust(_prefixes(entry, f"{source}[{i}]"), _ranges(entry, f"{source}[{i}]"))
+        for i, entry in enumerate(data)
+    }
 
 
 def parse_oidc_providers(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 
 from portal.env import EnvError, env_bool, env_endpoints, env_float, env_int, env_json, env_list, env_secret, env_str
-from portal.oidc_config import parse_oidc_providers
+from portal.oidc_config import parse_oidc_providers, parse_provider_trust
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,11 +141,10 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_STORE_TOKENS = False  # nothing upstream-issued is kept in our database
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
-SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {
-        "APPS": parse_oidc_providers(env_json("LATCHKEY_OIDC_PROVIDERS", [])),
-    }
-}
+_OIDC_PROVIDERS = env_json("LATCHKEY_OIDC_PROVIDERS", [])
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": parse_oidc_providers(_OIDC_PROVIDERS)}}
+# What each provider may assert: its entitlement namespaces (none: no memberships) and projects.
+LATCHKEY_PROVIDER_TRUST = parse_provider_trust(_OIDC_PROVIDERS)
 # Project memberships come from this claim (AARC-G002 entitlements by default); see projects/entitlements.py.
 LATCHKEY_ENTITLEMENT_CLAIM = env_str("LATCHKEY_ENTITLEMENT_CLAIM", "eduperson_entitlement")
 LATCHKEY_ENTITLEMENT_PATTERN = env_str(

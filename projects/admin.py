@@ -7,7 +7,13 @@ from django.http import HttpRequest
 from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
-from projects.services import membership_end, membership_set_role, project_reactivate, project_suspend
+from projects.services import (
+    membership_end,
+    membership_set_role,
+    project_reactivate,
+    project_set_asserting_providers,
+    project_suspend,
+)
 from storage.client import StorageError
 
 
@@ -23,12 +29,18 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("number", "title", "tenant", "status", "quota_bytes", "usage_bytes", "usage_at")
     search_fields = ("number", "title", "tenant")
     readonly_fields = ("rgw_provisioned", "status", "usage_bytes", "usage_objects", "usage_at")
-    fields = ("number", "title", "tenant", "status", "max_key_hours", "quota_gb", "quota_max_buckets",
-              "quota_max_objects", "usage_bytes", "usage_objects", "usage_at", "rgw_provisioned")  # fmt: skip
+    fields = ("number", "title", "tenant", "status", "max_key_hours", "asserting_providers", "quota_gb",
+              "quota_max_buckets", "quota_max_objects", "usage_bytes", "usage_objects", "usage_at",
+              "rgw_provisioned")  # fmt: skip
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.
         super().save_model(request, obj, form, change)
+        if change and "asserting_providers" in form.changed_data:
+            ended = project_set_asserting_providers(project=obj, providers=obj.asserting_providers)
+            if ended:
+                self.message_user(request, f"{ended} memberships from providers no longer allowed were ended and "
+                                  "their keys revoked.", messages.WARNING)  # fmt: skip
         try:
             below = project_set_quota(
                 project=obj,

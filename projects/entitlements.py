@@ -11,7 +11,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from portal.oidc_config import ProviderTrust
 from projects.models import ROLE_RANK, Role
+
+MAX_VALUE_LENGTH = 1024  # longer values are nobody's entitlement; not worth a regex
+MAX_VALUES = 2000  # a claim with more is cut here (the rest ignored and counted)
 
 
 def claim_values(claims: Mapping[str, Any], claim: str) -> list[str]:
@@ -41,6 +45,29 @@ def parse_entitlements(values: Iterable[str], pattern: str) -> dict[str, Role]:
         if number not in result or ROLE_RANK[role] > ROLE_RANK[result[number]]:
             result[number] = role
     return result
+
+
+def trusted_entitlements(
+    values: list[str], pattern: str, trust: ProviderTrust | None
+) -> tuple[dict[str, Role], list[str]]:
+    """What one provider's claim asserts, counting only values in that provider's namespaces
+    (exact, case-sensitive prefixes: a look-alike or upper-cased namespace is another one) and
+    projects. Returns (project number → role, the values ignored for being outside them)."""
+    prefixes = trust.entitlement_prefixes if trust else ()
+    inside: list[str] = []
+    ignored: list[str] = []
+    for value in values[:MAX_VALUES]:
+        value = value.strip()
+        if len(value) <= MAX_VALUE_LENGTH and value.startswith(prefixes) and prefixes:
+            inside.append(value)
+        elif value:
+            ignored.append(value)
+    ignored.extend(values[MAX_VALUES:])
+    asserted = parse_entitlements(inside, pattern)
+    for number in [n for n in asserted if trust is None or not trust.admits_project(n)]:
+        del asserted[number]
+        ignored.append(f"project {number} (not among the provider's projects)")
+    return asserted, ignored
 
 
 def merged_claims(extra_data: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from projects.models import Project, Role
 from projects.quota import GB
@@ -33,7 +34,7 @@ class ProjectAdminForm(forms.ModelForm):
         model = Project
         # The quota fields are not saved by the form: the admin applies them through the
         # quota service, which changes Ceph before the database.
-        fields = ["number", "title", "tenant", "max_key_hours"]
+        fields = ["number", "title", "tenant", "max_key_hours", "asserting_providers"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -42,6 +43,13 @@ class ProjectAdminForm(forms.ModelForm):
                 self.initial["quota_gb"] = Decimal(self.instance.quota_bytes) / GB
             self.initial["quota_max_buckets"] = self.instance.quota_max_buckets
             self.initial["quota_max_objects"] = self.instance.quota_max_objects
+
+    def clean_asserting_providers(self) -> str:
+        value = self.cleaned_data["asserting_providers"].strip()
+        unknown = sorted(set(filter(None, value.split(","))) - set(settings.LATCHKEY_PROVIDER_TRUST))
+        if unknown:
+            raise forms.ValidationError(f"Not a configured provider: {', '.join(unknown)}.")
+        return value
 
     @property
     def quota_bytes(self) -> int | None:

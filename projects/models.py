@@ -35,6 +35,15 @@ class Project(models.Model):
         max_length=32, unique=True, validators=[RegexValidator(r"^[A-Za-z0-9_]{1,32}$", "letters, digits and '_' only")]
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Which identity providers may assert memberships of this project (comma-separated ids from
+    # LATCHKEY_OIDC_PROVIDERS); empty: any provider whose namespaces and projects admit it.
+    asserting_providers = models.CharField(
+        max_length=200, blank=True, default="",
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,39}(,[a-z0-9][a-z0-9_-]{0,39})*$",
+                                   "provider ids separated by commas, e.g. myaccessid,haka")],
+        help_text="Providers allowed to assert memberships of this project, e.g. myaccessid,haka. Empty: any "
+        "provider trusted for the project's number.",
+    )  # fmt: skip
     rgw_provisioned = models.BooleanField(default=False)
     # Operators may lower the site's longest key lifetime for one project; never raise it.
     max_key_hours = models.PositiveSmallIntegerField(
@@ -55,6 +64,9 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    def admits_provider(self, provider_id: str) -> bool:
+        return not self.asserting_providers or provider_id in self.asserting_providers.split(",")
 
     @property
     def usage_percent(self) -> float | None:

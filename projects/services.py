@@ -101,12 +101,17 @@ def memberships_finish_ending() -> dict[str, int]:
 def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict[str, Role]) -> dict[str, int]:
     """Bring the memberships that ``provider_id`` asserts for ``user`` in line with ``asserted``
     (project number → role). Memberships from other sources are left alone; project numbers
-    Latchkey does not know are ignored (operators create projects)."""
+    Latchkey does not know are ignored (operators create projects), and so are projects that
+    name other providers as the ones allowed to assert them."""
     source = f"idp:{provider_id}"
     projects = {p.number: p for p in Project.objects.filter(number__in=asserted.keys())}
     unknown = sorted(set(asserted) - set(projects))
     if unknown:
         log.info("user %s: %s asserts unknown projects %s", user.pk, provider_id, ", ".join(unknown))
+    refused = sorted(n for n, p in projects.items() if not p.admits_provider(provider_id))
+    if refused:  # the project names other providers: this one's word does not count (and ends what it gave)
+        log.warning("user %s: %s may not assert projects %s; ignored", user.pk, provider_id, ", ".join(refused))
+        projects = {n: p for n, p in projects.items() if n not in refused}
     added = changed = ended = 0
     for number, project in projects.items():
         with transaction.atomic():
@@ -133,6 +138,25 @@ def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict
             log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
         ended += 1
     return {"added": added, "changed": changed, "ended": ended}
+
+
+def project_set_asserting_providers(*, project: Project, providers: str) -> int:
+    """Name the providers allowed to assert memberships of ``project`` ("" for any trusted one)
+    and end, at once, the memberships that a provider no longer allowed gave: their keys are
+    revoked now, not at that person's next login. Returns how many ended."""
+    Project.objects.filter(pk=project.pk).update(asserting_providers=providers)
+    project.asserting_providers = providers
+    ended = 0
+    asserted = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE, source__startswith="idp:")
+    for membership in asserted.select_related("project", "user"):
+        if project.admits_provider(membership.source.removeprefix("idp:")):
+            continue
+        try:
+            membership_end(membership=membership)
+        except storage.StorageError:  # already ENDING: memberships_finish_ending completes it
+            log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
+        ended += 1
+    return ended
 
 
 def project_suspend(*, project: Project) -> None:

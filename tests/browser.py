@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
@@ -43,3 +43,17 @@ def save_downloads_where_chromium_names_them(page: Page, folder: Path) -> None:
         "Browser.setDownloadBehavior",
         {"behavior": "allow", "downloadPath": str(folder), "browserContextId": target["browserContextId"]},
     )
+
+
+DEMO_ALICE = ("alice", "alice-pass")  # idp/accounts.json: test data, not a secret
+
+
+def idp_login(page: Page, base_url: str, provider: str = "MyAccessID (test)", user: str = DEMO_ALICE[0],
+              password: str = DEMO_ALICE[1]) -> None:  # fmt: skip
+    """From Latchkey's login page through the test IdP's form, back to the project list."""
+    page.goto(base_url + "/")
+    page.get_by_role("button", name=provider).click()
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your projects")).to_be_visible()

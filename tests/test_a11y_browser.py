@@ -17,7 +17,7 @@ from buckets.services import bucket_create
 from keys.services import key_create
 from projects.models import Membership, Project, Role
 from tests.a11y import overflows, serious_violations
-from tests.browser import ARTIFACTS, chromium
+from tests.browser import ARTIFACTS, chromium, idp_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 
@@ -101,12 +101,7 @@ def test_every_other_page_is_accessible_and_fits_a_phone(live_server, settings, 
     problems: dict[str, list[str]] = {}
     with chromium() as browser:
         page = browser.new_context(viewport={"width": 375, "height": 800}, bypass_csp=True).new_page()
-        page.goto(live_server.url + "/")
-        page.get_by_role("button", name="MyAccessID (test)").click()
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("alice-pass")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+        idp_login(page, live_server.url)
 
         manager = Membership.objects.get(project__number="462000008", role=Role.MANAGER)
         bob = Membership.objects.create(user=make_user("bob"), project=manager.project, role=Role.MEMBER)

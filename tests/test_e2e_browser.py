@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from keys.models import AccessKey
 from projects.models import Membership, Project, Role
-from tests.browser import ARTIFACTS, chromium, save_downloads_where_chromium_names_them
+from tests.browser import ARTIFACTS, chromium, idp_login, save_downloads_where_chromium_names_them
 from tests.s3util import wait_refused
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
@@ -157,12 +157,7 @@ def test_same_person_through_two_providers_gets_two_separate_accounts(live_serve
     Project.objects.create(number="462000010", title="Language corpus", tenant=f"e2h{suffix}")
 
     def login(page, provider: str) -> None:  # type: ignore[no-untyped-def]
-        page.goto(live_server.url + "/")
-        page.get_by_role("button", name=provider).click()
-        page.get_by_label("Username").fill(ALICE[0])
-        page.get_by_label("Password").fill(ALICE[1])
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="Your projects")).to_be_visible()
+        idp_login(page, live_server.url, provider, *ALICE)
 
     with chromium() as browser:
         page = browser.new_page()
@@ -189,6 +184,24 @@ def test_same_person_through_two_providers_gets_two_separate_accounts(live_serve
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_provider_is_believed_only_inside_its_namespace_and_projects(live_server, caplog) -> None:  # type: ignore[no-untyped-def]
+    """mallory at the HAKA issuer claims manager of 462000008 in MyAccessID's namespace, in HAKA's
+    own namespace (outside HAKA's projects), upper-cased, and in a look-alike group: she gets nothing."""
+    suffix = secrets.token_hex(4)
+    Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"e2n{suffix}")
+    Project.objects.create(number="462000010", title="Language corpus", tenant=f"e2m{suffix}")
+    with chromium() as browser:
+        page = browser.new_page()
+        idp_login(page, live_server.url, "HAKA (test)", "mallory", "mallory-pass")
+        expect(page.get_by_role("link", name="462000008")).to_have_count(0)
+        expect(page.get_by_role("link", name="462000010")).to_have_count(0)
+        assert page.goto(live_server.url + "/projects/462000008/").status == 404  # type: ignore[union-attr]
+    assert not Membership.objects.exists()
+    ignored = [r.getMessage() for r in caplog.records if "outside what it is trusted for" in r.getMessage()]
+    assert len(ignored) == 1 and "haka asserted 4 entitlements" in ignored[0]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_REAUTH_SECONDS = 30
     suffix = secrets.token_hex(4)
@@ -196,11 +209,7 @@ def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> N
 
     with chromium() as browser:
         page = browser.new_page()
-        page.goto(live_server.url + "/")
-        page.get_by_role("button", name="MyAccessID (test)").click()
-        page.get_by_label("Username").fill(ALICE[0])
-        page.get_by_label("Password").fill(ALICE[1])
-        page.get_by_role("button", name="Sign in").click()
+        idp_login(page, live_server.url, "MyAccessID (test)", *ALICE)
         page.get_by_role("link", name="462000008").click()
         page.get_by_label("Key description").fill("reveal me")
         page.get_by_label("Duration (hours)").fill("3")

@@ -13,7 +13,7 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from projects.models import Project
-from tests.browser import chromium
+from tests.browser import chromium, idp_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 
@@ -27,11 +27,7 @@ def test_manager_creates_a_bucket_and_makes_it_public_only_after_confirming(live
 
     with chromium() as browser:
         page = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
-        page.goto(live_server.url + "/")
-        page.get_by_role("button", name="MyAccessID (test)").click()
-        page.get_by_label("Username").fill("alice")
-        page.get_by_label("Password").fill("alice-pass")
-        page.get_by_role("button", name="Sign in").click()
+        idp_login(page, live_server.url)
         page.get_by_role("link", name="462000008").click()
 
         page.get_by_role("link", name="New bucket").click()

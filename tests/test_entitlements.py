@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from projects.entitlements import claim_values, merged_claims, parse_entitlements
+from portal.oidc_config import ProviderTrust
+from projects.entitlements import MAX_VALUES, claim_values, merged_claims, parse_entitlements, trusted_entitlements
 from projects.models import Role
 
 PATTERN = settings.LATCHKEY_ENTITLEMENT_PATTERN
@@ -49,3 +50,42 @@ def test_claim_values_accepts_string_or_list() -> None:
 def test_userinfo_overrides_id_token() -> None:
     merged = merged_claims({"id_token": {"sub": "1", "email": "old@x"}, "userinfo": {"email": "new@x"}})
     assert merged == {"sub": "1", "email": "new@x"}
+
+
+MYACCESSID = ProviderTrust(entitlement_prefixes=("urn:geant:myaccessid.org:group:latchkey:",))
+MANAGER_OF_8 = "urn:geant:myaccessid.org:group:latchkey:project_462000008:role=manager#aai.myaccessid.org"
+
+
+def test_a_provider_asserts_only_inside_its_namespace() -> None:
+    values = [
+        MANAGER_OF_8,
+        "urn:geant:haka.fi:group:latchkey:project_462000009:role=manager#haka.fi",  # another's namespace
+        "urn:geant:myaccessid.org:group:latchkey-evil:project_462000010:role=manager",  # look-alike group
+        "URN:GEANT:MYACCESSID.ORG:GROUP:LATCHKEY:project_462000011:role=manager",  # upper case: not ours
+        "urn:geant:my\u0430ccessid.org:group:latchkey:project_462000012:role=manager",  # a Cyrillic a
+        "urn:geant:myaccessid.org:group:latchkey:project_462000013:role=member:role=manager",  # extra part
+        "urn:geant:myaccessid.org:group:latchkey:project_462000014:" + "x" * 5000,  # huge
+        "urn:geant:other.org:group:urn:geant:myaccessid.org:group:latchkey:project_462000015",  # nested
+    ]
+    asserted, ignored = trusted_entitlements(values, PATTERN, MYACCESSID)
+    assert asserted == {"462000008": Role.MANAGER}
+    assert len(ignored) == 6  # the extra-part value is inside the namespace but not an entitlement
+
+
+def test_a_provider_with_no_namespace_or_unknown_asserts_nothing() -> None:
+    assert trusted_entitlements([MANAGER_OF_8], PATTERN, ProviderTrust()) == ({}, [MANAGER_OF_8])
+    assert trusted_entitlements([MANAGER_OF_8], PATTERN, None) == ({}, [MANAGER_OF_8])
+
+
+def test_project_ranges_limit_what_a_provider_asserts() -> None:
+    trust = ProviderTrust(MYACCESSID.entitlement_prefixes, project_ranges=((462000009, 462000019),))
+    other = "urn:geant:myaccessid.org:group:latchkey:project_462000010#aai.myaccessid.org"
+    asserted, ignored = trusted_entitlements([MANAGER_OF_8, other], PATTERN, trust)
+    assert asserted == {"462000010": Role.MEMBER}
+    assert ignored == ["project 462000008 (not among the provider's projects)"]
+
+
+def test_a_flood_of_values_is_cut() -> None:
+    values = [MANAGER_OF_8] + [f"urn:x:{i}" for i in range(MAX_VALUES + 10)]
+    asserted, ignored = trusted_entitlements(values, PATTERN, MYACCESSID)
+    assert asserted == {"462000008": Role.MANAGER} and len(ignored) == MAX_VALUES + 10

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from keys.models import AccessKey
 from keys.services import key_create
+from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
 from projects.services import memberships_sync_from_claims, project_provision
 from storage import client as storage
 from tests.s3util import wait_refused
+from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db]
 
@@ -73,3 +76,38 @@ def test_project_provision_is_idempotent(project) -> None:  # type: ignore[no-un
     project_provision(project=project)
     user = storage._client().get_user(uid=storage.uid(project.tenant))
     assert (user["tenant"], user["user_id"]) == (project.tenant, project.tenant)
+
+
+def test_a_project_naming_its_providers_ignores_the_others(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("frank")
+    memberships_sync_from_claims(user=user, provider_id="haka", asserted={project.number: Role.MEMBER})
+    assert Membership.objects.filter(user=user, project=project, status=Membership.Status.ACTIVE).exists()
+    Project.objects.filter(pk=project.pk).update(asserting_providers="myaccessid")
+    summary = memberships_sync_from_claims(user=user, provider_id="haka", asserted={project.number: Role.MANAGER})
+    assert summary == {"added": 0, "changed": 0, "ended": 1}  # what haka gave ends; nothing new is believed
+    assert not Membership.objects.filter(user=user, project=project, status=Membership.Status.ACTIVE).exists()
+
+
+@pytest.mark.ceph
+def test_operator_restricting_providers_ends_the_others_memberships_at_once(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    haka = Membership.objects.create(user=make_user("frank"), project=project, source="idp:haka")
+    mine = Membership.objects.create(user=make_user("alice"), project=project, source="idp:myaccessid")
+    local = Membership.objects.create(user=make_user("gina"), project=project, source="latchkey")
+    keys = {m.pk: key_create(membership=m, hours=1, description="k") for m in (haka, mine, local)}
+    base = {"number": project.number, "title": project.title, "tenant": project.tenant}
+    bad = ProjectAdminForm(data={**base, "asserting_providers": "myaccessid,nosuch"}, instance=project)
+    assert not bad.is_valid() and "Not a configured provider: nosuch." in bad.errors["asserting_providers"]
+
+    operator = make_user("operator", is_staff=True, is_superuser=True)
+    response = client_for(operator).post(
+        reverse("admin:projects_project_change", args=[project.pk]),
+        {**base, "asserting_providers": "myaccessid", "quota_gb": "", "quota_max_buckets": "",
+         "quota_max_objects": "", "max_key_hours": "", "memberships-TOTAL_FORMS": "0",
+         "memberships-INITIAL_FORMS": "0", "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert wait_refused(keys[haka.pk].key.access_key_id, keys[haka.pk].secret) == "InvalidAccessKeyId"
+    assert not Membership.objects.filter(pk=haka.pk).exists()
+    for kept in (mine, local):  # the allowed provider's and Latchkey's own memberships stay
+        assert Membership.objects.get(pk=kept.pk).status == Membership.Status.ACTIVE
+        assert wait_refused(keys[kept.pk].key.access_key_id, keys[kept.pk].secret, timeout=0) is None

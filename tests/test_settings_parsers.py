@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from portal.env import EnvError, env_bool, env_endpoints, env_int, env_json, env_list, env_secret
-from portal.oidc_config import parse_oidc_providers
+from portal.oidc_config import ProviderTrust, parse_oidc_providers, parse_provider_trust
 
 
 def test_env_bool_accepts_common_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,3 +110,34 @@ def test_env_endpoints_names_urls_and_default(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv("X_EP", bad)
         with pytest.raises(EnvError, match=reason):
             env_endpoints("X_EP", "")
+
+
+def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
+    trust = parse_provider_trust([
+        {**GOOD, "entitlement_prefixes": ["urn:geant:myaccessid.org:group:latchkey:"],
+         "projects": ["462000000-462999999", "465000001"]},
+        {**GOOD, "id": "haka", "issuer": "https://haka.example"},
+    ])  # fmt: skip
+    mine = trust["myaccessid"]
+    assert mine.entitlement_prefixes == ("urn:geant:myaccessid.org:group:latchkey:",)
+    assert mine.admits_project("462000008") and mine.admits_project("465000001")
+    assert not mine.admits_project("465000002") and not mine.admits_project("461999999")
+    assert trust["haka"] == ProviderTrust()  # nothing configured: it asserts no membership
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"entitlement_prefixes": "urn:x:"}, "expected a list of strings"),
+        ({"entitlement_prefixes": ["urn:geant:myaccessid.org:group:latchkey"]}, "ending with ':'"),
+        ({"entitlement_prefixes": ["group:latchkey:"]}, "must be an ASCII URN"),
+        ({"entitlement_prefixes": ["urn:geant:my\u0430ccessid.org:"]}, "must be an ASCII URN"),  # a Cyrillic a
+        ({"projects": "462000008"}, "expected a list"),
+        ({"projects": ["462-abc"]}, "not a project number or a range"),
+        ({"projects": [462000008]}, "not a project number or a range"),
+        ({"projects": ["9-1"]}, "ends before it starts"),
+    ],
+)
+def test_provider_trust_rejects_bad_entries(extra: dict[str, object], message: str) -> None:
+    with pytest.raises(EnvError, match=message):
+        parse_provider_trust([{**GOOD, **extra}])
