@@ -96,9 +96,20 @@ def key_create(
         _discard_pending(key)
         raise
     with transaction.atomic():
-        AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
-        key.status = AccessKey.Status.ACTIVE
-        _event(key, KeyEvent.Action.CREATE, at=now, actor=membership.user, ip=ip, detail=f"{hours} h")
+        # Confirm only a key still PENDING, for a member still active: a revocation (membership
+        # ended, user deactivated) may have run while Ceph was making it, and must win.
+        locked = _locked(key.pk)
+        still_member = Membership.objects.filter(
+            pk=membership.pk, status=Membership.Status.ACTIVE, user__is_active=True
+        ).exists()
+        confirmed = locked is not None and locked.status == AccessKey.Status.PENDING and still_member
+        if confirmed:
+            AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
+            key.status = AccessKey.Status.ACTIVE
+            _event(key, KeyEvent.Action.CREATE, at=now, actor=membership.user, ip=ip, detail=f"{hours} h")
+    if not confirmed:
+        _withdraw(key, now=now)
+        raise KeyActionError("Your access to this project ended while the key was being made; it was not issued.")
     log.info(
         "key %s created for user %s in project %s, expires %s",
         key.access_key_id,
@@ -107,6 +118,19 @@ def key_create(
         key.expires_at.isoformat(),
     )
     return IssuedKey(key=key, secret=secret)
+
+
+def _withdraw(key: AccessKey, *, now: datetime) -> None:
+    """Take back a key Ceph made after Latchkey stopped honouring it. A PENDING one is revoked as
+    usual; one already revoked (its removal ran before Ceph made it) is removed again. If Ceph
+    cannot be asked, the row goes back to PENDING, so the sweep removes the key from Ceph."""
+    try:
+        if keys_revoke(keys=[key], reason="access ended during creation", now=now):
+            return
+        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+    except storage.StorageError:
+        log.warning("key %s: made after its access ended; removal deferred to the sweep", key.access_key_id)
+        AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.PENDING)
 
 
 def _discard_pending(key: AccessKey) -> None:
@@ -250,6 +274,9 @@ def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None)
             expired += key_expire(key_id=key_id, now=now)
         except storage.StorageError:
             failed += 1
+        except Exception:  # one key's surprise must not leave every other overdue key alive
+            log.exception("sweep: expiring key %s failed unexpectedly", key_id)
+            failed += 1
     abandoned = AccessKey.objects.select_related("project").filter(
         status=AccessKey.Status.PENDING, created_at__lte=now - PENDING_GRACE
     )
@@ -259,6 +286,9 @@ def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None)
             key.delete()
             cleaned += 1
         except storage.StorageError:
+            failed += 1
+        except Exception:
+            log.exception("sweep: cleaning abandoned key %s failed unexpectedly", key.pk)
             failed += 1
     due_soon = AccessKey.objects.filter(
         status=AccessKey.Status.ACTIVE, expires_at__gt=now, expires_at__lte=now + horizon

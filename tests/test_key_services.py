@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+import keys.services as services
 from keys.models import AccessKey
-from keys.services import KeyActionError, key_create, key_delete, keys_sweep
+from keys.services import KeyActionError, key_create, key_delete, keys_revoke_for_membership, keys_sweep
 from projects.models import Membership, Role
 from projects.services import membership_provision
 from storage import client as storage
@@ -135,3 +136,47 @@ def test_read_only_member_gets_a_read_only_key(project, member_of) -> None:  # t
     assert r.get_object(Bucket=bucket, Key="k")["Body"].read() == b"data"
     with pytest.raises(Exception, match="AccessDenied"):
         r.put_object(Bucket=bucket, Key="k2", Body=b"x")
+
+
+@pytest.mark.parametrize("race", ["revoked", "membership ended"])
+def test_access_ending_while_ceph_makes_the_key_wins(project, member_of, monkeypatch, race: str) -> None:  # type: ignore[no-untyped-def]
+    """The revocation runs between Latchkey's PENDING row and Ceph's answer (it finds the key not
+    yet in Ceph). The key Ceph then makes must not be confirmed: S3 refuses it."""
+    membership = member_of(project)
+    membership_provision(membership=membership)
+    real_create = storage.key_create
+    made: dict[str, str] = {}
+
+    def revoked_meanwhile(**kwargs: str) -> str:
+        if race == "revoked":
+            keys_revoke_for_membership(membership=membership, reason="membership ended")
+        else:
+            Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.ENDING)
+        made["secret"] = real_create(**kwargs)
+        made["access_key"] = kwargs["access_key"]
+        return made["secret"]
+
+    monkeypatch.setattr(storage, "key_create", revoked_meanwhile)
+    with pytest.raises(KeyActionError, match="ended while the key was being made"):
+        key_create(membership=membership, hours=1, description="raced")
+    assert wait_refused(made["access_key"], made["secret"]) == "InvalidAccessKeyId"
+    assert AccessKey.objects.get(access_key_id=made["access_key"]).status == AccessKey.Status.REVOKED
+    assert made["access_key"] not in _ceph_key_ids(membership)
+
+
+def test_sweep_goes_on_past_a_surprise_on_one_key(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    membership = member_of(project)
+    old = [key_create(membership=membership, hours=1, description=f"old {i}", now=T0) for i in range(3)]
+    real_expire = services.key_expire
+
+    def surprising(*, key_id: int, now: datetime | None = None) -> bool:
+        if key_id == old[1].key.pk:
+            raise RuntimeError("a bug, not a Ceph outage")
+        return real_expire(key_id=key_id, now=now)
+
+    monkeypatch.setattr(services, "key_expire", surprising)
+    summary = keys_sweep()
+    assert summary["expired"] == 2 and summary["failed"] == 1
+    statuses = [AccessKey.objects.get(pk=k.key.pk).status for k in old]
+    assert statuses == [AccessKey.Status.EXPIRED, AccessKey.Status.ACTIVE, AccessKey.Status.EXPIRED]
+    assert wait_refused(old[2].key.access_key_id, old[2].secret) == "InvalidAccessKeyId"
