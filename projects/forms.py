@@ -38,6 +38,12 @@ class ProjectAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.rgw_provisioned and "tenant" in self.fields:
+            # The tenant names the Ceph user that owns the buckets and holds every key: renaming it
+            # here would point Latchkey at another (or no) Ceph user. A disabled field ignores
+            # whatever is posted for it.
+            self.fields["tenant"].disabled = True
+            self.fields["tenant"].help_text = "Fixed: the project exists in Ceph under this tenant."
         if self.instance.pk:
             if self.instance.quota_bytes is not None:
                 self.initial["quota_gb"] = Decimal(self.instance.quota_bytes) / GB

@@ -206,3 +206,14 @@ def test_refresh_records_buckets_and_the_page_lists_them(project, member_of) -> 
     assert list(Bucket.objects.filter(project=project).values_list("name", flat=True)) == [f"data-{project.number}"]
     page = client_for(membership.user).get(reverse("projects:detail", args=[project.number])).content.decode()
     assert f"data-{project.number}" in page and f"gone-{project.number}" not in page
+
+
+def test_tenant_is_read_only_once_the_project_exists_in_ceph(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    base = {"number": project.number, "title": project.title, "tenant": "elsewhere"}
+    fresh = Project.objects.get(pk=project.pk)  # a ModelForm writes into its instance
+    assert ProjectAdminForm(data=base, instance=fresh).is_valid() and fresh.tenant == "elsewhere"  # still free
+    key_create(membership=member_of(project), hours=1, description="provisions the project")
+    project.refresh_from_db()
+    form = ProjectAdminForm(data=base, instance=project)
+    assert form.is_valid(), form.errors
+    assert form.save().tenant == project.tenant != "elsewhere"
