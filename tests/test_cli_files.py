@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from latchkey_cli import inifile
+from latchkey_cli import inifile, session
 from latchkey_cli.configure import _merge, parse_clients
 from latchkey_cli.session import CliError
 
@@ -62,3 +62,24 @@ def test_clients_are_checked() -> None:
     for bad in ("", "winscp", "rclone,ftp"):
         with pytest.raises(CliError, match="Unknown client"):
             parse_clients(bad)
+
+
+def test_the_login_is_saved_atomically_0600_and_never_through_a_link(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    token = tmp_path / "latchkey/token.json"
+    token.parent.mkdir()
+    token.write_text("{}")
+    token.chmod(0o644)  # left readable by an older version or by hand
+    session._save({"refresh_token": "r1"})
+    assert token.stat().st_mode & 0o777 == 0o600 and session._load() == {"refresh_token": "r1"}
+    assert [p.name for p in token.parent.iterdir()] == ["token.json"]  # no temporary file left
+
+    shared = tmp_path / "shared.json"
+    shared.write_text("untouched")
+    token.unlink()
+    token.symlink_to(shared)
+    with pytest.raises(CliError, match="symbolic link"):
+        session._save({"refresh_token": "r2"})
+    with pytest.raises(CliError, match="symbolic link"):
+        session._load()
+    assert shared.read_text() == "untouched"

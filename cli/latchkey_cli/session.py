@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,14 +35,28 @@ def _token_file() -> Path:
 
 
 def _save(data: dict[str, Any]) -> None:
+    """Atomically, 0600, never through a symbolic link: the file holds a refresh token. A link
+    planted at the path (say, into a shared folder) is refused, not followed; the new content goes
+    to a fresh private file that then replaces the old one in one step."""
     path = _token_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle)
+    if path.is_symlink() or path.parent.is_symlink():
+        raise CliError(f"{path} is a symbolic link; Latchkey will not write its login through one. Remove it.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token.", suffix=".json")  # 0600, O_EXCL
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise CliError(f"{path}: cannot save the login ({exc.strerror})") from None
 
 
 def _load() -> dict[str, Any]:
+    if _token_file().is_symlink():
+        raise CliError(f"{_token_file()} is a symbolic link; remove it and run `latchkey login` again.")
     try:
         return dict(json.loads(_token_file().read_text()))
     except FileNotFoundError:
