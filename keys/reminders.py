@@ -6,11 +6,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
 from keys.models import AccessKey
+from portal.mail import mail
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,7 @@ def keys_send_reminders(*, now: datetime | None = None) -> dict[str, int]:
         if not claimed.update(reminded_hours=hours):
             continue  # another run sent it, or the key was extended meanwhile
         subject, body = _message(key, hours)
-        try:
-            send_mail(subject, body, None, [key.owner.email])
-        except OSError:
+        if not mail(subject, body, [key.owner.email]):
             AccessKey.objects.filter(pk=key.pk, reminded_hours=hours).update(reminded_hours=key.reminded_hours)
             log.warning("reminder for key %s not sent; will retry", key.access_key_id)
             failed += 1

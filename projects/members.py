@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from portal.mail import mail
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from projects.services import membership_end, membership_set_role
 
@@ -37,12 +39,7 @@ def _managers_and_deputies(project: Project) -> list[str]:
 
 
 def _mail(subject: str, body: str, to: list[str]) -> None:
-    if not to:
-        return
-    try:
-        send_mail(subject, body, None, to)
-    except OSError:
-        log.warning("mail %r not sent", subject)  # the decision stands; the page shows it too
+    mail(subject, body, to)  # the decision stands if it fails; the page shows it too
 
 
 def join_request_create(*, user: User, project: Project, reason: str) -> JoinRequest:
@@ -117,8 +114,6 @@ def member_remove(*, actor: Membership, target: Membership) -> None:
 
 
 def _verified_emails(user: User) -> set[str]:
-    from allauth.account.models import EmailAddress
-
     return {e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)}
 
 
@@ -147,20 +142,51 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
     return invitation
 
 
+def providers_trusted_for(project: Project) -> set[str]:
+    """The providers whose word counts for ``project``: those it names, else those whose
+    namespaces and projects admit it (portal/oidc_config.py ProviderTrust)."""
+    trust = settings.LATCHKEY_PROVIDER_TRUST
+    if project.asserting_providers:
+        return set(project.asserting_providers.split(",")) & set(trust)
+    return {pid for pid, t in trust.items() if t.entitlement_prefixes and t.admits_project(project.number)}
+
+
+def _provider_names() -> dict[str, str]:
+    return {app["provider_id"]: app["name"] for app in settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]}
+
+
 def invitations_for(user: User) -> list[Invitation]:
+    """The user's pending invitations, each with ``accept_as`` (the name of the user's identity
+    provider that the project trusts, None if there is none) and ``trusted_names``."""
     emails = _verified_emails(user)
     if not emails:
         return []
-    return list(
+    invitations = list(
         Invitation.objects.filter(status=Invitation.Status.PENDING, email__in=emails)
         .exclude(project__memberships__user=user)
         .select_related("project")
     )
+    mine = set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
+    names = _provider_names()
+    for invitation in invitations:
+        trusted = providers_trusted_for(invitation.project)
+        via = sorted(mine & trusted)
+        invitation.accept_as = names.get(via[0], via[0]) if via else None  # type: ignore[attr-defined]
+        invitation.trusted_names = sorted(names.get(p, p) for p in trusted)  # type: ignore[attr-defined]
+    return invitations
 
 
 def invitation_answer(*, user: User, invitation: Invitation, accept: bool) -> None:
+    """An address is only as good as the provider that verified it: a person at another IdP with
+    the same address must not take an invitation meant for someone the project's IdPs know."""
     if invitation.email.lower() not in _verified_emails(user):
         raise MembershipError("This invitation is for another e-mail address.")
+    mine = set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
+    if accept and not mine & providers_trusted_for(invitation.project):
+        raise MembershipError(
+            f"Project {invitation.project.number} accepts invitations only from identities of the providers it "
+            "trusts; log in with one of those to accept it."
+        )
     with transaction.atomic():
         updated = Invitation.objects.filter(pk=invitation.pk, status=Invitation.Status.PENDING).update(
             status=Invitation.Status.ACCEPTED if accept else Invitation.Status.DECLINED

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.core import mail
 from django.urls import reverse
 
 from keys.models import AccessKey
 from keys.services import key_create
-from projects.members import MembershipError, join_request_create, join_request_decide, member_change_role
-from projects.models import JoinRequest, Membership, Role
+from projects.members import (
+    MembershipError,
+    invitation_create,
+    join_request_create,
+    join_request_decide,
+    member_change_role,
+)
+from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from storage import client as storage
 from tests.s3util import wait_refused
 from tests.web import client_for
@@ -176,12 +184,11 @@ def test_authorization_matrix(view: str, who: str, project, cast, make_user, set
     assert changed == (view == "role" and who in ("deputy", "manager"))
 
 
-def _with_email(user, email: str, verified: bool = True):  # type: ignore[no-untyped-def]
-    from allauth.account.models import EmailAddress
-
+def _with_email(user, email: str, verified: bool = True, provider: str = "myaccessid"):  # type: ignore[no-untyped-def]
     user.email = email
     user.save()
     EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    SocialAccount.objects.create(user=user, provider=provider, uid=f"sub-{user.pk}")  # as a login makes it
     return user
 
 
@@ -195,8 +202,6 @@ def test_invitation_by_email_is_accepted_on_the_project_list(project, cast, make
     page = client_for(invitee).get(reverse("projects:list")).content.decode()
     assert "Invitations" in page and project.number in page
 
-    from projects.models import Invitation
-
     invitation = Invitation.objects.get()
     # Someone else, or the same address unverified, neither sees nor accepts it.
     for other in (cast["outsider"], _with_email(make_user("spoof"), "invitee@example.org", verified=False)):
@@ -209,7 +214,6 @@ def test_invitation_by_email_is_accepted_on_the_project_list(project, cast, make
 
 
 def test_declined_invitation_makes_no_member(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
-    from projects.members import invitation_create
 
     invitee = _with_email(make_user("invitee"), "x@example.org")
     invitation = invitation_create(actor=_m(project, Role.DEPUTY), email="x@example.org")
@@ -231,13 +235,11 @@ def test_bad_invitations_change_nothing(project, cast, who, data, message) -> No
     _with_email(cast["member"], "member@example.org")
     response = client_for(cast[who]).post(reverse("projects:invite", args=[project.number]), data, follow=True)
     assert message in response.content.decode()
-    from projects.models import Invitation
 
     assert not Invitation.objects.exists() and not mail.outbox
 
 
 def test_duplicate_invitation_is_refused(project, cast) -> None:  # type: ignore[no-untyped-def]
-    from projects.members import invitation_create
 
     invitation_create(actor=_m(project, Role.MANAGER), email="a@example.org")
     with pytest.raises(MembershipError, match="already been invited"):
@@ -246,7 +248,6 @@ def test_duplicate_invitation_is_refused(project, cast) -> None:  # type: ignore
 
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
 def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
-    from projects.models import Invitation
 
     response = client_for(cast[who]).post(
         reverse("projects:invite", args=[project.number]), {"email": "z@example.org", "role": "member"}
@@ -292,3 +293,37 @@ def test_admin_membership_edits_go_through_the_services(project, cast, make_user
     assert member.user.rgw_name not in permissions
     assert permissions[reader.user.rgw_name] == "read-write"  # read-only → member
     assert Membership.objects.get(user=newcomer, project=project).source == "latchkey"
+
+
+def test_a_name_with_line_breaks_neither_forges_a_header_nor_fails_the_request(project, cast) -> None:  # type: ignore[no-untyped-def]
+    cast["manager"].email = "manager@example.org"
+    cast["manager"].save()
+    outsider = cast["outsider"]
+    outsider.first_name, outsider.last_name = "Eve\r\nBcc: victim@example.org", "X\u2028Y"  # as an IdP sent it
+    outsider.save()
+    response = client_for(outsider).post(reverse("projects:join"), {"number": project.number, "reason": "hello"})
+    assert response.status_code == 302
+    assert JoinRequest.objects.filter(user=outsider).exists()
+    message = mail.outbox[-1].message()
+    assert message["Subject"].startswith("Eve Bcc: victim@example.org X Y asks to join")
+    assert message["Bcc"] is None and mail.outbox[-1].bcc == []
+
+
+def test_an_invitation_is_taken_only_through_a_provider_the_project_trusts(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+
+    Project.objects.filter(pk=project.pk).update(asserting_providers="myaccessid")
+    invitation = invitation_create(actor=_m(project, Role.MANAGER), email="alice@example.org")
+    # Another person at another IdP with the same, verified address.
+    lookalike = _with_email(make_user("alice-haka"), "alice@example.org", provider="haka")
+    page = client_for(lookalike).get(reverse("projects:list")).content.decode()
+    assert "log in with MyAccessID (test) to accept it" in page and "Accept<" not in page
+    refused = client_for(lookalike).post(reverse("projects:invitation_accept", args=[invitation.pk]), follow=True)
+    assert "accepts invitations only from identities of the providers it trusts" in refused.content.decode()
+    assert not Membership.objects.filter(user=lookalike).exists()
+    assert Invitation.objects.get(pk=invitation.pk).status == Invitation.Status.PENDING
+
+    alice = _with_email(make_user("alice"), "alice@example.org", provider="myaccessid")
+    page = client_for(alice).get(reverse("projects:list")).content.decode()
+    assert "You accept as your MyAccessID (test) identity" in page
+    assert client_for(alice).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 302
+    assert Membership.objects.filter(user=alice, project=project).exists()
