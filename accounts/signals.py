@@ -25,14 +25,27 @@ def remember_authentication(sender: Any, request: Any, user: Any, **kwargs: Any)
     claims = merged_claims(sociallogin.account.extra_data or {})
     # The IdP's own auth_time says when the person last proved who they are there; a login
     # that reused an IdP session long ago is not a fresh authentication.
+    # Without auth_time nothing shows when that was, so nothing counts as fresh (fail closed):
+    # the re-login Latchkey forces for a reveal asks for max_age=0, which makes it required.
     auth_time = claims.get("auth_time")
-    request.session[AUTH_AT] = int(auth_time) if isinstance(auth_time, int | float) else int(time.time())
+    fresh_at = None
+    if isinstance(auth_time, int | float) and not isinstance(auth_time, bool):
+        fresh_at = int(auth_time)
+    request.session[AUTH_AT] = fresh_at
     request.session[AUTH_PROVIDER] = sociallogin.account.provider
 
 
+CLOCK_SKEW_SECONDS = 60  # an IdP's clock a little ahead of ours; further ahead is not believed
+
+
 def authenticated_within(request: Any, seconds: int, *, now: float | None = None) -> bool:
+    """The person signed in at their IdP within the last ``seconds``: an auth_time that is
+    present, not in the future (beyond a small clock skew), and recent enough."""
     at = request.session.get(AUTH_AT)
-    return isinstance(at, int) and (now or time.time()) - at <= seconds
+    if not isinstance(at, int) or isinstance(at, bool):
+        return False
+    current = time.time() if now is None else now
+    return at <= current + CLOCK_SKEW_SECONDS and current - at <= seconds
 
 
 @receiver(post_save, sender=User)
