@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.services import user_ensure_rgw_name
@@ -60,8 +62,8 @@ def membership_set_role(*, membership: Membership, role: Role) -> None:
         try:
             membership_provision(membership=membership)
         except storage.StorageError:
-            # Ceph still has the old level; mark it stale so the periodic reconcile applies it.
-            Membership.objects.filter(pk=membership.pk).update(rgw_access="stale")
+            # Ceph still has the old level; memberships_apply_stale applies it within a minute.
+            Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
             log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
 
 
@@ -85,17 +87,35 @@ def membership_end(*, membership: Membership) -> None:
     membership.delete()
 
 
-def memberships_finish_ending() -> dict[str, int]:
-    """Retry ending memberships that Ceph interrupted. Idempotent; one failure does not stop the rest."""
+def _retry(memberships: QuerySet[Membership], step: Callable[..., None], *, still: str) -> tuple[int, int]:
+    """Run ``step`` on each membership Ceph interrupted earlier; one failure does not stop the rest."""
     done = failed = 0
-    for membership in Membership.objects.filter(status=Membership.Status.ENDING).select_related("project", "user"):
+    for membership in memberships.select_related("project", "user"):
         try:
-            membership_end(membership=membership)
+            step(membership=membership)
             done += 1
         except storage.StorageError:
             failed += 1
-            log.warning("membership %s: ending still blocked by Ceph", membership.pk)
+            log.warning("membership %s: %s", membership.pk, still)
+    return done, failed
+
+
+def memberships_finish_ending() -> dict[str, int]:
+    """Retry ending memberships that Ceph interrupted. Idempotent."""
+    ending = Membership.objects.filter(status=Membership.Status.ENDING)
+    done, failed = _retry(ending, membership_end, still="ending still blocked by Ceph")
     return {"ended": done, "failed": failed}
+
+
+STALE = "stale"  # rgw_access of a membership whose access level Ceph has not yet taken
+
+
+def memberships_apply_stale() -> dict[str, int]:
+    """Apply the access levels Ceph refused earlier (a role change while it was down), so that a
+    downgrade does not wait for anyone's next action. Run every minute; idempotent."""
+    stale = Membership.objects.filter(status=Membership.Status.ACTIVE, rgw_access=STALE)
+    done, failed = _retry(stale, membership_provision, still="access level still not applied in Ceph")
+    return {"applied": done, "failed": failed}
 
 
 def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict[str, Role]) -> dict[str, int]:

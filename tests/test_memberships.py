@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 from django.urls import reverse
 
 from keys.models import AccessKey
 from keys.services import key_create
 from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
-from projects.services import memberships_sync_from_claims, project_provision
+from projects.services import (
+    STALE,
+    membership_set_role,
+    memberships_apply_stale,
+    memberships_sync_from_claims,
+    project_provision,
+)
 from storage import client as storage
 from tests.s3util import wait_refused
 from tests.web import client_for
@@ -111,3 +118,29 @@ def test_operator_restricting_providers_ends_the_others_memberships_at_once(proj
     for kept in (mine, local):  # the allowed provider's and Latchkey's own memberships stay
         assert Membership.objects.get(pk=kept.pk).status == Membership.Status.ACTIVE
         assert wait_refused(keys[kept.pk].key.access_key_id, keys[kept.pk].secret, timeout=0) is None
+
+
+@pytest.mark.ceph
+def test_a_downgrade_ceph_refused_is_applied_by_the_retry(project, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    membership = Membership.objects.create(user=make_user("carol"), project=project, role=Role.MEMBER)
+    issued = key_create(membership=membership, hours=1, description="writes")
+    s3 = storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
+    bucket = f"stale-{project.number}"
+    s3.create_bucket(Bucket=bucket)
+    real_ensure = storage.subuser_ensure
+
+    def down(**kwargs: str) -> None:
+        raise storage.StorageUnavailable("down")
+
+    monkeypatch.setattr(storage, "subuser_ensure", down)
+    membership_set_role(membership=membership, role=Role.READ_ONLY)
+    assert Membership.objects.get(pk=membership.pk).rgw_access == STALE
+    s3.put_object(Bucket=bucket, Key="still", Body=b"x")  # Ceph still has readwrite
+    assert memberships_apply_stale() == {"applied": 0, "failed": 1}
+
+    monkeypatch.setattr(storage, "subuser_ensure", real_ensure)
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert Membership.objects.get(pk=membership.pk).rgw_access == "read"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.put_object(Bucket=bucket, Key="refused", Body=b"x")
+    assert memberships_apply_stale() == {"applied": 0, "failed": 0}
