@@ -13,8 +13,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import DefaultAccountAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+
+from portal.http import client_ip
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # One rule for every per-address limit, allauth's (device codes, logins) and ours.
+        ip = client_ip(request)
+        if ip is None:
+            raise PermissionDenied("Unable to determine the client's address")
+        return ip
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -6,10 +6,12 @@ secret can come from a file named by ``<NAME>_FILE`` (Docker and Kubernetes secr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 class EnvError(ValueError):
@@ -114,3 +116,30 @@ def env_endpoints(name: str, default_url: str) -> list[tuple[str, str]]:
     if not result:
         raise EnvError(f"{name}: at least one endpoint is needed")
     return result
+
+
+def url_with_password(url: str, password: str | None) -> str:
+    """``url`` with ``password`` put in its user-info part (Redis takes it no other way); the
+    password itself comes from a ``*_FILE`` secret, so it never sits in the environment or a file
+    of settings beside the URL."""
+    if not password:
+        return url
+    parts = urlsplit(url)
+    if parts.password:
+        raise EnvError("the URL already carries a password; give it in one place")
+    host = parts.hostname or ""
+    netloc = f"{quote(parts.username or '', safe='')}:{quote(password, safe='')}@{host}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Comma-separated addresses or CIDR ranges, e.g. ``10.0.0.5,192.168.10.0/24``."""
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise EnvError(f"{name}: {item!r} is not an IP address or CIDR range") from None
+    return networks

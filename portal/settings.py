@@ -7,7 +7,19 @@ from pathlib import Path
 
 import dj_database_url
 
-from portal.env import EnvError, env_bool, env_endpoints, env_float, env_int, env_json, env_list, env_secret, env_str
+from portal.env import (
+    EnvError,
+    env_bool,
+    env_endpoints,
+    env_float,
+    env_int,
+    env_json,
+    env_list,
+    env_networks,
+    env_secret,
+    env_str,
+    url_with_password,
+)
 from portal.oidc_config import parse_oidc_providers, parse_provider_trust
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -85,6 +97,9 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# LATCHKEY_DATABASE_PASSWORD(_FILE): the database password as a secret file, not in the URL.
+if _database_password := env_secret("LATCHKEY_DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = _database_password
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -141,6 +156,9 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_STORE_TOKENS = False  # nothing upstream-issued is kept in our database
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"  # allauth's rate limits see our client address
+# Reverse proxies whose X-Forwarded-For is believed (portal/http.py client_ip); empty: none.
+LATCHKEY_TRUSTED_PROXIES = env_networks("LATCHKEY_TRUSTED_PROXIES")
 _OIDC_PROVIDERS = env_json("LATCHKEY_OIDC_PROVIDERS", [])
 SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": parse_oidc_providers(_OIDC_PROVIDERS)}}
 # What each provider may assert: its entitlement namespaces (none: no memberships) and projects.
@@ -192,7 +210,10 @@ DEFAULT_FROM_EMAIL = env_str("LATCHKEY_EMAIL_FROM", "Latchkey <latchkey@localhos
 EMAIL_BACKEND = env_str("LATCHKEY_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
 # --- Celery ---
-REDIS_URL = env_str("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0")
+# LATCHKEY_REDIS_PASSWORD(_FILE): Redis's requirepass, kept out of the URL people see and set.
+REDIS_URL = url_with_password(
+    env_str("LATCHKEY_REDIS_URL", "redis://127.0.0.1:6379/0"), env_secret("LATCHKEY_REDIS_PASSWORD")
+)
 CELERY_BROKER_URL = REDIS_URL
 # Rate-limit counters (ours and allauth's) and cached token checks, shared by every process; in
 # process memory while Redis is unreachable (portal/cache.py).
@@ -210,6 +231,8 @@ LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximu
 CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
     "memberships-finish-ending": {"task": "projects.tasks.memberships_finish_ending_task", "schedule": 300.0},
+    # A role downgrade Ceph refused must not leave the higher access level in place for long.
+    "memberships-apply-stale": {"task": "projects.tasks.memberships_apply_stale_task", "schedule": 60.0},
     "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
     "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
     "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},

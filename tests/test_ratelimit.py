@@ -3,6 +3,8 @@ callbacks (per address): past the limit a 429 with a clear message, and nothing 
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -47,6 +49,22 @@ def test_login_callbacks_are_limited_per_address() -> None:
     statuses = [Client(REMOTE_ADDR="192.0.2.7").get(url).status_code for _ in range(4)]
     assert statuses[:3] != [429] * 3 and statuses[3] == 429
     assert Client(REMOTE_ADDR="192.0.2.8").get(url).status_code != 429
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_TRUSTED_PROXIES = [ipaddress.ip_network("10.9.0.0/24")]
+    url = "/accounts/oidc/myaccessid/login/callback/?code=x&state=y"
+
+    def via_proxy(client_address: str, forged: str = "") -> int:
+        xff = f"{forged}, {client_address}" if forged else client_address
+        return Client(REMOTE_ADDR="10.9.0.2", HTTP_X_FORWARDED_FOR=xff).get(url).status_code
+
+    assert [via_proxy("198.51.100.1") for _ in range(4)][3] == 429
+    assert via_proxy("198.51.100.2") != 429  # not the proxy's shared address
+    assert via_proxy("198.51.100.1", forged="203.0.113.9") == 429  # a forged left part changes nothing
+    # Not from a trusted proxy: the header is the client's own words and is ignored.
+    assert [Client(REMOTE_ADDR="192.0.2.50", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").get(url).status_code
+            for i in range(4)][3] == 429  # fmt: skip
 
 
 @pytest.mark.usefixtures("many_device_logins")

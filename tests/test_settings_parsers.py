@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portal.env import EnvError, env_bool, env_endpoints, env_int, env_json, env_list, env_secret
+from portal.env import EnvError, env_bool, env_endpoints, env_int, env_json, env_list, env_secret, url_with_password
 from portal.oidc_config import ProviderTrust, parse_oidc_providers, parse_provider_trust
 
 
@@ -141,3 +141,10 @@ def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
 def test_provider_trust_rejects_bad_entries(extra: dict[str, object], message: str) -> None:
     with pytest.raises(EnvError, match=message):
         parse_provider_trust([{**GOOD, **extra}])
+
+
+def test_url_with_password_quotes_it_and_refuses_two() -> None:
+    assert url_with_password("redis://redis:6379/0", None) == "redis://redis:6379/0"
+    assert url_with_password("redis://redis:6379/0", "a b/@:") == "redis://:a%20b%2F%40%3A@redis:6379/0"
+    with pytest.raises(EnvError, match="already carries a password"):
+        url_with_password("redis://:x@redis:6379/0", "y")
