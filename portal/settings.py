@@ -268,6 +268,12 @@ if not IDP_OIDC_PRIVATE_KEY:
     )
 IDP_OIDC_ACCESS_TOKEN_EXPIRES_IN = env_int("LATCHKEY_API_TOKEN_SECONDS", 3600, minimum=60, maximum=86400)
 IDP_OIDC_DEVICE_CODE_EXPIRES_IN = 600
+# A CLI login (its refresh token) ends after this many days without use; each refresh issues a
+# new token (rotation) and is refused once the account is deactivated. Without a limit a lost
+# laptop's login would work for ever.
+LATCHKEY_CLI_SESSION_DAYS = env_int("LATCHKEY_CLI_SESSION_DAYS", 30, minimum=1, maximum=365)
+IDP_OIDC_REFRESH_TOKEN_EXPIRES_IN = LATCHKEY_CLI_SESSION_DAYS * 86400
+IDP_OIDC_ROTATE_REFRESH_TOKEN = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

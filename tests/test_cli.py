@@ -12,7 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from allauth.idp.oidc.models import Token
+from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from keys.models import AccessKey
@@ -75,6 +78,11 @@ def test_login_configure_use_and_remove(live_server, tmp_path: Path) -> None:  #
     _login(live_server.url, home)
     assert "462000008" in _run(home, LATCHKEY, "projects").stdout
     assert (home / ".config/latchkey/token.json").stat().st_mode & 0o077 == 0
+    # The login's refresh token ends: LATCHKEY_CLI_SESSION_DAYS after its last use, not never.
+    refresh = Token.objects.get(type=Token.Type.REFRESH_TOKEN)
+    assert refresh.expires_at is not None
+    days = (refresh.expires_at - timezone.now()).total_seconds() / 86400
+    assert settings.LATCHKEY_CLI_SESSION_DAYS - 0.01 < days <= settings.LATCHKEY_CLI_SESSION_DAYS
 
     # A configuration file that does not parse is refused before any key is made.
     (home / ".aws/config").write_text("[default\nregion\n")
