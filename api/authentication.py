@@ -2,17 +2,18 @@
 
 1. An access token from Latchkey's own OpenID provider (``allauth.idp.oidc``), which the CLI
    gets through the device authorization grant (``latchkey login``).
-2. An access token from one of the upstream identity providers users log in with (for example
-   from oidc-agent), checked at that provider's userinfo endpoint. The answer's ``sub`` must
-   belong to an account that has logged in to Latchkey once, through that provider; a token is
-   never used to create an account. We ask the provider rather than validating a JWT locally
-   because upstream access tokens may be opaque (oidc-provider's are), and a provider's userinfo
-   answer also proves the token was not revoked. The result is cached for a minute, keyed by a
-   hash of the token (never the token itself).
+2. An access token from an upstream identity provider (for example from oidc-agent), but only
+   from a provider configured with ``api_clients`` and only if it was issued to one of those
+   clients: a token another service at the same IdP received is refused. The token is checked by
+   token introspection (RFC 7662) at that provider, with Latchkey's own client credentials;
+   introspection says who the token was issued to and whether it is still live, and works for
+   opaque tokens (oidc-provider's are). A JWT goes to the provider its ``iss`` names and no
+   other; an opaque token only to the providers that accept API tokens. The answer's ``sub``
+   must belong to an account that has logged in through that provider once, and the claims
+   behind the token (userinfo) re-sync that provider's memberships at once. Answers are cached
+   by a hash of the token (never the token): a minute when good, half a minute when not; failed
+   tokens are limited per client address; each provider call has a short timeout.
 3. The browser session (with CSRF protection), so the web pages can use the API too.
-
-(mozilla-django-oidc offers the same userinfo check, but would add a second OIDC client stack next
-to allauth's for these few lines.)
 """
 
 from __future__ import annotations
@@ -21,19 +22,25 @@ import hashlib
 import logging
 from typing import Any
 
+import jwt
 import requests
 from allauth.idp.oidc.contrib.rest_framework.authentication import TokenAuthentication
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from accounts.models import User
+from portal import ratelimit
+from portal.http import client_ip
+from projects.signals import memberships_sync_from_idp
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60
+NEGATIVE_CACHE_SECONDS = 30
+TIMEOUT = 3  # seconds per provider call: a slow IdP must not hold a web worker long
 
 
 class LatchkeyTokenAuthentication(TokenAuthentication):
@@ -53,23 +60,47 @@ def _bearer(request: Request) -> str | None:
         return None
 
 
-def _userinfo_url(issuer: str) -> str | None:
-    key = "oidc-userinfo:" + hashlib.sha256(issuer.encode()).hexdigest()
-    url = cache.get(key)
-    if url is None:
+def _discovery(issuer: str) -> dict[str, Any] | None:
+    key = "oidc-discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
+    document = cache.get(key)
+    if document is None:
         try:
-            answer = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=5)
+            answer = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT)
             answer.raise_for_status()
-            url = str(answer.json()["userinfo_endpoint"])
-        except (requests.RequestException, ValueError, KeyError):
-            log.warning("provider %s: no userinfo endpoint in its discovery document", issuer)
+            document = dict(answer.json())
+        except (requests.RequestException, ValueError):
+            log.warning("provider %s: no discovery document", issuer)
             return None
-        cache.set(key, url, 3600)
-    return str(url)
+        cache.set(key, document, 3600)
+    return dict(document)
 
 
-def _providers() -> list[dict[str, Any]]:
-    return list(settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", []))
+def _jwt_issuer(token: str) -> str | None:
+    """The ``iss`` a JWT claims, unverified: it only chooses where to ask. None if not a JWT."""
+    if token.count(".") != 2:
+        return None
+    try:
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return None
+    return issuer if isinstance(issuer, str) else ""
+
+
+def _accepting_providers(token: str) -> list[dict[str, Any]]:
+    apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
+    trust = settings.LATCHKEY_PROVIDER_TRUST
+    accepting = [app for app in apps if trust.get(app["provider_id"]) and trust[app["provider_id"]].api_clients]
+    issuer = _jwt_issuer(token)
+    if issuer is not None:  # a JWT: its own issuer only, never the others
+        accepting = [app for app in accepting if app["settings"]["server_url"] == issuer.rstrip("/")]
+    return accepting
+
+
+def _issued_to(answer: dict[str, Any]) -> set[str]:
+    audience = answer.get("aud")
+    names = set(audience) if isinstance(audience, list) else {audience}
+    names |= {answer.get("client_id"), answer.get("azp")}
+    return {n for n in names if isinstance(n, str)}
 
 
 class UpstreamTokenAuthentication(BaseAuthentication):
@@ -80,35 +111,66 @@ class UpstreamTokenAuthentication(BaseAuthentication):
         key = "upstream-token:" + hashlib.sha256(token.encode()).hexdigest()
         user_id = cache.get(key)
         if user_id is None:
-            user_id = self._ask_providers(token)
-            if user_id is None:
-                raise AuthenticationFailed("The access token is not valid here: log in again (latchkey login).")
-            cache.set(key, user_id, CACHE_SECONDS)
+            user_id = self._verify(token) or 0
+            cache.set(key, user_id, CACHE_SECONDS if user_id else NEGATIVE_CACHE_SECONDS)
+        if not user_id:
+            try:
+                ratelimit.check("bearer_failure", client_ip(request) or "unknown")
+            except ratelimit.RateLimited as exc:
+                detail = "Too many invalid access tokens from this address."
+                raise Throttled(wait=exc.retry_after, detail=detail) from None
+            raise AuthenticationFailed("The access token is not valid here: log in again (latchkey login).")
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise AuthenticationFailed("This account is not active.")
         return user, None
 
-    def _ask_providers(self, token: str) -> int | None:
-        for provider in _providers():
-            url = _userinfo_url(provider["settings"]["server_url"])
-            if url is None:
-                continue
-            try:
-                answer = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
-            except requests.RequestException:
-                continue
-            if answer.status_code != 200:
-                continue
-            try:
-                sub = str(answer.json()["sub"])
-            except (ValueError, KeyError):
-                continue
-            account = SocialAccount.objects.filter(provider=provider["provider_id"], uid=sub).first()
-            if account is None:
-                raise AuthenticationFailed("Log in to Latchkey in a browser once before using its API.")
-            return int(account.user_id)
+    def _verify(self, token: str) -> int | None:
+        for app in _accepting_providers(token):
+            user_id = self._at_provider(app, token)
+            if user_id is not None:
+                return user_id
         return None
+
+    def _at_provider(self, app: dict[str, Any], token: str) -> int | None:
+        provider_id, issuer = app["provider_id"], app["settings"]["server_url"]
+        document = _discovery(issuer)
+        if not document or not document.get("introspection_endpoint"):
+            log.warning("provider %s: no introspection endpoint; its API tokens cannot be checked", provider_id)
+            return None
+        try:
+            answer = requests.post(document["introspection_endpoint"], data={"token": token}, timeout=TIMEOUT,
+                                   auth=(app["client_id"], app["secret"])).json()  # fmt: skip
+        except (requests.RequestException, ValueError):
+            log.warning("provider %s: introspection failed", provider_id)
+            return None
+        if not isinstance(answer, dict) or answer.get("active") is not True:
+            return None
+        clients = set(settings.LATCHKEY_PROVIDER_TRUST[provider_id].api_clients)
+        if not _issued_to(answer) & clients:
+            log.warning("provider %s: token issued to %s, not to a client Latchkey accepts", provider_id,
+                        sorted(_issued_to(answer))[:3])  # fmt: skip
+            return None
+        if answer.get("iss") not in (None, issuer, issuer + "/") or not isinstance(answer.get("sub"), str):
+            return None
+        account = SocialAccount.objects.filter(provider=provider_id, uid=answer["sub"]).first()
+        if account is None:
+            raise AuthenticationFailed("Log in to Latchkey in a browser once before using its API.")
+        self._resync(app, document, token, account)
+        return int(account.user_id)
+
+    def _resync(self, app: dict[str, Any], document: dict[str, Any], token: str, account: SocialAccount) -> None:
+        """What the provider says now counts at once: an entitlement it dropped ends that membership."""
+        try:
+            answer = requests.get(document["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"},
+                                  timeout=TIMEOUT)  # fmt: skip
+            claims = answer.json() if answer.status_code == 200 else None
+        except (requests.RequestException, ValueError, KeyError):
+            claims = None
+        if not isinstance(claims, dict) or claims.get("sub") != account.uid:
+            log.warning("provider %s: no userinfo for a valid token; memberships not re-synced", app["provider_id"])
+            return
+        memberships_sync_from_idp(user=account.user, provider_id=app["provider_id"], claims=claims)
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="latchkey"'

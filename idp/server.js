@@ -297,6 +297,17 @@ function buildProvider({ id, displayName }) {
         token_endpoint_auth_method: 'none',
         require_auth_time: true,
       },
+      {
+        // Another service at the same IdP: its users' tokens are real, but not meant for
+        // Latchkey, which must refuse them (tests/test_api_upstream.py).
+        client_id: 'other-service',
+        client_name: 'Other service',
+        application_type: 'native',
+        redirect_uris: [],
+        response_types: [],
+        grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+        token_endpoint_auth_method: 'none',
+      },
     ],
     jwks: { keys: [signingKey(id)] },
     cookies: {
@@ -405,6 +416,12 @@ ${withLogout}
         },
       },
       revocation: { enabled: true },
+      // RFC 7662, for relying parties that check access tokens (Latchkey's API). Only
+      // confidential clients may ask; the answer names the client the token was issued to.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (ctx, client) => client.clientAuthMethod !== 'none',
+      },
     },
     pkce: {
       // S256 is supported (and checked when sent); it is required only from public clients.

@@ -22,6 +22,9 @@ class ProviderTrust:
 
     entitlement_prefixes: tuple[str, ...] = ()
     project_ranges: tuple[tuple[int, int], ...] = ()
+    # Client ids at this provider whose access tokens the API accepts (e.g. oidc-agent's); none:
+    # the API accepts no token of this provider, and never sends it one.
+    api_clients: tuple[str, ...] = ()
 
     def admits_project(self, number: str) -> bool:
         if not self.project_ranges:
@@ -58,12 +61,21 @@ def _ranges(entry: dict[str, Any], where: str) -> tuple[tuple[int, int], ...]:
     return tuple(ranges)
 
 
+def _api_clients(entry: dict[str, Any], where: str) -> tuple[str, ...]:
+    value = entry.get("api_clients", [])
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise EnvError(f"{where}.api_clients: expected a list of client ids")
+    return tuple(c.strip() for c in value)
+
+
 def parse_provider_trust(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") -> dict[str, ProviderTrust]:
     """provider id → what it may assert, from the same list parse_oidc_providers reads (which
     checks the rest of each entry)."""
     parse_oidc_providers(data, source=source)
     return {
-        entry["id"]: ProviderTrust(_prefixes(entry, f"{source}[{i}]"), _ranges(entry, f"{source}[{i}]"))
+        entry["id"]: ProviderTrust(
+            _prefixes(entry, f"{source}[{i}]"), _ranges(entry, f"{source}[{i}]"), _api_clients(entry, f"{source}[{i}]")
+        )
         for i, entry in enumerate(data)
     }
 

@@ -246,6 +246,9 @@ LATCHKEY_RATE_LIMITS = {
     "key_create": env_str("LATCHKEY_RATE_KEY_CREATE", "20/600"),
     "reveal": env_str("LATCHKEY_RATE_REVEAL", "10/600"),
     "login_callback": env_str("LATCHKEY_RATE_LOGIN_CALLBACK", "30/60"),
+    # Bearer tokens that no provider vouches for, per address: guessing, or a flood that would
+    # keep web workers waiting on the providers.
+    "bearer_failure": env_str("LATCHKEY_RATE_BEARER_FAILURE", "30/60"),
 }
 for _scope, _rate in LATCHKEY_RATE_LIMITS.items():
     if not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", _rate):

@@ -46,7 +46,7 @@ LATCHKEY_RGW_ADMIN_ACCESS_KEY=$RGW_ADMIN_ACCESS_KEY
 LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
 LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
 LATCHKEY_S3_REGION=$region
-LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"]},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
+LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"]},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
 LATCHKEY_IDP_URL=$idp
 LATCHKEY_OIDC_PRIVATE_KEY_FILE=$dir/oidc-key.pem
 ENV

@@ -1,12 +1,16 @@
-"""The API accepts an access token from the upstream IdP (as oidc-agent would hold), checked at
-that IdP's userinfo endpoint: the test IdP's device grant, approved in Chromium, gives the token."""
+"""The API accepts an access token from the upstream IdP (as oidc-agent would hold) only from a
+provider configured for API tokens and only if issued to a client Latchkey accepts, checked by
+introspection at that provider alone; the test IdP's device grant, approved in Chromium, gives
+the tokens. The IdP's own request log shows which provider was asked."""
 
 from __future__ import annotations
 
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
@@ -15,15 +19,19 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from accounts.models import User
+from api.authentication import _accepting_providers
 from projects.models import Membership, Project, Role
 from tests.browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 
 
-def _upstream_token(issuer: str, user: str, password: str) -> str:
+IDP_LOG = Path(__file__).resolve().parent.parent / ".stack/test/idp/idp.log"
+
+
+def _upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli") -> str:
     config = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-    start = {"client_id": "latchkey-cli", "scope": "openid profile"}
+    start = {"client_id": client_id, "scope": "openid profile eduperson_entitlement"}
     device = requests.post(config["device_authorization_endpoint"], data=start, timeout=10).json()
     with chromium() as browser:
         page = browser.new_page()
@@ -39,7 +47,7 @@ def _upstream_token(issuer: str, user: str, password: str) -> str:
     while time.monotonic() < deadline:
         answer = requests.post(config["token_endpoint"], timeout=10, data={
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
-            "client_id": "latchkey-cli"}).json()  # fmt: skip
+            "client_id": client_id}).json()  # fmt: skip
         if "access_token" in answer:
             return str(answer["access_token"])
         time.sleep(1)
@@ -64,9 +72,61 @@ def test_upstream_access_token_works_only_for_an_account_that_logged_in(live_ser
     sub = requests.get(requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()[
         "userinfo_endpoint"], headers=headers, timeout=10).json()["sub"]  # fmt: skip
     SocialAccount.objects.create(user=user, provider="myaccessid", uid=sub)
-    Membership.objects.create(user=user, project=Project.objects.get(number="462000008"), role=Role.MEMBER)
     connections.close_all()
     after = requests.get(api, headers=headers, timeout=10)
     assert after.status_code == 200 and [p["number"] for p in after.json()] == ["462000008"]
+    # The claims behind the token re-synced her memberships: the IdP says manager of 462000008.
+    membership = Membership.objects.get(user=user)
+    assert (membership.role, membership.source) == (Role.MANAGER, "idp:myaccessid")
     wrong = requests.get(api, headers={"Authorization": "Bearer " + token[::-1]}, timeout=10)
     assert wrong.status_code == 401
+
+
+def _idp_requests_during(call):  # type: ignore[no-untyped-def]
+    """The paths the test IdP served while ``call`` ran, from its own request log."""
+    start = IDP_LOG.stat().st_size
+    result = call()
+    time.sleep(0.2)
+    with IDP_LOG.open() as log:
+        log.seek(start)
+        return result, [line.split()[2] for line in log if len(line.split()) > 3 and line.split()[1] in ("GET", "POST")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tokens_for_another_service_or_bogus_are_refused_and_reach_no_other_provider(live_server, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_RATE_LIMITS = {**settings.LATCHKEY_RATE_LIMITS, "bearer_failure": "3/60"}
+    apps = settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+    issuer = next(a["settings"]["server_url"] for a in apps if a["provider_id"] == "myaccessid")
+    user = User.objects.create_user(username="alice-other")
+    token = _upstream_token(issuer, "alice", "alice-pass", client_id="other-service")
+    sub = requests.get(f"{issuer}/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["sub"]
+    SocialAccount.objects.create(user=user, provider="myaccessid", uid=sub)  # she has logged in once
+    connections.close_all()
+    api = f"{live_server.url}/api/v1/projects/"
+
+    def call(bearer: str):  # type: ignore[no-untyped-def]
+        return lambda: requests.get(api, headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+
+    refused, asked = _idp_requests_during(call(token))
+    assert refused.status_code == 401 and "not valid here" in refused.json()["detail"]
+    assert "/myaccessid/token/introspection" in asked  # the one provider that accepts API tokens
+    assert not [path for path in asked if path.startswith("/haka")]  # HAKA never saw the token
+    assert "/myaccessid/me" not in asked  # nothing was read on the strength of a foreign token
+
+    again, asked = _idp_requests_during(call(token))
+    assert again.status_code == 401 and asked == []  # the refusal is cached: no second round trip
+    assert call("not-a-token")().status_code == 401
+    limited = call("also-not-a-token")()
+    assert limited.status_code == 429 and "Too many invalid access tokens" in limited.json()["detail"]
+    assert not Membership.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_jwt_is_sent_only_to_the_provider_its_issuer_names(settings) -> None:  # type: ignore[no-untyped-def]
+    apps = settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+    issuers = {a["provider_id"]: a["settings"]["server_url"] for a in apps}
+    forged_for = jwt.encode({"iss": issuers["haka"], "sub": "x"}, "k" * 32, algorithm="HS256")
+    assert _accepting_providers(forged_for) == []  # HAKA accepts no API tokens; MyAccessID is not asked
+    own = jwt.encode({"iss": issuers["myaccessid"], "sub": "x"}, "k" * 32, algorithm="HS256")
+    assert [a["provider_id"] for a in _accepting_providers(own)] == ["myaccessid"]
+    assert [a["provider_id"] for a in _accepting_providers("opaque-token")] == ["myaccessid"]

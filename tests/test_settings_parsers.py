@@ -136,6 +136,8 @@ def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
         ({"projects": ["462-abc"]}, "not a project number or a range"),
         ({"projects": [462000008]}, "not a project number or a range"),
         ({"projects": ["9-1"]}, "ends before it starts"),
+        ({"api_clients": "oidc-agent"}, "expected a list of client ids"),
+        ({"api_clients": [""]}, "expected a list of client ids"),
     ],
 )
 def test_provider_trust_rejects_bad_entries(extra: dict[str, object], message: str) -> None:
