@@ -170,6 +170,10 @@ class UpstreamTokenAuthentication(BaseAuthentication):
         if not isinstance(claims, dict) or claims.get("sub") != account.uid:
             log.warning("provider %s: no userinfo for a valid token; memberships not re-synced", app["provider_id"])
             return
+        if settings.LATCHKEY_ENTITLEMENT_CLAIM not in claims:
+            # A token granted without the entitlement scope says nothing about memberships; reading
+            # its silence as "none" would end every membership the provider gave.
+            return
         memberships_sync_from_idp(user=account.user, provider_id=app["provider_id"], claims=claims)
 
     def authenticate_header(self, request: Request) -> str:

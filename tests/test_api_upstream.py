@@ -29,9 +29,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 IDP_LOG = Path(__file__).resolve().parent.parent / ".stack/test/idp/idp.log"
 
 
-def _upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli") -> str:
+def _upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli",
+                    scope: str = "openid profile eduperson_entitlement") -> str:  # fmt: skip
     config = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-    start = {"client_id": client_id, "scope": "openid profile eduperson_entitlement"}
+    start = {"client_id": client_id, "scope": scope}
     device = requests.post(config["device_authorization_endpoint"], data=start, timeout=10).json()
     with chromium() as browser:
         page = browser.new_page()
@@ -78,6 +79,12 @@ def test_upstream_access_token_works_only_for_an_account_that_logged_in(live_ser
     # The claims behind the token re-synced her memberships: the IdP says manager of 462000008.
     membership = Membership.objects.get(user=user)
     assert (membership.role, membership.source) == (Role.MANAGER, "idp:myaccessid")
+
+    # A token without the entitlement scope says nothing of memberships: they stay as they are.
+    narrow = _upstream_token(issuer, "alice", "alice-pass", scope="openid profile")
+    connections.close_all()
+    assert requests.get(api, headers={"Authorization": f"Bearer {narrow}"}, timeout=10).status_code == 200
+    assert Membership.objects.get(user=user).role == Role.MANAGER
     wrong = requests.get(api, headers={"Authorization": "Bearer " + token[::-1]}, timeout=10)
     assert wrong.status_code == 401
 
