@@ -11,8 +11,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
+
 from portal.oidc_config import ProviderTrust
-from projects.models import ROLE_RANK, Role
+from projects.models import ROLE_RANK, Project, Role
 
 MAX_VALUE_LENGTH = 1024  # longer values are nobody's entitlement; not worth a regex
 MAX_VALUES = 2000  # a claim with more is cut here (the rest ignored and counted)
@@ -68,6 +70,16 @@ def trusted_entitlements(
         del asserted[number]
         ignored.append(f"project {number} (not among the provider's projects)")
     return asserted, ignored
+
+
+def provider_trusted_for(project: Project, provider_id: str) -> bool:
+    """Whether ``provider_id``'s word counts for ``project``: the provider has namespaces, its
+    projects admit this one, and the project does not name other providers."""
+    trust = settings.LATCHKEY_PROVIDER_TRUST.get(provider_id)
+    return bool(
+        trust and trust.entitlement_prefixes and trust.admits_project(project.number)
+        and project.admits_provider(provider_id)
+    )  # fmt: skip
 
 
 def merged_claims(extra_data: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from portal.mail import mail
+from projects.entitlements import provider_trusted_for
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from projects.services import membership_end, membership_set_role
 
@@ -38,10 +39,6 @@ def _managers_and_deputies(project: Project) -> list[str]:
     )
 
 
-def _mail(subject: str, body: str, to: list[str]) -> None:
-    mail(subject, body, to)  # the decision stands if it fails; the page shows it too
-
-
 def join_request_create(*, user: User, project: Project, reason: str) -> JoinRequest:
     if Membership.objects.filter(user=user, project=project).exists():
         raise MembershipError(f"You are already a member of project {project.number}.")
@@ -51,7 +48,7 @@ def join_request_create(*, user: User, project: Project, reason: str) -> JoinReq
     except IntegrityError:
         raise MembershipError(f"You already asked to join project {project.number}; it awaits a decision.") from None
     link = settings.LATCHKEY_BASE_URL.rstrip("/") + reverse("projects:detail", args=[project.number])
-    _mail(
+    mail(  # a failed send is logged; the decision stands and the page shows it
         f"{user.get_full_name() or user.username} asks to join project {project.number}",
         f"Reason given: {reason}\n\nApprove or reject the request on the project page:\n{link}\n",
         _managers_and_deputies(project),
@@ -77,7 +74,7 @@ def join_request_decide(*, actor: Membership, request: JoinRequest, approve: boo
                 user=request.user, project=request.project, defaults={"role": Role.MEMBER, "source": "latchkey"}
             )
     outcome = "approved" if approve else "rejected"
-    _mail(
+    mail(
         f"Your request to join project {request.project.number} was {outcome}",
         f"{actor.user.get_full_name() or actor.user.username} {outcome} your request to join project "
         f"{request.project.number} ({request.project.title}).\n",
@@ -132,7 +129,7 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
     except IntegrityError:
         raise MembershipError(f"{email} has already been invited.") from None
     link = settings.LATCHKEY_BASE_URL.rstrip("/") + reverse("projects:list")
-    _mail(
+    mail(
         f"You are invited to project {actor.project.number} in Latchkey",
         f"{actor.user.get_full_name() or actor.user.username} invites you to project {actor.project.number} "
         f"({actor.project.title}) as {Role(role).label.lower()}.\n\nLog in with an identity that has this e-mail "
@@ -143,12 +140,13 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
 
 
 def providers_trusted_for(project: Project) -> set[str]:
-    """The providers whose word counts for ``project``: those it names, else those whose
-    namespaces and projects admit it (portal/oidc_config.py ProviderTrust)."""
-    trust = settings.LATCHKEY_PROVIDER_TRUST
-    if project.asserting_providers:
-        return set(project.asserting_providers.split(",")) & set(trust)
-    return {pid for pid, t in trust.items() if t.entitlement_prefixes and t.admits_project(project.number)}
+    """The providers whose word counts for ``project``: the same rule as for its memberships
+    (its own list of providers, and each provider's namespaces and projects)."""
+    return {pid for pid in settings.LATCHKEY_PROVIDER_TRUST if provider_trusted_for(project, pid)}
+
+
+def _providers_of(user: User) -> set[str]:
+    return set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
 
 
 def _provider_names() -> dict[str, str]:
@@ -166,7 +164,7 @@ def invitations_for(user: User) -> list[Invitation]:
         .exclude(project__memberships__user=user)
         .select_related("project")
     )
-    mine = set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
+    mine = _providers_of(user)
     names = _provider_names()
     for invitation in invitations:
         trusted = providers_trusted_for(invitation.project)
@@ -181,8 +179,7 @@ def invitation_answer(*, user: User, invitation: Invitation, accept: bool) -> No
     the same address must not take an invitation meant for someone the project's IdPs know."""
     if invitation.email.lower() not in _verified_emails(user):
         raise MembershipError("This invitation is for another e-mail address.")
-    mine = set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
-    if accept and not mine & providers_trusted_for(invitation.project):
+    if accept and not _providers_of(user) & providers_trusted_for(invitation.project):
         raise MembershipError(
             f"Project {invitation.project.number} accepts invitations only from identities of the providers it "
             "trusts; log in with one of those to accept it."

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.services import user_ensure_rgw_name
+from projects.entitlements import provider_trusted_for
 from projects.models import Membership, Project, Role
 from storage import client as storage
 
@@ -169,7 +170,7 @@ def project_set_asserting_providers(*, project: Project, providers: str) -> int:
     ended = 0
     asserted = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE, source__startswith="idp:")
     for membership in asserted.select_related("project", "user"):
-        if project.admits_provider(membership.source.removeprefix("idp:")):
+        if provider_trusted_for(project, membership.source.removeprefix("idp:")):
             continue
         try:
             membership_end(membership=membership)
