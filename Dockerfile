@@ -12,6 +12,7 @@ COPY keys keys
 COPY storage storage
 COPY buckets buckets
 COPY heartbeats heartbeats
+COPY lifecycle lifecycle
 COPY api api
 COPY templates templates
 COPY static static

@@ -18,3 +18,26 @@ class User(AbstractUser):
         blank=True,
         validators=[RegexValidator(RGW_NAME_RE, "lowercase letters, digits and '_', starting with a letter")],
     )
+
+
+class UpstreamGrant(models.Model):
+    """The refresh token an upstream provider gave at a login (offline access), sealed
+    (portal/sealing.py): with it Latchkey asks that provider, without the person, whether the
+    account still exists and what it asserts now (lifecycle/recheck.py)."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Re-checked"
+        UNAVAILABLE = "unavailable", "Provider unavailable"
+
+    account = models.OneToOneField(
+        "socialaccount.SocialAccount", on_delete=models.CASCADE, related_name="latchkey_grant"
+    )
+    sealed_refresh_token = models.TextField()
+    stored_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    # What went wrong last, in Latchkey's words (never the provider's answer verbatim).
+    detail = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.account.provider} grant of user #{self.account.user_id}"

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
+from allauth.idp.oidc.models import Token
+from allauth.socialaccount.models import SocialAccount
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import UpstreamGrant, User
+from portal.sealing import Unreadable, reseal, seal
 
 _NOT_ALLOWED = re.compile(r"[^a-z0-9_]+")
 
@@ -43,3 +48,36 @@ def user_revoke_keys_if_inactive(*, user: User) -> int:
     if user.is_active:
         return 0
     return keys_revoke(keys=list(AccessKey.objects.filter(owner=user, status__in=LIVE)), reason="user deactivated")
+
+
+def upstream_grant_store(*, account: SocialAccount, refresh_token: str, now: datetime | None = None) -> UpstreamGrant:
+    """Keep (sealed) the refresh token ``account``'s provider gave, replacing the one before."""
+    grant, _ = UpstreamGrant.objects.update_or_create(
+        account=account,
+        defaults={"sealed_refresh_token": seal(refresh_token), "stored_at": now or timezone.now(),
+                  "outcome": "", "detail": ""},
+    )  # fmt: skip
+    return grant
+
+
+def user_end_cli_sessions(*, user: User) -> int:
+    """Every token Latchkey's own provider issued to ``user`` (the CLI's access and refresh
+    tokens) stops working: the next ``latchkey`` call asks for a new login."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return int(deleted)
+
+
+def upstream_grants_reseal() -> tuple[int, int]:
+    """(resealed, unreadable): every stored grant sealed again with the first configured key."""
+    resealed = unreadable = 0
+    for grant in UpstreamGrant.objects.order_by("pk").iterator():
+        try:
+            sealed = reseal(grant.sealed_refresh_token)
+        except Unreadable:
+            unreadable += 1
+            continue
+        UpstreamGrant.objects.filter(pk=grant.pk, sealed_refresh_token=grant.sealed_refresh_token).update(
+            sealed_refresh_token=sealed
+        )
+        resealed += 1
+    return resealed, unreadable

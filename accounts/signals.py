@@ -1,4 +1,6 @@
-"""Remember when and where the user last authenticated at their IdP (for revealing secrets)."""
+"""At each login: remember when and where the user last authenticated at their IdP (for
+revealing secrets), and keep the refresh token the IdP gave (for re-checking the account
+without them, lifecycle/recheck.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,12 @@ import time
 from typing import Any
 
 from allauth.account.signals import user_logged_in
+from allauth.socialaccount.signals import social_account_added
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.models import User
-from accounts.services import user_revoke_keys_if_inactive
+from accounts.services import upstream_grant_store, user_revoke_keys_if_inactive
 from projects.entitlements import merged_claims
 
 AUTH_AT = "latchkey_auth_at"
@@ -33,6 +36,26 @@ def remember_authentication(sender: Any, request: Any, user: Any, **kwargs: Any)
         fresh_at = int(auth_time)
     request.session[AUTH_AT] = fresh_at
     request.session[AUTH_PROVIDER] = sociallogin.account.provider
+
+
+def _keep_refresh_token(sociallogin: Any) -> None:
+    token = getattr(sociallogin, "token", None)
+    refresh_token = getattr(token, "token_secret", "") if token is not None else ""
+    # A login without one (the provider gives none, or a re-login with prompt=login) leaves
+    # the stored one in place: it still stands for the offline access granted before.
+    if refresh_token and sociallogin.account.pk:
+        upstream_grant_store(account=sociallogin.account, refresh_token=refresh_token)
+
+
+@receiver(user_logged_in)
+def keep_refresh_token_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if kwargs.get("sociallogin") is not None:
+        _keep_refresh_token(kwargs["sociallogin"])
+
+
+@receiver(social_account_added)
+def keep_refresh_token_on_connect(sender: Any, request: Any, sociallogin: Any, **kwargs: Any) -> None:
+    _keep_refresh_token(sociallogin)
 
 
 CLOCK_SKEW_SECONDS = 60  # an IdP's clock a little ahead of ours; further ahead is not believed

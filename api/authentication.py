@@ -32,6 +32,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
+from accounts import upstream
 from accounts.models import User
 from portal import ratelimit
 from portal.http import client_ip
@@ -40,7 +41,6 @@ from projects.signals import memberships_sync_from_idp
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60
 NEGATIVE_CACHE_SECONDS = 30
-TIMEOUT = 3  # seconds per provider call: a slow IdP must not hold a web worker long
 
 
 class LatchkeyTokenAuthentication(TokenAuthentication):
@@ -58,21 +58,6 @@ def _bearer(request: Request) -> str | None:
         return parts[1].decode("ascii")
     except UnicodeDecodeError:
         return None
-
-
-def _discovery(issuer: str) -> dict[str, Any] | None:
-    key = "oidc-discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
-    document = cache.get(key)
-    if document is None:
-        try:
-            answer = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=TIMEOUT)
-            answer.raise_for_status()
-            document = dict(answer.json())
-        except (requests.RequestException, ValueError):
-            log.warning("provider %s: no discovery document", issuer)
-            return None
-        cache.set(key, document, 3600)
-    return dict(document)
 
 
 def _jwt_issuer(token: str) -> str | None:
@@ -134,12 +119,12 @@ class UpstreamTokenAuthentication(BaseAuthentication):
 
     def _at_provider(self, app: dict[str, Any], token: str) -> int | None:
         provider_id, issuer = app["provider_id"], app["settings"]["server_url"]
-        document = _discovery(issuer)
+        document = upstream.discovery(issuer)
         if not document or not document.get("introspection_endpoint"):
             log.warning("provider %s: no introspection endpoint; its API tokens cannot be checked", provider_id)
             return None
         try:
-            answer = requests.post(document["introspection_endpoint"], data={"token": token}, timeout=TIMEOUT,
+            answer = requests.post(document["introspection_endpoint"], data={"token": token}, timeout=upstream.TIMEOUT,
                                    auth=(app["client_id"], app["secret"])).json()  # fmt: skip
         except (requests.RequestException, ValueError):
             log.warning("provider %s: introspection failed", provider_id)
@@ -156,20 +141,21 @@ class UpstreamTokenAuthentication(BaseAuthentication):
         account = SocialAccount.objects.filter(provider=provider_id, uid=answer["sub"]).first()
         if account is None:
             raise AuthenticationFailed("Log in to Latchkey in a browser once before using its API.")
-        self._resync(app, document, token, account)
+        self._resync(app, token, account)
         return int(account.user_id)
 
-    def _resync(self, app: dict[str, Any], document: dict[str, Any], token: str, account: SocialAccount) -> None:
-        """What the provider says now counts at once: an entitlement it dropped ends that membership."""
+    def _resync(self, app: dict[str, Any], token: str, account: SocialAccount) -> None:
+        """What the provider says now counts at once: an entitlement it dropped ends that
+        membership; a token its own userinfo refuses (the account was disabled) is refused."""
         try:
-            answer = requests.get(document["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"},
-                                  timeout=TIMEOUT)  # fmt: skip
-            claims = answer.json() if answer.status_code == 200 else None
-        except (requests.RequestException, ValueError, KeyError):
-            claims = None
-        if not isinstance(claims, dict) or claims.get("sub") != account.uid:
+            claims = upstream.userinfo(app, token)
+        except upstream.GrantRefused:
+            raise AuthenticationFailed("The identity provider no longer accepts this token.") from None
+        except upstream.ProviderUnavailable:
             log.warning("provider %s: no userinfo for a valid token; memberships not re-synced", app["provider_id"])
             return
+        if claims.get("sub") != account.uid:
+            raise AuthenticationFailed("The identity provider names someone else for this token.")
         if settings.LATCHKEY_ENTITLEMENT_CLAIM not in claims:
             # A token granted without the entitlement scope says nothing about memberships; reading
             # its silence as "none" would end every membership the provider gave.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
@@ -13,5 +14,5 @@ def heartbeat_queued(*, name: str, now: datetime | None = None) -> None:
     Heartbeat.objects.update_or_create(name=name, defaults={"queued_at": now or timezone.now()})
 
 
-def heartbeat_completed(*, name: str, summary: dict[str, int], now: datetime | None = None) -> None:
+def heartbeat_completed(*, name: str, summary: dict[str, Any], now: datetime | None = None) -> None:
     Heartbeat.objects.update_or_create(name=name, defaults={"completed_at": now or timezone.now(), "summary": summary})

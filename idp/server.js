@@ -106,6 +106,7 @@ function loadAccounts(file) {
         email: a.email,
         email_verified: a.email_verified ?? true,
         entitlements: [...a.entitlements],
+        disabled: false, // set at run time through /_admin (see handleAdmin)
       };
       byUsername.set(account.username, account);
       bySub.set(account.sub, account);
@@ -117,6 +118,17 @@ function loadAccounts(file) {
 
 const ACCOUNTS = loadAccounts(ACCOUNTS_FILE);
 
+// Back to the file's accounts, in place: each provider holds on to its own maps.
+function resetAccounts() {
+  const fresh = loadAccounts(ACCOUNTS_FILE);
+  for (const [id, { byUsername, bySub }] of Object.entries(fresh)) {
+    for (const [target, source] of [[ACCOUNTS[id].byUsername, byUsername], [ACCOUNTS[id].bySub, bySub]]) {
+      target.clear();
+      for (const [key, value] of source) target.set(key, value);
+    }
+  }
+}
+
 function digest(value) {
   return createHash('sha256').update(String(value), 'utf8').digest();
 }
@@ -126,7 +138,7 @@ function checkPassword(accounts, username, password) {
   const account = accounts.byUsername.get(username);
   const expected = digest(account ? account.password : randomBytes(16).toString('hex'));
   const ok = timingSafeEqual(expected, digest(password));
-  return ok && account ? account : undefined;
+  return ok && account && !account.disabled ? account : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -336,8 +348,10 @@ function buildProvider({ id, displayName }) {
     // Put the scope-requested claims in the ID token as well as in userinfo.
     conformIdTokenClaims: false,
     async findAccount(ctx, sub) {
+      // A disabled account is gone, as far as clients can tell: refresh tokens, userinfo and
+      // new logins all fail for it (oidc-provider answers invalid_grant / invalid_token).
       const account = accounts.bySub.get(sub);
-      if (!account) return undefined;
+      if (!account || account.disabled) return undefined;
       return {
         accountId: sub,
         async claims() {
@@ -438,6 +452,9 @@ ${withLogout}
       Session: 24 * 60 * 60,
       Grant: 24 * 60 * 60,
     },
+    // Every refresh hands out a new refresh token and spends the old one, as many IdPs do:
+    // Latchkey's background re-check must keep the new one (lifecycle/recheck.py).
+    rotateRefreshToken: true,
     clientBasedCORS: () => false,
     async renderError(ctx, out) {
       ctx.type = 'html';
@@ -482,6 +499,10 @@ ${withLogout}
 // ---------------------------------------------------------------------------
 
 async function readForm(req, limit = 16 * 1024) {
+  return new URLSearchParams((await readBody(req, limit)).toString('utf8'));
+}
+
+async function readBody(req, limit) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
@@ -489,7 +510,7 @@ async function readForm(req, limit = 16 * 1024) {
     if (size > limit) throw Object.assign(new Error('request body too large'), { status: 413 });
     chunks.push(chunk);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks);
 }
 
 function sendHtml(res, status, html) {
@@ -616,6 +637,77 @@ async function handleInteraction(idp, req, res, uid, action) {
 }
 
 // ---------------------------------------------------------------------------
+// Run-time control of the accounts, so tests (and anyone trying Latchkey) can remove someone
+// while everything runs: POST /_admin/<provider>/accounts/<username> with a JSON body
+// {"entitlements": [...], "disabled": true|false} (either field), POST /_admin/reset to go
+// back to accounts.json. Loopback callers only, JSON only and no Origin header, so a web page
+// open in a browser on this machine cannot send it (a cross-site JSON POST needs a preflight,
+// which this server never answers).
+// ---------------------------------------------------------------------------
+
+const ADMIN_ACCOUNT = /^\/_admin\/([a-z]+)\/accounts\/([A-Za-z0-9_.-]{1,64})$/;
+const LOOPBACK_PEERS = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+function sendJson(res, status, value) {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(`${JSON.stringify(value)}\n`);
+}
+
+async function handleAdmin(req, res, pathname) {
+  if (!LOOPBACK_PEERS.has(req.socket.remoteAddress) || req.headers.origin !== undefined) {
+    sendJson(res, 403, { error: 'loopback callers only, without an Origin header' });
+    return;
+  }
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    sendJson(res, 405, { error: 'use POST' });
+    return;
+  }
+  if (!(req.headers['content-type'] || '').startsWith('application/json')) {
+    sendJson(res, 415, { error: 'send application/json' });
+    return;
+  }
+  let body;
+  try {
+    body = JSON.parse((await readBody(req, 64 * 1024)).toString('utf8') || '{}');
+  } catch (err) {
+    sendJson(res, err.status || 400, { error: err.status ? err.message : 'the body is not JSON' });
+    return;
+  }
+  if (pathname === '/_admin/reset') {
+    resetAccounts();
+    req.idpNote = 'accounts reset';
+    sendJson(res, 200, { reset: true });
+    return;
+  }
+  const match = ADMIN_ACCOUNT.exec(pathname);
+  const account = match && Object.hasOwn(ACCOUNTS, match[1]) ? ACCOUNTS[match[1]].byUsername.get(match[2]) : undefined;
+  if (!account) {
+    sendJson(res, 404, { error: 'no such provider or account' });
+    return;
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    sendJson(res, 400, { error: 'expected an object' });
+    return;
+  }
+  const { entitlements, disabled } = body;
+  if (entitlements !== undefined && !(Array.isArray(entitlements) && entitlements.every((e) => typeof e === 'string'))) {
+    sendJson(res, 400, { error: 'entitlements: expected a list of strings' });
+    return;
+  }
+  if (disabled !== undefined && typeof disabled !== 'boolean') {
+    sendJson(res, 400, { error: 'disabled: expected true or false' });
+    return;
+  }
+  if (entitlements !== undefined) account.entitlements = [...entitlements];
+  if (disabled !== undefined) account.disabled = disabled;
+  req.idpNote = `${match[1]}/${account.username}: ${account.disabled ? 'disabled' : 'enabled'}, ${account.entitlements.length} entitlements`;
+  sendJson(res, 200, { username: account.username, disabled: account.disabled, entitlements: account.entitlements });
+}
+
+// ---------------------------------------------------------------------------
 // HTTP server: logging, canonical host, routing by path prefix
 // ---------------------------------------------------------------------------
 
@@ -651,6 +743,10 @@ async function route(req, res) {
 
   if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
     sendHtml(res, 200, indexPage());
+    return;
+  }
+  if (pathname.startsWith('/_admin/')) {
+    await handleAdmin(req, res, pathname);
     return;
   }
   if (pathname === '/healthz') {

@@ -35,6 +35,8 @@ from prometheus_client.registry import Collector
 
 from keys.models import AccessKey, KeyEvent
 from keys.selectors import expiry_enforcement
+from lifecycle.recheck import OUTCOMES
+from lifecycle.selectors import recheck_report
 from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,24 @@ class DatabaseCollector(Collector):
                                 "Seconds since a worker last completed the expiry sweep (+Inf: never)")  # fmt: skip
         age.add_metric([], math.inf if sweep.age_seconds is None else sweep.age_seconds)
         yield age
+        yield from _recheck_metrics()
+
+
+def _recheck_metrics() -> Iterator[Metric]:
+    report = recheck_report()
+    age = GaugeMetricFamily("latchkey_membership_recheck_age_seconds",
+                            "Seconds since a worker last completed the membership re-check (+Inf: never)")  # fmt: skip
+    seconds = report.age_seconds()
+    age.add_metric([], math.inf if seconds is None else seconds)
+    yield age
+    accounts = GaugeMetricFamily("latchkey_membership_recheck_accounts",
+                                 "Accounts in the last membership re-check, by provider and outcome "
+                                 "(no_refresh_token: cannot be re-checked without a login)",
+                                 labels=["provider", "outcome"])  # fmt: skip
+    for provider, counts in sorted(report.outcomes.items()):
+        for outcome in OUTCOMES:
+            accounts.add_metric([provider, outcome], counts.get(outcome, 0))
+    yield accounts
 
 
 class QueueCollector(Collector):

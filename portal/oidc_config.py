@@ -11,7 +11,10 @@ from urllib.parse import urlparse
 from portal.env import EnvError
 
 _PROVIDER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-DEFAULT_SCOPES = ["openid", "profile", "email", "eduperson_entitlement"]
+# offline_access: a refresh token, with which Latchkey re-checks the account in the background
+# (lifecycle/recheck.py). OpenID Connect honours it only with prompt=consent, so that is sent
+# with it; a provider that gives no refresh token all the same is reported to operators.
+DEFAULT_SCOPES = ["openid", "profile", "email", "eduperson_entitlement", "offline_access"]
 _PROJECT_RANGE = re.compile(r"^([0-9]{1,20})(?:-([0-9]{1,20}))?$")
 
 
@@ -109,18 +112,23 @@ def parse_oidc_providers(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") 
             raise EnvError(f"{where}.scopes: expected a list of strings")
         if "openid" not in scopes:
             raise EnvError(f"{where}.scopes: must include 'openid'")
+        app_settings: dict[str, Any] = {
+            "server_url": entry["issuer"].rstrip("/"),
+            "token_auth_method": "client_secret_basic",
+            "scope": scopes,
+            "oauth_pkce_enabled": True,
+        }
+        if "offline_access" in scopes:
+            # A login that asks for prompt=login (the re-login before a reveal) overrides this;
+            # it gets no new refresh token and the stored one stays.
+            app_settings["auth_params"] = {"prompt": "consent"}
         apps.append(
             {
                 "provider_id": provider_id,
                 "name": entry["name"],
                 "client_id": entry["client_id"],
                 "secret": entry["client_secret"],
-                "settings": {
-                    "server_url": entry["issuer"].rstrip("/"),
-                    "token_auth_method": "client_secret_basic",
-                    "scope": scopes,
-                    "oauth_pkce_enabled": True,
-                },
+                "settings": app_settings,
             }
         )
     return apps

@@ -21,6 +21,7 @@ from portal.env import (
     url_with_password,
 )
 from portal.oidc_config import parse_oidc_providers, parse_provider_trust
+from portal.sealing import check_keys, derived_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "projects",
     "keys",
     "buckets",
+    "lifecycle",
     "api",
 ]
 
@@ -154,7 +156,17 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = False  # two federated identities may share an address; see accounts/adapter.py
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-SOCIALACCOUNT_STORE_TOKENS = False  # nothing upstream-issued is kept in our database
+# allauth keeps no upstream token; Latchkey keeps only the refresh token, sealed (accounts.UpstreamGrant).
+SOCIALACCOUNT_STORE_TOKENS = False
+# Keys sealing stored tokens (portal/sealing.py): comma-separated Fernet keys, the first seals,
+# all open; derived from SECRET_KEY when unset.
+try:
+    LATCHKEY_TOKEN_KEYS = check_keys(
+        [k.strip() for k in (env_secret("LATCHKEY_TOKEN_KEYS", "") or "").split(",") if k.strip()]
+        or [derived_key(SECRET_KEY)]
+    )
+except ValueError as _exc:
+    raise EnvError(f"LATCHKEY_TOKEN_KEYS: {_exc}") from None
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"  # allauth's rate limits see our client address
 # Reverse proxies whose X-Forwarded-For is believed (portal/http.py client_ip); empty: none.
@@ -227,6 +239,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # catches up (keys/services.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 900}
 CELERY_TIMEZONE = "UTC"
+# How often every account holding a live key or a CLI session is asked about at its upstream
+# provider (lifecycle/recheck.py): the longest a person removed there keeps access.
+LATCHKEY_MEMBERSHIP_RECHECK_SECONDS = env_int("LATCHKEY_MEMBERSHIP_RECHECK_SECONDS", 3600, minimum=5, maximum=86400)
 LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
 CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
@@ -238,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
     "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
+    "memberships-recheck": {
+        "task": "lifecycle.tasks.memberships_recheck_task",
+        "schedule": float(LATCHKEY_MEMBERSHIP_RECHECK_SECONDS),
+    },
 }
 
 # Rate limits, "count/seconds" (portal/ratelimit.py): per user for keys and reveals, per client

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -22,11 +21,9 @@ from accounts.models import User
 from api.authentication import _accepting_providers
 from projects.models import Membership, Project, Role
 from tests.browser import chromium
+from tests.idp import idp_paths_during
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
-
-
-IDP_LOG = Path(__file__).resolve().parent.parent / ".stack/test/idp/idp.log"
 
 
 def _upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli",
@@ -89,16 +86,6 @@ def test_upstream_access_token_works_only_for_an_account_that_logged_in(live_ser
     assert wrong.status_code == 401
 
 
-def _idp_requests_during(call):  # type: ignore[no-untyped-def]
-    """The paths the test IdP served while ``call`` ran, from its own request log."""
-    start = IDP_LOG.stat().st_size
-    result = call()
-    time.sleep(0.2)
-    with IDP_LOG.open() as log:
-        log.seek(start)
-        return result, [line.split()[2] for line in log if len(line.split()) > 3 and line.split()[1] in ("GET", "POST")]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_tokens_for_another_service_or_bogus_are_refused_and_reach_no_other_provider(live_server, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_RATE_LIMITS = {**settings.LATCHKEY_RATE_LIMITS, "bearer_failure": "3/60"}
@@ -114,13 +101,13 @@ def test_tokens_for_another_service_or_bogus_are_refused_and_reach_no_other_prov
     def call(bearer: str):  # type: ignore[no-untyped-def]
         return lambda: requests.get(api, headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
 
-    refused, asked = _idp_requests_during(call(token))
+    refused, asked = idp_paths_during(call(token))
     assert refused.status_code == 401 and "not valid here" in refused.json()["detail"]
     assert "/myaccessid/token/introspection" in asked  # the one provider that accepts API tokens
     assert not [path for path in asked if path.startswith("/haka")]  # HAKA never saw the token
     assert "/myaccessid/me" not in asked  # nothing was read on the strength of a foreign token
 
-    again, asked = _idp_requests_during(call(token))
+    again, asked = idp_paths_during(call(token))
     assert again.status_code == 401 and asked == []  # the refusal is cached: no second round trip
     assert call("not-a-token")().status_code == 401
     limited = call("also-not-a-token")()

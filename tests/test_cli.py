@@ -5,7 +5,6 @@ hold other remotes and profiles, the real rclone, s3cmd and aws using what it wr
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -21,26 +20,17 @@ from playwright.sync_api import expect
 from keys.models import AccessKey
 from projects.models import Project
 from tests.browser import chromium
+from tests.cliutil import LATCHKEY
+from tests.cliutil import approve_in_django as _approve_in_django
+from tests.cliutil import cli_env as _env
+from tests.cliutil import cli_run as _run
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 ROOT = Path(__file__).resolve().parent.parent
-LATCHKEY = str(ROOT / ".venv/bin/latchkey")
 RCLONE = "[other]\n# a remote the user made by hand\ntype = local\n"
 S3CFG = "[default]\naccess_key = OLDKEY\nsecret_key = OLDSECRET\nmultipart_chunk_size_mb = 15\n"
 AWS_CREDENTIALS = "[default]\naws_access_key_id = OLD\naws_secret_access_key = OLDSECRET\n"
 AWS_CONFIG = "[default]\nregion = eu-north-1\n"
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_", "S3CMD_", "XDG_"))}
-    return {**env, "HOME": str(home)}
-
-
-def _run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(args, capture_output=True, text=True, env=_env(home), timeout=120, check=False)
-    if check:
-        assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
-    return result
 
 
 def _login(live_server_url: str, home: Path) -> None:
@@ -123,22 +113,6 @@ def test_login_configure_use_and_remove(live_server, tmp_path: Path) -> None:  #
     # For scripts, as MSI's `s3info --keys`: the login above was fresh, so a reveal is allowed.
     made = _run(home, LATCHKEY, "keys", "create", "-p", "462000008", "--hours", "1", "-d", "script").stdout.split()
     assert _run(home, LATCHKEY, "keys", "show", "--plain", "-p", "462000008", made[0]).stdout.split() == made[:2]
-
-
-def _approve_in_django(live_server_url: str, home: Path, user: object, action: str) -> subprocess.CompletedProcess[str]:
-    """`latchkey login`, with the approval (or denial) posted by a logged-in Django test client."""
-    from tests.web import client_for
-
-    proc = subprocess.Popen([LATCHKEY, "login", "--server", live_server_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_env(home))  # fmt: skip
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    match = re.search(r"enter the code (\S+)", first)
-    assert match, first + proc.communicate(timeout=10)[1]
-    answer = client_for(user).post(f"/identity/o/device?code={match.group(1)}", {"action": action})  # type: ignore[arg-type]
-    assert answer.status_code == 200
-    out, err = proc.communicate(timeout=60)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 @pytest.mark.django_db(transaction=True)

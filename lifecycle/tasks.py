@@ -1,0 +1,17 @@
+"""Thin Celery tasks for the cross-app flows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from heartbeats.services import heartbeat_completed
+from lifecycle.recheck import RECHECK, memberships_recheck
+
+
+@shared_task
+def memberships_recheck_task() -> dict[str, Any]:
+    summary = memberships_recheck()
+    heartbeat_completed(name=RECHECK, summary=summary)  # read by /metrics
+    return summary
