@@ -5,12 +5,12 @@
 2. An access token from an upstream identity provider (for example from oidc-agent), but only
    from a provider configured with ``api_clients`` and only if it was issued to one of those
    clients: a token another service at the same IdP received is refused. The token is checked by
-   token introspection (RFC 7662) at that provider, with Latchkey's own client credentials;
-   introspection says who the token was issued to and whether it is still live, and works for
-   opaque tokens (oidc-provider's are). A JWT goes to the provider its ``iss`` names and no
-   other; an opaque token only to the providers that accept API tokens. The answer's ``sub``
-   must belong to an account that has logged in through that provider once, and the claims
-   behind the token (userinfo) re-sync that provider's memberships at once. Answers are cached
+   token introspection (RFC 7662) at that provider, with Latchkey's own client credentials, or,
+   for a JWT access token where the provider offers no introspection (or ``api_jwt_local``), here
+   against the provider's JWKS (api/token_checks.py). A JWT goes to the provider its ``iss``
+   names and no other; an opaque token only to the providers that accept API tokens. The
+   ``sub`` must belong to an account that has logged in through that provider once, and the
+   claims behind the token (userinfo, or the JWT's own) re-sync that provider's memberships. Answers are cached
    by a hash of the token (never the token): a minute when good, half a minute when not; failed
    tokens are limited per client address; each provider call has a short timeout.
 3. The browser session (with CSRF protection), so the web pages can use the API too.
@@ -23,7 +23,6 @@ import logging
 from typing import Any
 
 import jwt
-import requests
 from allauth.idp.oidc.contrib.rest_framework.authentication import TokenAuthentication
 from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
@@ -34,6 +33,7 @@ from rest_framework.request import Request
 
 from accounts import upstream
 from accounts.models import User
+from api import token_checks
 from portal import ratelimit
 from portal.http import client_ip
 from projects.signals import memberships_sync_from_idp
@@ -119,17 +119,19 @@ class UpstreamTokenAuthentication(BaseAuthentication):
 
     def _at_provider(self, app: dict[str, Any], token: str) -> int | None:
         provider_id, issuer = app["provider_id"], app["settings"]["server_url"]
-        document = upstream.discovery(issuer)
-        if not document or not document.get("introspection_endpoint"):
-            log.warning("provider %s: no introspection endpoint; its API tokens cannot be checked", provider_id)
+        document = upstream.discovery(issuer) or {}
+        trust = settings.LATCHKEY_PROVIDER_TRUST[provider_id]
+        is_jwt, jwks_uri = _jwt_issuer(token) is not None, document.get("jwks_uri")
+        introspection = document.get("introspection_endpoint")
+        if is_jwt and isinstance(jwks_uri, str) and (trust.api_jwt_local or not introspection):
+            answer, claims = token_checks.verify_jwt(app, jwks_uri, token), "token"
+        elif isinstance(introspection, str):
+            answer, claims = token_checks.introspect(app, introspection, token), "userinfo"
+        else:
+            log.warning("provider %s: no introspection endpoint and not a JWT; its API tokens cannot be checked",
+                        provider_id)  # fmt: skip
             return None
-        try:
-            answer = requests.post(document["introspection_endpoint"], data={"token": token}, timeout=upstream.TIMEOUT,
-                                   auth=(app["client_id"], app["secret"])).json()  # fmt: skip
-        except (requests.RequestException, ValueError):
-            log.warning("provider %s: introspection failed", provider_id)
-            return None
-        if not isinstance(answer, dict) or answer.get("active") is not True:
+        if answer is None:
             return None
         clients = set(settings.LATCHKEY_PROVIDER_TRUST[provider_id].api_clients)
         if not _issued_to(answer) & clients:
@@ -141,7 +143,10 @@ class UpstreamTokenAuthentication(BaseAuthentication):
         account = SocialAccount.objects.filter(provider=provider_id, uid=answer["sub"]).first()
         if account is None:
             raise AuthenticationFailed("Log in to Latchkey in a browser once before using its API.")
-        self._resync(app, token, account)
+        if claims == "token":  # a JWT carries its claims; it is meant for Latchkey, not for userinfo
+            self._sync(app, answer, account)
+        else:
+            self._resync(app, token, account)
         return int(account.user_id)
 
     def _resync(self, app: dict[str, Any], token: str, account: SocialAccount) -> None:
@@ -156,6 +161,9 @@ class UpstreamTokenAuthentication(BaseAuthentication):
             return
         if claims.get("sub") != account.uid:
             raise AuthenticationFailed("The identity provider names someone else for this token.")
+        self._sync(app, claims, account)
+
+    def _sync(self, app: dict[str, Any], claims: dict[str, Any], account: SocialAccount) -> None:
         if settings.LATCHKEY_ENTITLEMENT_CLAIM not in claims:
             # A token granted without the entitlement scope says nothing about memberships; reading
             # its silence as "none" would end every membership the provider gave.

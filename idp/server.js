@@ -46,6 +46,9 @@ const HOST = '127.0.0.1';
 const ORIGIN = `http://${HOST}:${PORT}`;
 const CLIENT_ID = 'latchkey';
 const CLI_CLIENT_ID = 'latchkey-cli';
+// A resource server whose access tokens are JWTs (RFC 9068), for relying parties that check
+// them locally (signature from the JWKS): ask with resource=urn:latchkey:api and scope api.
+const JWT_RESOURCE = 'urn:latchkey:api';
 const CLIENT_SECRET = process.env.IDP_CLIENT_SECRET || 'latchkey-test-secret';
 // Signs the session/interaction cookies (koa keygrip). A fixed dev default is fine: test IdP.
 const COOKIE_KEYS = envList('IDP_COOKIE_KEYS') || ['latchkey-test-idp-cookie-key-not-a-secret'];
@@ -347,6 +350,13 @@ function buildProvider({ id, displayName }) {
     responseTypes: ['code', 'none'],
     // Put the scope-requested claims in the ID token as well as in userinfo.
     conformIdTokenClaims: false,
+    // JWT access tokens carry the entitlements, as many IdPs' do: they cannot be used at
+    // userinfo (their audience is the resource server), so this is what the RP re-syncs from.
+    async extraTokenClaims(ctx, token) {
+      if (!token.resourceServer) return undefined;
+      const account = accounts.bySub.get(token.accountId);
+      return account && !account.disabled ? { eduperson_entitlement: account.entitlements } : undefined;
+    },
     async findAccount(ctx, sub) {
       // A disabled account is gone, as far as clients can tell: refresh tokens, userinfo and
       // new logins all fail for it (oidc-provider answers invalid_grant / invalid_token).
@@ -430,6 +440,15 @@ ${withLogout}
         },
       },
       revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => undefined, // no resource asked: an opaque token for userinfo
+        useGrantedResource: async () => true,
+        async getResourceServerInfo(ctx, resourceIndicator) {
+          if (resourceIndicator !== JWT_RESOURCE) throw new errors.InvalidTarget();
+          return { scope: 'api', audience: JWT_RESOURCE, accessTokenTTL: 60 * 60, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
       // RFC 7662, for relying parties that check access tokens (Latchkey's API). Only
       // confidential clients may ask; the answer names the client the token was issued to.
       introspection: {

@@ -28,6 +28,10 @@ class ProviderTrust:
     # Client ids at this provider whose access tokens the API accepts (e.g. oidc-agent's); none:
     # the API accepts no token of this provider, and never sends it one.
     api_clients: tuple[str, ...] = ()
+    # A JWT access token is verified here (JWKS signature, iss, exp) even where the provider
+    # offers introspection: fewer calls to it, but a token it revoked works until it expires.
+    # Without introspection, JWTs are always verified here.
+    api_jwt_local: bool = False
 
     def admits_project(self, number: str) -> bool:
         if not self.project_ranges:
@@ -71,13 +75,23 @@ def _api_clients(entry: dict[str, Any], where: str) -> tuple[str, ...]:
     return tuple(c.strip() for c in value)
 
 
+def _api_jwt_local(entry: dict[str, Any], where: str) -> bool:
+    value = entry.get("api_jwt_local", False)
+    if not isinstance(value, bool):
+        raise EnvError(f"{where}.api_jwt_local: expected true or false")
+    return value
+
+
 def parse_provider_trust(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") -> dict[str, ProviderTrust]:
     """provider id → what it may assert, from the same list parse_oidc_providers reads (which
     checks the rest of each entry)."""
     parse_oidc_providers(data, source=source)
     return {
         entry["id"]: ProviderTrust(
-            _prefixes(entry, f"{source}[{i}]"), _ranges(entry, f"{source}[{i}]"), _api_clients(entry, f"{source}[{i}]")
+            _prefixes(entry, f"{source}[{i}]"),
+            _ranges(entry, f"{source}[{i}]"),
+            _api_clients(entry, f"{source}[{i}]"),
+            _api_jwt_local(entry, f"{source}[{i}]"),
         )
         for i, entry in enumerate(data)
     }

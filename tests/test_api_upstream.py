@@ -5,14 +5,17 @@ the tokens. The IdP's own request log shows which provider was asked."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
+from dataclasses import replace
 from typing import Any
 
 import jwt
 import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.db import connections
 from playwright.sync_api import expect
@@ -27,9 +30,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 
 
 def _upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli",
-                    scope: str = "openid profile eduperson_entitlement") -> str:  # fmt: skip
+                    scope: str = "openid profile eduperson_entitlement",
+                    resource: str | None = None) -> str:  # fmt: skip
+    """An access token from the test IdP's device grant; with ``resource``, a JWT for that
+    resource server (RFC 8707, RFC 9068) rather than an opaque token for userinfo."""
     config = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
-    start = {"client_id": client_id, "scope": scope}
+    target = {"resource": resource} if resource else {}
+    start = {"client_id": client_id, "scope": scope, **target}
     device = requests.post(config["device_authorization_endpoint"], data=start, timeout=10).json()
     with chromium() as browser:
         page = browser.new_page()
@@ -45,7 +52,7 @@ def _upstream_token(issuer: str, user: str, password: str, client_id: str = "lat
     while time.monotonic() < deadline:
         answer = requests.post(config["token_endpoint"], timeout=10, data={
             "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
-            "client_id": client_id}).json()  # fmt: skip
+            "client_id": client_id, **target}).json()  # fmt: skip
         if "access_token" in answer:
             return str(answer["access_token"])
         time.sleep(1)
@@ -124,3 +131,53 @@ def test_a_jwt_is_sent_only_to_the_provider_its_issuer_names(settings) -> None: 
     own = jwt.encode({"iss": issuers["myaccessid"], "sub": "x"}, "k" * 32, algorithm="HS256")
     assert [a["provider_id"] for a in _accepting_providers(own)] == ["myaccessid"]
     assert [a["provider_id"] for a in _accepting_providers("opaque-token")] == ["myaccessid"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jwt_access_token_is_verified_here_against_the_providers_keys(live_server, settings) -> None:  # type: ignore[no-untyped-def]
+    """The test IdP's RFC 9068 tokens (resource urn:latchkey:api) with MyAccessID set to verify
+    JWTs here: signature, issuer, expiry and client checked without introspection, and the
+    token's own entitlements re-sync memberships."""
+    settings.LATCHKEY_PROVIDER_TRUST = {
+        **settings.LATCHKEY_PROVIDER_TRUST,
+        "myaccessid": replace(settings.LATCHKEY_PROVIDER_TRUST["myaccessid"], api_jwt_local=True),
+    }
+    Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"jw{secrets.token_hex(4)}")
+    user = User.objects.create_user(username="alice-jwt")
+    SocialAccount.objects.create(user=user, provider="myaccessid", uid="beac8169-1255-4475-a9df-49944ca57d99")
+    connections.close_all()
+    issuer = next(a["settings"]["server_url"] for a in settings.SOCIALACCOUNT_PROVIDERS["openid_connect"]["APPS"]
+                  if a["provider_id"] == "myaccessid")  # fmt: skip
+    token = _upstream_token(issuer, "alice", "alice-pass", scope="openid api", resource="urn:latchkey:api")
+    assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
+    api = f"{live_server.url}/api/v1/projects/"
+
+    def call(bearer: str):  # type: ignore[no-untyped-def]
+        return lambda: requests.get(api, headers={"Authorization": f"Bearer {bearer}"}, timeout=10)
+
+    accepted, asked = idp_paths_during(call(token))
+    assert accepted.status_code == 200 and [p["number"] for p in accepted.json()] == ["462000008"]
+    assert "/myaccessid/token/introspection" not in asked and "/myaccessid/me" not in asked
+    assert Membership.objects.get(user=user).role == Role.MANAGER  # from the token's own claims
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    header = jwt.get_unverified_header(token)
+    own_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = {
+        "foreign key, same kid": jwt.encode(claims, own_key, algorithm="RS256", headers=header),
+        "HS256": jwt.encode(claims, "k" * 32, algorithm="HS256", headers={"kid": header["kid"]}),
+        "alg none": jwt.encode(claims, None, algorithm="none"),
+        "tampered payload": _swap_payload(token, {**claims, "sub": "someone-else"}),
+    }
+    for name, bearer in forged.items():
+        assert call(bearer)().status_code in (401, 429), name
+    other = _upstream_token(issuer, "alice", "alice-pass", client_id="other-service", scope="openid api",
+                            resource="urn:latchkey:api")  # fmt: skip
+    assert jwt.decode(other, options={"verify_signature": False})["client_id"] == "other-service"
+    assert call(other)().status_code in (401, 429)  # genuine, but issued to another service
+
+
+def _swap_payload(token: str, claims: dict[str, Any]) -> str:
+    head, _, signature = token.split(".")
+    body = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    return f"{head}.{body}.{signature}"

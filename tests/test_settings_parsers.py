@@ -138,6 +138,7 @@ def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
         ({"projects": ["9-1"]}, "ends before it starts"),
         ({"api_clients": "oidc-agent"}, "expected a list of client ids"),
         ({"api_clients": [""]}, "expected a list of client ids"),
+        ({"api_jwt_local": "yes"}, "expected true or false"),
     ],
 )
 def test_provider_trust_rejects_bad_entries(extra: dict[str, object], message: str) -> None:
