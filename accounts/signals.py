@@ -61,14 +61,18 @@ def keep_refresh_token_on_connect(sender: Any, request: Any, sociallogin: Any, *
 CLOCK_SKEW_SECONDS = 60  # an IdP's clock a little ahead of ours; further ahead is not believed
 
 
-def authenticated_within(request: Any, seconds: int, *, now: float | None = None) -> bool:
-    """The person signed in at their IdP within the last ``seconds``: an auth_time that is
-    present, not in the future (beyond a small clock skew), and recent enough."""
-    at = request.session.get(AUTH_AT)
+def auth_time_fresh(at: object, seconds: int, *, now: float | None = None) -> bool:
+    """The one freshness rule, for pages and API: an IdP auth_time that is present, not in the
+    future (beyond a small clock skew), and within the last ``seconds``."""
     if not isinstance(at, int) or isinstance(at, bool):
         return False
     current = time.time() if now is None else now
     return at <= current + CLOCK_SKEW_SECONDS and current - at <= seconds
+
+
+def authenticated_within(request: Any, seconds: int, *, now: float | None = None) -> bool:
+    """The login behind this browser session was at most ``seconds`` ago at the IdP."""
+    return auth_time_fresh(request.session.get(AUTH_AT), seconds, now=now)
 
 
 @receiver(post_save, sender=User)

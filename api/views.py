@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
@@ -14,7 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.signals import auth_time_fresh
 from api import serializers as s
+from api.device_login import token_auth_at
 from api.errors import NON_FIELD
 from keys.access import owned_key
 from keys.configs import configs_for_key
@@ -114,17 +114,9 @@ class KeyExtend(APIView):
 
 
 def fresh_token(request: Request) -> bool:
-    """The web pages' rule for a reveal, for a token: it was issued within the re-authentication
-    window, by an approval right after a login at the IdP (the user's last login, which each IdP
-    login sets, falls in the same window before the token)."""
-    token = request.auth
-    issued = getattr(token, "created_at", None)
-    user = request.user
-    if issued is None or user.last_login is None:
-        return False
-    window = timedelta(seconds=settings.LATCHKEY_REAUTH_SECONDS)
-    now = timezone.now()
-    return now - issued <= window and issued - window <= user.last_login <= issued
+    """The web pages' rule for a reveal, for a token: the IdP login that approved this token's
+    device login was recent (api/device_login.py). Upstream tokens carry no such login."""
+    return auth_time_fresh(token_auth_at(request.auth), settings.LATCHKEY_REAUTH_SECONDS)
 
 
 REAUTH_NEEDED = (

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from api import device_login
 from portal import health, metrics
 
 urlpatterns = [
@@ -11,7 +12,11 @@ urlpatterns = [
     path("health/ready", health.ready, name="health_ready"),
     path("metrics", metrics.metrics, name="metrics"),
     path("accounts/", include("allauth.urls")),
-    path("", include("allauth.idp.urls")),  # Latchkey's own OpenID provider: the CLI's device login
+    # Latchkey's own OpenID provider, the CLI's device login; two of its views wrapped (same
+    # paths, listed first) to carry the approving login's auth_time to the token it issues.
+    path("identity/o/device", device_login.device_authorization),
+    path("identity/o/api/token", device_login.token),
+    path("", include("allauth.idp.urls")),
     path("api/v1/", include("api.urls")),
     path("projects/", include("keys.urls")),
     path("projects/", include("buckets.urls")),

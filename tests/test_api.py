@@ -4,11 +4,14 @@ field and the reason, and authorization by the cast."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -23,21 +26,25 @@ from tests.web import client_for
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph, pytest.mark.usefixtures("many_device_logins")]
 
 
-def device_token(user: User) -> str:
-    """An access token for ``user`` through the device authorization grant, as the CLI gets it."""
+def device_token(user: User, *, fresh_login: bool = False, answer: dict[str, Any] | None = None) -> str:
+    """An access token for ``user`` through the device authorization grant, as the CLI gets it,
+    approved in a browser session whose IdP login was just now (``fresh_login``) or an hour ago.
+    ``answer`` receives the whole token response."""
     anonymous = Client()
     form = "application/x-www-form-urlencoded"
     start = anonymous.post("/identity/o/api/device/code", urlencode({"client_id": "latchkey-cli",
                                                                      "scope": "openid profile"}), form)  # fmt: skip
     assert start.status_code == 200, start.content
     device = start.json()
-    browser = client_for(user)
+    browser = client_for(user, fresh_login=fresh_login)
     approve = browser.post(f"/identity/o/device?code={device['user_code']}", {"action": "confirm"})
     assert approve.status_code == 200
     token = anonymous.post("/identity/o/api/token", urlencode({
         "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
         "client_id": "latchkey-cli"}), form)  # fmt: skip
     assert token.status_code == 200, token.content
+    if answer is not None:
+        answer.update(token.json())
     return str(token.json()["access_token"])
 
 
@@ -166,18 +173,30 @@ def test_bad_grant_input_names_the_field(
 
 
 def test_reveal_needs_a_fresh_login(project: Project, cast: dict[str, User | None]) -> None:
+    """The web's rule: the IdP login behind the browser session that approved this token's
+    device login was within LATCHKEY_REAUTH_SECONDS; a refreshed token was approved by nobody."""
     member = cast["member"]
     assert member is not None
     issued = key_create(membership=Membership.objects.get(user=member, project=project), hours=1, description="r")
     path = f"projects/{project.number}/keys/{issued.key.access_key_id}/reveal/"
-    User.objects.filter(pk=member.pk).update(last_login=None)  # logged in long ago (or never at the IdP)
-    stale = Api(device_token(User.objects.get(pk=member.pk)))
-    User.objects.filter(pk=member.pk).update(last_login=None)  # the approval's login was not fresh
-    refused = stale("POST", path, {})
+    # The browser session's last login is recent in Django's eyes, but its IdP login was an hour ago.
+    refused = Api(device_token(member))("POST", path, {})
     assert refused.status_code == 403 and "fresh login" in refused.json()["detail"]
-    fresh = Api(device_token(User.objects.get(pk=member.pk)))  # client_for logs in now: last_login is fresh
+
+    answer: dict[str, Any] = {}
+    fresh = Api(device_token(member, fresh_login=True, answer=answer))
     shown = fresh("POST", path, {})
     assert shown.status_code == 200 and shown.json()["secret_key"] == issued.secret
+
+    refreshed = Client().post("/identity/o/api/token", urlencode({
+        "grant_type": "refresh_token", "refresh_token": answer["refresh_token"], "client_id": "latchkey-cli"}),
+        "application/x-www-form-urlencoded")  # fmt: skip
+    assert refreshed.status_code == 200, refreshed.content
+    again = Api(refreshed.json()["access_token"])("POST", path, {})
+    assert again.status_code == 403  # minutes after a fresh login, but not issued by one
+
+    with time_machine.travel(time.time() + settings.LATCHKEY_REAUTH_SECONDS + 1):  # the window has passed
+        assert fresh("POST", path, {}).status_code == 403
 
 
 def test_an_unknown_token_is_refused_with_401() -> None:
