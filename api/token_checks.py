@@ -54,7 +54,8 @@ def verify_jwt(app: dict[str, Any], jwks_uri: str, token: str) -> dict[str, Any]
         key = _keys(jwks_uri).get_signing_key_from_jwt(token)
         claims = jwt.decode(token, key, algorithms=ALGORITHMS, issuer=[issuer, issuer + "/"], leeway=LEEWAY,
                             options={"require": ["exp", "iss", "sub"], "verify_aud": False})  # fmt: skip
-    except jwt.PyJWKClientConnectionError:
+    except (jwt.PyJWKClientConnectionError, ValueError, TypeError, KeyError):
+        # Unreachable, or a key set that is not JSON / not a key set (PyJWT lets json errors out).
         log.warning("provider %s: its signing keys could not be fetched", provider_id)
         return None
     except jwt.PyJWTError as exc:
