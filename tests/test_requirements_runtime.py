@@ -32,7 +32,9 @@ pytestmark = [pytest.mark.ceph]
 SWEEP_SECONDS = 2  # the test's sweep interval, so that staleness shows within seconds
 
 
-@pytest.fixture(scope="module")
+# Session, not module: pytest-django runs transactional tests after the others, which splits this
+# module's tests apart, and a module fixture was then built twice (about 35 s each).
+@pytest.fixture(scope="session")
 def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with requirements.txt and nothing else (the pip cache makes it quick)."""
     venv = tmp_path_factory.mktemp("runtime") / "venv"
