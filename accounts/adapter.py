@@ -6,7 +6,7 @@ address is unique or verified across providers, so linking by address would let 
 take over an account created through another. A second provider's first login therefore
 creates a second account, with the memberships that provider asserts. A person who wants
 one account connects the second provider while logged in (Account → Connected identities);
-memberships then come from each connected provider (see projects/services.py).
+memberships then come from each connected provider (see lifecycle/memberships.py).
 """
 
 from __future__ import annotations

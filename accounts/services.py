@@ -40,16 +40,6 @@ def user_ensure_rgw_name(*, user: User) -> str:
     raise RuntimeError(f"could not find a free RGW name for user {user.pk}")
 
 
-def user_revoke_keys_if_inactive(*, user: User) -> int:
-    """A deactivated user's keys stop working at once, in every project."""
-    from keys.models import AccessKey
-    from keys.services import LIVE, keys_revoke
-
-    if user.is_active:
-        return 0
-    return keys_revoke(keys=list(AccessKey.objects.filter(owner=user, status__in=LIVE)), reason="user deactivated")
-
-
 def upstream_grant_store(*, account: SocialAccount, refresh_token: str, now: datetime | None = None) -> UpstreamGrant:
     """Keep (sealed) the refresh token ``account``'s provider gave, replacing the one before."""
     grant, _ = UpstreamGrant.objects.update_or_create(

@@ -9,12 +9,10 @@ from typing import Any
 
 from allauth.account.signals import user_logged_in
 from allauth.socialaccount.signals import social_account_added
-from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts.models import User
-from accounts.services import upstream_grant_store, user_revoke_keys_if_inactive
-from projects.entitlements import merged_claims
+from accounts.claims import merged_claims
+from accounts.services import upstream_grant_store
 
 AUTH_AT = "latchkey_auth_at"
 AUTH_PROVIDER = "latchkey_auth_provider"
@@ -73,10 +71,3 @@ def auth_time_fresh(at: object, seconds: int, *, now: float | None = None) -> bo
 def authenticated_within(request: Any, seconds: int, *, now: float | None = None) -> bool:
     """The login behind this browser session was at most ``seconds`` ago at the IdP."""
     return auth_time_fresh(request.session.get(AUTH_AT), seconds, now=now)
-
-
-@receiver(post_save, sender=User)
-def revoke_keys_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) -> None:
-    # Operators deactivate people in the Django admin; the keys must not outlive that.
-    if not instance.is_active and not kwargs.get("created"):
-        user_revoke_keys_if_inactive(user=instance)

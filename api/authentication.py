@@ -34,9 +34,9 @@ from rest_framework.request import Request
 from accounts import upstream
 from accounts.models import User
 from api import token_checks
+from lifecycle.memberships import memberships_sync_from_idp
 from portal import ratelimit
 from portal.http import client_ip
-from projects.signals import memberships_sync_from_idp
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 60

@@ -20,11 +20,12 @@ from keys.access import owned_key
 from keys.configs import configs_for_key
 from keys.forms import endpoint_url
 from keys.models import AccessKey
-from keys.services import key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from keys.selectors import keys_of, memberships_of
+from keys.services import key_delete, key_edit_description, key_extend, key_reveal_secret
+from lifecycle.keys import key_create
 from portal import ratelimit
 from portal.http import client_ip
 from projects.access import membership_for
-from projects.selectors import keys_of, memberships_of
 from storage import client as storage
 
 

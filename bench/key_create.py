@@ -30,8 +30,8 @@ from django.test import Client  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
+from lifecycle.memberships import membership_provision  # noqa: E402
 from projects.models import Membership, Project  # noqa: E402
-from projects.services import membership_provision  # noqa: E402
 from storage import client as storage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,8 +22,8 @@ from buckets.grants import GrantRequest, grant_create, group_create, group_set_m
 from buckets.models import Bucket  # noqa: E402
 from buckets.services import bucket_create, bucket_set_members_access  # noqa: E402
 from buckets.sync import policies_sync_dirty  # noqa: E402
+from lifecycle.memberships import membership_provision  # noqa: E402
 from projects.models import Membership, Project, Role  # noqa: E402
-from projects.services import membership_provision  # noqa: E402
 from storage import client as storage  # noqa: E402
 
 BUCKETS = int(os.environ.get("BENCH_BUCKETS", "200"))

@@ -33,7 +33,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
-from keys.services import key_create  # noqa: E402
+from lifecycle.keys import key_create  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Membership, Project  # noqa: E402
 from storage import client as storage  # noqa: E402

@@ -30,7 +30,7 @@ from key_create import ROOT, _free_port, _gunicorn, _wait_up, err
 from revocation import _celery, _stop
 
 from accounts.models import User
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project
 
 SECONDS, THREADS, ROUNDS = 5.0, 4, 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from buckets.grants import grants_expire
+from buckets.inventory import projects_refresh_usage
 from buckets.sync import policies_check, policies_sync_dirty
 from projects.models import Project
 
@@ -24,3 +25,8 @@ def grants_expire_task() -> dict[str, int]:
 def policies_check_task() -> dict[str, int]:
     # Also writes buckets left dirty by a failed or lost sync task.
     return policies_check()
+
+
+@shared_task
+def projects_refresh_usage_task() -> dict[str, int]:
+    return projects_refresh_usage()

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from heartbeats.models import Heartbeat
+from keys.models import AccessKey
+from projects.models import Membership
 
 SWEEP = "keys-sweep"  # the heartbeat of keys.tasks.keys_sweep_task
 STALE_AFTER_SWEEPS = 3  # a late sweep or two is a busy worker; three missed ones are an outage
@@ -44,3 +48,24 @@ def expiry_enforcement(*, now: datetime | None = None) -> ExpiryEnforcement:
     age = (now - completed).total_seconds() if completed else None
     enforced = age is not None and age <= limit
     return ExpiryEnforcement(enforced, completed, beat.queued_at if beat else None, age, float(limit))
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The user's active memberships with their own active key count, in one query."""
+    return (
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
+        .select_related("project")
+        .annotate(
+            active_keys=Count(
+                "project__access_keys",
+                filter=Q(project__access_keys__owner=user, project__access_keys__status=AccessKey.Status.ACTIVE),
+            )
+        )
+        .order_by("project__number")
+    )
+
+
+def keys_of(membership: Membership) -> QuerySet[AccessKey]:
+    return AccessKey.objects.filter(
+        owner=membership.user, project=membership.project, status=AccessKey.Status.ACTIVE
+    ).order_by("expires_at")

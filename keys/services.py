@@ -26,7 +26,6 @@ from django.utils import timezone
 from accounts.models import User
 from keys.models import AccessKey, KeyEvent
 from projects.models import Membership, Project
-from projects.services import membership_provision
 from storage import client as storage
 
 log = logging.getLogger(__name__)
@@ -58,18 +57,19 @@ def _event(key: AccessKey, action: str, *, at: datetime, actor: User | None, ip:
     )
 
 
-def _check_hours(project: Project, hours: int) -> None:
+def key_check_hours(project: Project, hours: int) -> None:
     limit = project.key_max_hours
     if not 1 <= hours <= limit:
         raise KeyActionError(f"The duration must be between 1 and {limit} hours.")
 
 
-def key_create(
+def key_issue(
     *, membership: Membership, hours: int, description: str, ip: str | None = None, now: datetime | None = None
 ) -> IssuedKey:
-    _check_hours(membership.project, hours)
+    """A new key for a member whose subuser is provisioned (lifecycle.keys.key_create does that
+    first; call that one)."""
+    key_check_hours(membership.project, hours)
     now = now or timezone.now()
-    membership_provision(membership=membership)
     with transaction.atomic():
         # Serialises concurrent creations by one member, so the limit cannot be overrun.
         Membership.objects.select_for_update().filter(pk=membership.pk).first()
@@ -178,7 +178,7 @@ def key_extend(
     """Set the expiry to now + ``hours`` (at most the project's longest lifetime from now).
     Works any number of times, as on LUMI-O, but only on a key that has not expired."""
     now = now or timezone.now()
-    _check_hours(key.project, hours)
+    key_check_hours(key.project, hours)
     new_expiry = now + timedelta(hours=hours)
     with transaction.atomic():
         locked = _locked(key.pk)

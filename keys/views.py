@@ -17,12 +17,12 @@ from keys.access import owned_key
 from keys.configs import configs_for_key, remote_name
 from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
-from keys.selectors import expiry_enforcement
-from keys.services import KeyActionError, key_create, key_delete, key_edit_description, key_extend, key_reveal_secret
+from keys.selectors import expiry_enforcement, keys_of
+from keys.services import KeyActionError, key_delete, key_edit_description, key_extend, key_reveal_secret
+from lifecycle.keys import key_create
 from portal import ratelimit
 from portal.http import STORAGE_DOWN, client_ip
 from projects.access import membership_for
-from projects.selectors import keys_of
 from projects.views import render_project_page
 from storage import client as storage
 

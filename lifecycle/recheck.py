@@ -31,9 +31,8 @@ from accounts.models import UpstreamGrant
 from accounts.services import user_end_cli_sessions
 from keys.models import AccessKey
 from keys.services import LIVE
+from lifecycle.memberships import memberships_sync_from_claims, memberships_sync_from_idp
 from portal.sealing import Unreadable, seal, unseal
-from projects.services import memberships_sync_from_claims
-from projects.signals import memberships_sync_from_idp
 
 log = logging.getLogger(__name__)
 RECHECK = "memberships-recheck"

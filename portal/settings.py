@@ -245,12 +245,12 @@ LATCHKEY_MEMBERSHIP_RECHECK_SECONDS = env_int("LATCHKEY_MEMBERSHIP_RECHECK_SECON
 LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
 CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
-    "memberships-finish-ending": {"task": "projects.tasks.memberships_finish_ending_task", "schedule": 300.0},
+    "memberships-finish-ending": {"task": "lifecycle.tasks.memberships_finish_ending_task", "schedule": 300.0},
     # A role downgrade Ceph refused must not leave the higher access level in place for long.
-    "memberships-apply-stale": {"task": "projects.tasks.memberships_apply_stale_task", "schedule": 60.0},
+    "memberships-apply-stale": {"task": "lifecycle.tasks.memberships_apply_stale_task", "schedule": 60.0},
     "keys-send-reminders": {"task": "keys.tasks.keys_send_reminders_task", "schedule": 300.0},
     "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
-    "projects-refresh-usage": {"task": "projects.tasks.projects_refresh_usage_task", "schedule": 600.0},
+    "projects-refresh-usage": {"task": "buckets.tasks.projects_refresh_usage_task", "schedule": 600.0},
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
     "memberships-recheck": {

@@ -4,16 +4,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from lifecycle.memberships import membership_end, membership_set_role, project_set_asserting_providers, project_suspend
 from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
-from projects.services import (
-    membership_end,
-    membership_set_role,
-    project_reactivate,
-    project_set_asserting_providers,
-    project_suspend,
-)
+from projects.services import project_reactivate
 from storage.client import StorageError
 
 

@@ -8,8 +8,7 @@ federations issue them, e.g.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from django.conf import settings
 
@@ -18,15 +17,6 @@ from projects.models import ROLE_RANK, Project, Role
 
 MAX_VALUE_LENGTH = 1024  # longer values are nobody's entitlement; not worth a regex
 MAX_VALUES = 2000  # a claim with more is cut here (the rest ignored and counted)
-
-
-def claim_values(claims: Mapping[str, Any], claim: str) -> list[str]:
-    value = claims.get(claim)
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str)]
-    return []
 
 
 def parse_entitlements(values: Iterable[str], pattern: str) -> dict[str, Role]:
@@ -80,12 +70,3 @@ def provider_trusted_for(project: Project, provider_id: str) -> bool:
         trust and trust.entitlement_prefixes and trust.admits_project(project.number)
         and project.admits_provider(provider_id)
     )  # fmt: skip
-
-
-def merged_claims(extra_data: Mapping[str, Any]) -> dict[str, Any]:
-    """allauth keeps ``{"userinfo": ..., "id_token": ...}``; userinfo is the fresher source."""
-    merged: dict[str, Any] = {}
-    for part in ("id_token", "userinfo"):
-        if isinstance(extra_data.get(part), Mapping):
-            merged.update(extra_data[part])
-    return merged or dict(extra_data)

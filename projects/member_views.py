@@ -1,4 +1,4 @@
-"""Join requests and member management. Thin: the rules are in projects/members.py."""
+"""Join requests and member management. Thin: the rules are in projects/members.py and lifecycle/members.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from lifecycle.members import member_change_role, member_remove
 from portal.http import STORAGE_DOWN
 from projects.access import membership_for
 from projects.forms import InviteForm, JoinRequestForm, RoleForm
@@ -21,8 +22,6 @@ from projects.members import (
     invitations_for,
     join_request_create,
     join_request_decide,
-    member_change_role,
-    member_remove,
 )
 from projects.models import JoinRequest, Membership, Role
 from storage import client as storage

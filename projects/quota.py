@@ -8,12 +8,6 @@ exact at the time shown.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-
-from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from projects.models import Project
 from storage import client as storage
@@ -59,53 +53,3 @@ def project_apply_quota(*, project: Project) -> None:
         max_objects=project.quota_max_objects,
         max_buckets=project.quota_max_buckets,
     )
-
-
-def project_refresh_usage(*, project: Project, now: datetime | None = None) -> None:
-    """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time."""
-    asked_at = timezone.now()
-    if not project.rgw_provisioned:
-        usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
-    else:
-        usage = storage.project_usage(tenant=project.tenant)
-        buckets = storage.project_buckets(tenant=project.tenant)
-    now = now or timezone.now()
-    with transaction.atomic():
-        Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
-        _store_buckets(project, buckets, asked_at=asked_at)
-    project.usage_bytes, project.usage_objects, project.usage_at = usage.bytes, usage.objects, now
-
-
-def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, asked_at: datetime) -> None:
-    """Replace the stored bucket list with Ceph's, in a fixed number of queries. A bucket that
-    Latchkey recorded after Ceph was asked is kept: Ceph's list predates it (deleting the row
-    would drop its grants)."""
-    from buckets.models import Bucket
-
-    settled = Q(created_at__isnull=True) | Q(created_at__lt=asked_at)
-    Bucket.objects.filter(settled, project=project).exclude(name__in=[b.name for b in buckets]).delete()
-    stored = {b.name: b for b in Bucket.objects.filter(project=project)}
-    new, changed = [], []
-    for figures in buckets:
-        created = parse_datetime(figures.created) if figures.created else None
-        row = stored.get(figures.name)
-        if row is None:
-            new.append(Bucket(project=project, name=figures.name, size_bytes=figures.size_bytes,
-                              object_count=figures.objects, created_at=created))  # fmt: skip
-        elif (row.size_bytes, row.object_count, row.created_at) != (figures.size_bytes, figures.objects, created):
-            row.size_bytes, row.object_count, row.created_at = figures.size_bytes, figures.objects, created
-            changed.append(row)
-    Bucket.objects.bulk_create(new)
-    Bucket.objects.bulk_update(changed, ["size_bytes", "object_count", "created_at"])
-
-
-def projects_refresh_usage(*, now: datetime | None = None) -> dict[str, int]:
-    """The periodic refresh: one admin call per project; a failure skips that project only."""
-    refreshed = failed = 0
-    for project in Project.objects.filter(status=Project.Status.ACTIVE, rgw_provisioned=True):
-        try:
-            project_refresh_usage(project=project, now=now)
-            refreshed += 1
-        except storage.StorageError:
-            failed += 1
-    return {"refreshed": refreshed, "failed": failed}

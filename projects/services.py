@@ -1,17 +1,12 @@
-"""Writes to projects and memberships. Each keeps Latchkey's database and Ceph in agreement."""
+"""Writes to projects. Each keeps Latchkey's database and Ceph in agreement; flows that also
+touch memberships, keys or buckets are in lifecycle/."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from django.db import transaction
-from django.db.models import QuerySet
-
-from accounts.models import User
-from accounts.services import user_ensure_rgw_name
-from projects.entitlements import provider_trusted_for
-from projects.models import Membership, Project, Role
+from projects.models import Project
+from projects.quota import project_apply_quota
 from storage import client as storage
 
 log = logging.getLogger(__name__)
@@ -29,169 +24,10 @@ def project_provision(*, project: Project) -> None:
     """Make the project's Ceph user ``T$T`` exist. Safe to repeat."""
     if project.rgw_provisioned:
         return
-    from projects.quota import project_apply_quota
-
     storage.project_user_ensure(tenant=project.tenant, display_name=f"{project.number} {project.title}"[:120])
     project_apply_quota(project=project)
     Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)
     project.rgw_provisioned = True
-
-
-def membership_provision(*, membership: Membership) -> None:
-    """Make the member's subuser exist with the access level of their role. Safe to repeat."""
-    project_provision(project=membership.project)
-    name = user_ensure_rgw_name(user=membership.user)
-    wanted = membership.wanted_access
-    if membership.rgw_access == wanted:
-        return
-    # Restricted buckets must deny this member before the member holds the new access level.
-    from buckets.sync import policies_before_member_change
-
-    policies_before_member_change(project=membership.project)
-    storage.subuser_ensure(tenant=membership.project.tenant, name=name, access=wanted)
-    Membership.objects.filter(pk=membership.pk).update(rgw_access=wanted)
-    membership.rgw_access = wanted
-
-
-def membership_set_role(*, membership: Membership, role: Role) -> None:
-    """Change a role; a provisioned subuser gets the new access level at once."""
-    if membership.role == role:
-        return
-    membership.role = role
-    membership.save(update_fields=["role", "updated_at"])
-    if membership.rgw_access:
-        try:
-            membership_provision(membership=membership)
-        except storage.StorageError:
-            # Ceph still has the old level; memberships_apply_stale applies it within a minute.
-            Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
-            log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
-
-
-def membership_end(*, membership: Membership) -> None:
-    """End a membership: its keys are revoked and its subuser removed, then the row goes.
-
-    Latchkey stops honouring the membership first (status ENDING, committed), so a Ceph
-    failure part-way leaves a membership that grants nothing in the portal and is finished
-    by ``memberships_finish_ending``; it never leaves a live key behind a deleted row.
-    """
-    from keys.services import keys_revoke_for_membership
-
-    Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.ENDING)
-    membership.status = Membership.Status.ENDING
-    keys_revoke_for_membership(membership=membership, reason="membership ended")
-    if membership.rgw_access and membership.user.rgw_name:
-        storage.subuser_remove(tenant=membership.project.tenant, name=membership.user.rgw_name)
-    from buckets.sync import mark_dirty, member_dependent_buckets
-
-    mark_dirty(member_dependent_buckets(membership.project))  # drop the former member's statements
-    membership.delete()
-
-
-def _retry(memberships: QuerySet[Membership], step: Callable[..., None], *, still: str) -> tuple[int, int]:
-    """Run ``step`` on each membership Ceph interrupted earlier; one failure does not stop the rest."""
-    done = failed = 0
-    for membership in memberships.select_related("project", "user"):
-        try:
-            step(membership=membership)
-            done += 1
-        except storage.StorageError:
-            failed += 1
-            log.warning("membership %s: %s", membership.pk, still)
-    return done, failed
-
-
-def memberships_finish_ending() -> dict[str, int]:
-    """Retry ending memberships that Ceph interrupted. Idempotent."""
-    ending = Membership.objects.filter(status=Membership.Status.ENDING)
-    done, failed = _retry(ending, membership_end, still="ending still blocked by Ceph")
-    return {"ended": done, "failed": failed}
-
-
-STALE = "stale"  # rgw_access of a membership whose access level Ceph has not yet taken
-
-
-def memberships_apply_stale() -> dict[str, int]:
-    """Apply the access levels Ceph refused earlier (a role change while it was down), so that a
-    downgrade does not wait for anyone's next action. Run every minute; idempotent."""
-    stale = Membership.objects.filter(status=Membership.Status.ACTIVE, rgw_access=STALE)
-    done, failed = _retry(stale, membership_provision, still="access level still not applied in Ceph")
-    return {"applied": done, "failed": failed}
-
-
-def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict[str, Role]) -> dict[str, int]:
-    """Bring the memberships that ``provider_id`` asserts for ``user`` in line with ``asserted``
-    (project number → role). Memberships from other sources are left alone; project numbers
-    Latchkey does not know are ignored (operators create projects), and so are projects that
-    name other providers as the ones allowed to assert them."""
-    source = f"idp:{provider_id}"
-    projects = {p.number: p for p in Project.objects.filter(number__in=asserted.keys())}
-    unknown = sorted(set(asserted) - set(projects))
-    if unknown:
-        log.info("user %s: %s asserts unknown projects %s", user.pk, provider_id, ", ".join(unknown))
-    refused = sorted(n for n, p in projects.items() if not p.admits_provider(provider_id))
-    if refused:  # the project names other providers: this one's word does not count (and ends what it gave)
-        log.warning("user %s: %s may not assert projects %s; ignored", user.pk, provider_id, ", ".join(refused))
-        projects = {n: p for n, p in projects.items() if n not in refused}
-    added = changed = ended = 0
-    for number, project in projects.items():
-        with transaction.atomic():
-            membership, created = Membership.objects.select_for_update().get_or_create(
-                user=user, project=project, defaults={"role": asserted[number], "source": source}
-            )
-        if created:
-            added += 1
-            continue
-        if membership.status == Membership.Status.ENDING:
-            continue  # still being torn down; the next login re-adds it
-        if membership.source != source:
-            Membership.objects.filter(pk=membership.pk).update(source=source)
-        if membership.role != asserted[number]:
-            membership_set_role(membership=membership, role=asserted[number])
-            changed += 1
-    gone = Membership.objects.filter(user=user, source=source, status=Membership.Status.ACTIVE).exclude(
-        project__number__in=projects.keys()
-    )
-    for membership in gone.select_related("project", "user"):
-        try:
-            membership_end(membership=membership)
-        except storage.StorageError:
-            log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
-        ended += 1
-    return {"added": added, "changed": changed, "ended": ended}
-
-
-def project_set_asserting_providers(*, project: Project, providers: str) -> int:
-    """Name the providers allowed to assert memberships of ``project`` ("" for any trusted one)
-    and end, at once, the memberships that a provider no longer allowed gave: their keys are
-    revoked now, not at that person's next login. Returns how many ended."""
-    Project.objects.filter(pk=project.pk).update(asserting_providers=providers)
-    project.asserting_providers = providers
-    ended = 0
-    asserted = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE, source__startswith="idp:")
-    for membership in asserted.select_related("project", "user"):
-        if provider_trusted_for(project, membership.source.removeprefix("idp:")):
-            continue
-        try:
-            membership_end(membership=membership)
-        except storage.StorageError:  # already ENDING: memberships_finish_ending completes it
-            log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
-        ended += 1
-    return ended
-
-
-def project_suspend(*, project: Project) -> None:
-    """Allocation ended: Latchkey refuses the project, its keys are revoked, and its Ceph user
-    is suspended (the data stays). Latchkey's side is committed first, so a Ceph failure
-    part-way leaves a project that grants nothing and can be suspended again."""
-    from keys.models import AccessKey
-    from keys.services import LIVE, keys_revoke
-
-    Project.objects.filter(pk=project.pk).update(status=Project.Status.SUSPENDED)
-    project.status = Project.Status.SUSPENDED
-    keys_revoke(keys=list(AccessKey.objects.filter(project=project, status__in=LIVE)), reason="project suspended")
-    if project.rgw_provisioned:
-        storage.project_user_suspend(tenant=project.tenant, suspended=True)
 
 
 def project_reactivate(*, project: Project) -> None:

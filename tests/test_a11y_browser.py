@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from buckets.grants import GrantRequest, grant_create, group_create
 from buckets.services import bucket_create
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from tests.a11y import overflows, serious_violations
 from tests.browser import ARTIFACTS, chromium, idp_login

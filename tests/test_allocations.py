@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Invitation, Membership, Project, Role
 from storage import client as storage
 

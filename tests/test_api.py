@@ -18,7 +18,7 @@ from django.urls import reverse
 from accounts.models import User
 from buckets.services import bucket_create
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from tests.s3util import s3_error_code, wait_refused
 from tests.web import client_for

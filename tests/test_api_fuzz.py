@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from buckets.services import bucket_create
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from tests.test_api import device_token
 

@@ -11,7 +11,7 @@ from django.urls import get_resolver, reverse
 
 from buckets.grants import GrantRequest, grant_create, group_create
 from buckets.services import bucket_create
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.members import invitation_create, join_request_create
 from projects.models import Membership, Role
 

@@ -17,7 +17,7 @@ from accounts.models import User
 from buckets.grants import GrantRequest, grant_create
 from buckets.models import Bucket, Grant, Group
 from buckets.services import bucket_create
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage

@@ -23,7 +23,8 @@ from buckets.models import Bucket, Grant
 from buckets.services import bucket_create, bucket_set_members_access
 from buckets.sync import policies_check, policies_sync_dirty
 from keys.configs import ClientSettings, rclone_config
-from keys.services import key_create, key_delete
+from keys.services import key_delete
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from storage import client as storage
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from tests.conftest import sweep_until_expired
 from tests.s3util import s3_error_code, wait_refused
 

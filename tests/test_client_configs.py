@@ -20,7 +20,7 @@ from buckets.grants import GrantRequest, grant_create
 from buckets.services import bucket_create
 from keys.configs import ClientSettings, ConfigFile, client_configs, remote_name
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from storage import client as storage
 

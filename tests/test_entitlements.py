@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from accounts.claims import claim_values, merged_claims
 from portal.oidc_config import ProviderTrust
-from projects.entitlements import MAX_VALUES, claim_values, merged_claims, parse_entitlements, trusted_entitlements
+from projects.entitlements import MAX_VALUES, parse_entitlements, trusted_entitlements
 from projects.models import Role
 
 PATTERN = settings.LATCHKEY_ENTITLEMENT_PATTERN

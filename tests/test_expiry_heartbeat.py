@@ -16,8 +16,8 @@ from django.utils import timezone
 from heartbeats.models import Heartbeat
 from heartbeats.services import heartbeat_completed, heartbeat_queued
 from keys.selectors import SWEEP, expiry_enforcement
-from keys.services import key_create
 from keys.tasks import keys_sweep_task
+from lifecycle.keys import key_create
 from projects.models import Membership, Role
 from tests.test_metrics import _value
 from tests.web import client_for

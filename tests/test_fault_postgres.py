@@ -17,7 +17,7 @@ from django.db import connection
 from django.urls import reverse
 
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from tests.s3util import s3_error_code
 from tests.web import client_for
 

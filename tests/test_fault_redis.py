@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from keys.services import key_create
+from lifecycle.keys import key_create
 from tests.conftest import sweep_until_expired
 from tests.s3util import s3_error_code, wait_refused
 from tests.web import client_for

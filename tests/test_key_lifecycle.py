@@ -9,9 +9,11 @@ import pytest
 from django.db import connection
 
 from keys.models import AccessKey, KeyEvent
-from keys.services import KeyActionError, key_create, key_edit_description, key_expire, key_extend, keys_sweep
+from keys.services import KeyActionError, key_edit_description, key_expire, key_extend, keys_sweep
+from lifecycle.keys import key_create
+from lifecycle.memberships import project_suspend
 from projects.models import Project
-from projects.services import project_reactivate, project_suspend
+from projects.services import project_reactivate
 from storage import client as storage
 from tests.s3util import s3_error_code, wait_refused
 

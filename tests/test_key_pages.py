@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from keys.models import AccessKey, KeyEvent
-from keys.services import key_create
+from lifecycle.keys import key_create
 from projects.models import Membership, Role
 from storage import client as storage
 from tests.web import client_for
@@ -167,7 +167,8 @@ def test_audit_csv_neutralises_spreadsheet_formulas(project, cast) -> None:  # t
 def test_key_list_shows_only_the_members_own_live_keys(project, member_of) -> None:  # type: ignore[no-untyped-def]
     from django.urls import reverse
 
-    from keys.services import key_create, key_delete
+    from keys.services import key_delete
+    from lifecycle.keys import key_create
     from tests.web import client_for
 
     alice, bob = member_of(project, username="alice"), member_of(project, username="bob")

@@ -8,9 +8,10 @@ import pytest
 
 import keys.services as services
 from keys.models import AccessKey
-from keys.services import KeyActionError, key_create, key_delete, keys_revoke_for_membership, keys_sweep
+from keys.services import KeyActionError, key_delete, keys_revoke_for_membership, keys_sweep
+from lifecycle.keys import key_create
+from lifecycle.memberships import membership_provision
 from projects.models import Membership, Role
-from projects.services import membership_provision
 from storage import client as storage
 from tests.s3util import s3_error_code, wait_refused
 

@@ -149,7 +149,7 @@ def _request(view: str, client: Client, project, key: AccessKey):  # type: ignor
 @pytest.mark.parametrize("view", list(EXPECTED))
 @pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
 def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
-    from keys.services import key_create
+    from lifecycle.keys import key_create
     from projects.models import Membership
 
     owner = Membership.objects.get(project=project, role=Role.MEMBER)

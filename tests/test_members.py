@@ -9,14 +9,9 @@ from django.core import mail
 from django.urls import reverse
 
 from keys.models import AccessKey
-from keys.services import key_create
-from projects.members import (
-    MembershipError,
-    invitation_create,
-    join_request_create,
-    join_request_decide,
-    member_change_role,
-)
+from lifecycle.keys import key_create
+from lifecycle.members import member_change_role
+from projects.members import MembershipError, invitation_create, join_request_create, join_request_decide
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from storage import client as storage
 from tests.s3util import wait_refused

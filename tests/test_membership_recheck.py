@@ -21,7 +21,7 @@ from django.db import connections
 from accounts.models import UpstreamGrant, User
 from heartbeats.models import Heartbeat
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from lifecycle.recheck import RECHECK, account_recheck, memberships_recheck
 from portal.sealing import seal, unseal
 from projects.models import Membership, Project

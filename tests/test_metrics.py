@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from keys.services import key_create, key_expire
+from keys.services import key_expire
+from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from storage import client as storage
 from tests.conftest import start_worker, stop_worker, sweep_until_expired

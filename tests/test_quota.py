@@ -8,10 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from keys.services import key_create
+from buckets.inventory import project_refresh_usage
+from lifecycle.keys import key_create
 from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
-from projects.quota import QuotaError, project_refresh_usage, project_set_quota
+from projects.quota import QuotaError, project_set_quota
 from storage import client as storage
 from tests.web import client_for
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from keys.models import AccessKey, KeyEvent
-from keys.services import key_create
+from lifecycle.keys import key_create
 from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from keys.models import AccessKey, KeyEvent
 from keys.reconcile import keys_reconcile
-from keys.services import key_create
+from lifecycle.keys import key_create
 from storage import client as storage
 from tests.s3util import s3_error_code, wait_refused
 

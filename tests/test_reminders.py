@@ -10,7 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from keys.reminders import keys_send_reminders
-from keys.services import key_create, key_extend
+from keys.services import key_extend
+from lifecycle.keys import key_create
 
 pytestmark = [pytest.mark.ceph, pytest.mark.django_db]
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

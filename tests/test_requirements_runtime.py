@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from keys.models import AccessKey
-from keys.services import key_create
+from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from tests.conftest import ROOT, subprocess_database_url
 from tests.s3util import s3_error_code, wait_refused

@@ -1,0 +1,40 @@
+"""Signal receivers whose work crosses apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import user_logged_in
+from allauth.socialaccount.signals import social_account_added
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.claims import merged_claims
+from accounts.models import User
+from lifecycle.memberships import memberships_sync_from_idp
+from lifecycle.users import user_revoke_keys_if_inactive
+
+
+def _sync(sociallogin: Any) -> None:
+    account = sociallogin.account
+    claims = merged_claims(account.extra_data or {})
+    memberships_sync_from_idp(user=sociallogin.user, provider_id=account.provider, claims=claims)
+
+
+@receiver(user_logged_in)
+def sync_memberships_on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    sociallogin = kwargs.get("sociallogin")
+    if sociallogin is not None:
+        _sync(sociallogin)
+
+
+@receiver(social_account_added)
+def sync_memberships_on_connect(sender: Any, request: Any, sociallogin: Any, **kwargs: Any) -> None:
+    _sync(sociallogin)
+
+
+@receiver(post_save, sender=User)
+def revoke_keys_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) -> None:
+    # Operators deactivate people in the Django admin; the keys must not outlive that.
+    if not instance.is_active and not kwargs.get("created"):
+        user_revoke_keys_if_inactive(user=instance)
