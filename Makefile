@@ -9,5 +9,5 @@ bench: ## benchmarks against real services; prints name=value lines
 	@bench/run.sh
 first-hour: ## time a newcomer's make run on a fresh Debian root, to a working key
 	@bench/first_hour.sh
-lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check . && LATCHKEY_DEBUG=1 .venv/bin/mypy
+lint:  ## ruff, the formatter, mypy and the import layers (pyproject.toml)
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && LATCHKEY_DEBUG=1 .venv/bin/mypy && LATCHKEY_DEBUG=1 .venv/bin/lint-imports

@@ -11,8 +11,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from buckets.models import Access, Bucket, Grant
-from keys.forms import clean_description_text
 from keys.models import AccessKey
+from keys.rules import clean_description_text
 
 
 def _description() -> serializers.CharField:

@@ -18,8 +18,8 @@ from api.device_login import token_auth_at
 from api.errors import NON_FIELD
 from keys.access import owned_key
 from keys.configs import configs_for_key
-from keys.forms import endpoint_url
 from keys.models import AccessKey
+from keys.rules import endpoint_url
 from keys.selectors import keys_of, memberships_of
 from keys.services import key_delete, key_edit_description, key_extend, key_reveal_secret
 from lifecycle.keys import key_create

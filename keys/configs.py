@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from storage import client as storage
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -168,9 +170,7 @@ def mc_alias(settings: ClientSettings, *, alias: str) -> str:
 
 def configs_for_key(*, access_key: str, secret: str, project_number: str, endpoint: str) -> list[ConfigFile]:
     """Every client's file for a key, with the cluster's region (the pages and the API alike)."""
-    from storage.client import region
-
-    return client_configs(ClientSettings(access_key, secret, endpoint, region()), project_number=project_number)
+    return client_configs(ClientSettings(access_key, secret, endpoint, storage.region()), project_number=project_number)
 
 
 CLIENTS = ("rclone", "s3cmd", "aws-credentials", "aws-config", "boto3", "s3fs-json", "s3fs-python", "shell", "mc")

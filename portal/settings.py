@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "keys",
     "buckets",
     "lifecycle",
+    "web",
     "api",
 ]
 

@@ -18,7 +18,7 @@ urlpatterns = [
     path("identity/o/api/token", device_login.token),
     path("", include("allauth.idp.urls")),
     path("api/v1/", include("api.urls")),
-    path("projects/", include("keys.urls")),
-    path("projects/", include("buckets.urls")),
-    path("projects/", include("projects.urls")),
+    path("projects/", include("web.urls.keys")),
+    path("projects/", include("web.urls.buckets")),
+    path("projects/", include("web.urls.projects")),
 ]

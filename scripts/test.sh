@@ -10,7 +10,5 @@ set -a; . .stack/test/latchkey.env; set +a
 # Live-server and race tests use threads; fresh connections let the test database be dropped.
 export LATCHKEY_DATABASE_CONN_MAX_AGE=0
 .venv/bin/python manage.py collectstatic --noinput -v 0
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
-.venv/bin/mypy
+make lint  # ruff, the formatter, mypy and the import layers (import-linter)
 .venv/bin/python -m pytest "$@"

@@ -9,12 +9,12 @@ from django.urls import reverse
 from keys.models import AccessKey
 from lifecycle.keys import key_create
 from lifecycle.memberships import STALE, membership_set_role, memberships_apply_stale, memberships_sync_from_claims
-from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage
 from tests.s3util import wait_refused
 from tests.web import client_for
+from web.forms.projects import ProjectAdminForm
 
 pytestmark = [pytest.mark.django_db]
 

@@ -10,11 +10,11 @@ from django.urls import reverse
 
 from buckets.inventory import project_refresh_usage
 from lifecycle.keys import key_create
-from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project, Role
 from projects.quota import QuotaError, project_set_quota
 from storage import client as storage
 from tests.web import client_for
+from web.forms.projects import ProjectAdminForm
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 MB = 10**6

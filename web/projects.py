@@ -10,14 +10,14 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from buckets.inventory import project_refresh_usage
 from buckets.selectors import access_summary, buckets_of
-from keys.forms import KeyCreateForm
 from keys.selectors import expiry_enforcement, keys_of, memberships_of
 from projects.access import membership_for
-from projects.forms import InviteForm, RoleForm
 from projects.members import MANAGING, invitations_for
 from projects.models import Membership, Role
 from projects.selectors import members_of, pending_requests
 from storage import client as storage
+from web.forms.keys import KeyCreateForm
+from web.forms.projects import InviteForm, RoleForm
 
 
 @require_GET

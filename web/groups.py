@@ -7,11 +7,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from buckets.access import MANAGING, project_group
-from buckets.forms import GroupForm, GroupMembersForm
 from buckets.grants import group_create, group_delete, group_set_members
 from buckets.models import Bucket, Group
 from buckets.services import BucketError
 from projects.access import membership_for
+from web.forms.buckets import GroupForm, GroupMembersForm
 
 
 @require_http_methods(["GET", "POST"])

@@ -15,16 +15,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.signals import AUTH_PROVIDER, authenticated_within
 from keys.access import owned_key
 from keys.configs import configs_for_key, remote_name
-from keys.forms import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm, endpoint_url
 from keys.models import AccessKey
+from keys.rules import endpoint_url
 from keys.selectors import expiry_enforcement, keys_of
 from keys.services import KeyActionError, key_delete, key_edit_description, key_extend, key_reveal_secret
 from lifecycle.keys import key_create
 from portal import ratelimit
 from portal.http import STORAGE_DOWN, client_ip
 from projects.access import membership_for
-from projects.views import render_project_page
 from storage import client as storage
+from web.forms.keys import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm
+from web.projects import render_project_page
 
 
 def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str, endpoint: str) -> HttpResponse:

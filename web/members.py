@@ -13,7 +13,6 @@ from accounts.models import User
 from lifecycle.members import member_change_role, member_remove
 from portal.http import STORAGE_DOWN
 from projects.access import membership_for
-from projects.forms import InviteForm, JoinRequestForm, RoleForm
 from projects.members import (
     MANAGING,
     MembershipError,
@@ -25,6 +24,7 @@ from projects.members import (
 )
 from projects.models import JoinRequest, Membership, Role
 from storage import client as storage
+from web.forms.projects import InviteForm, JoinRequestForm, RoleForm
 
 
 @require_http_methods(["GET", "POST"])

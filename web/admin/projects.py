@@ -5,11 +5,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from lifecycle.memberships import membership_end, membership_set_role, project_set_asserting_providers, project_suspend
-from projects.forms import ProjectAdminForm
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
 from projects.services import project_reactivate
 from storage.client import StorageError
+from web.forms.projects import ProjectAdminForm
 
 
 class MembershipInline(admin.TabularInline):

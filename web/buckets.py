@@ -12,7 +12,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from buckets.access import MANAGING, WRITING, bucket_grant, project_bucket
-from buckets.forms import BucketCreateForm, GrantForm, LinkForm, MembersAccessForm
 from buckets.grants import grant_create, grant_revoke
 from buckets.links import link_create, link_keys
 from buckets.models import Bucket
@@ -22,6 +21,7 @@ from portal.http import STORAGE_DOWN
 from projects.access import membership_for
 from projects.models import Membership
 from storage import client as storage
+from web.forms.buckets import BucketCreateForm, GrantForm, LinkForm, MembersAccessForm
 
 
 def _add_error(form: Form, exc: BucketError) -> None:

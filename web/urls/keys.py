@@ -1,6 +1,7 @@
 from django.urls import path
 
-from keys import audit_views, views
+from web import audit as audit_views
+from web import keys as views
 
 app_name = "keys"
 urlpatterns = [

@@ -5,7 +5,8 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
-from django.utils.html import strip_tags
+
+from keys.rules import clean_description_text
 
 
 def description_field() -> forms.CharField:
@@ -35,15 +36,6 @@ def hours_field(label: str = "Duration (hours)") -> forms.IntegerField:
     )
 
 
-def clean_description_text(value: str) -> str:
-    value = value.strip()
-    if "<" in value or ">" in value or strip_tags(value) != value:
-        raise forms.ValidationError("The description cannot contain '<' or '>'.")
-    if any(ord(ch) < 32 for ch in value):
-        raise forms.ValidationError("The description cannot contain control characters.")
-    return value
-
-
 def endpoint_field() -> forms.ChoiceField:
     """Which S3 endpoint the client configs name (see ``fit_endpoint``)."""
     return forms.ChoiceField(
@@ -59,11 +51,6 @@ def fit_endpoint(form: forms.Form) -> None:
     field.choices = [(name, f"{name} ({url})") for name, url in settings.LATCHKEY_S3_ENDPOINTS]
     if len(settings.LATCHKEY_S3_ENDPOINTS) < 2:
         field.widget = forms.HiddenInput()
-
-
-def endpoint_url(name: str) -> str:
-    """The URL of the endpoint called ``name``; the site's first when ``name`` is empty."""
-    return dict(settings.LATCHKEY_S3_ENDPOINTS).get(name) or settings.LATCHKEY_S3_ENDPOINTS[0][1]
 
 
 class KeyCreateForm(forms.Form):

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from buckets import group_views, views
+from web import buckets as views
+from web import groups as group_views
 
 app_name = "buckets"
 urlpatterns = [

@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from keys.rules import clean_description_text
 from projects.models import Project, Role
 from projects.quota import GB
 
@@ -78,8 +79,6 @@ class JoinRequestForm(forms.Form):
     )  # fmt: skip
 
     def clean_reason(self) -> str:
-        from keys.forms import clean_description_text
-
         return clean_description_text(self.cleaned_data["reason"].replace("\n", " ").replace("\r", " "))
 
     def clean_number(self) -> Project:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from projects import member_views, views
+from web import members as member_views
+from web import projects as views
 
 app_name = "projects"
 urlpatterns = [
