@@ -44,9 +44,13 @@ def upstream_grant_store(*, account: SocialAccount, refresh_token: str, now: dat
     """Keep (sealed) the refresh token ``account``'s provider gave, replacing the one before."""
     grant, _ = UpstreamGrant.objects.update_or_create(
         account=account,
-        defaults={"sealed_refresh_token": seal(refresh_token), "stored_at": now or timezone.now(),
-                  "outcome": "", "detail": ""},
-    )  # fmt: skip
+        defaults={
+            "sealed_refresh_token": seal(refresh_token),
+            "stored_at": now or timezone.now(),
+            "outcome": "",
+            "detail": "",
+        },
+    )
     return grant
 
 

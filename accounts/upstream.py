@@ -67,8 +67,12 @@ def refresh(app: dict[str, Any], refresh_token: str) -> Refreshed:
     """Use a stored refresh token once, with Latchkey's client credentials."""
     document = _document(app)
     try:
-        answer = requests.post(document["token_endpoint"], timeout=TIMEOUT, auth=(app["client_id"], app["secret"]),
-                               data={"grant_type": "refresh_token", "refresh_token": refresh_token})  # fmt: skip
+        answer = requests.post(
+            document["token_endpoint"],
+            timeout=TIMEOUT,
+            auth=(app["client_id"], app["secret"]),
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
         body = answer.json()
     except (requests.RequestException, ValueError):
         raise ProviderUnavailable("the token endpoint did not answer with JSON") from None

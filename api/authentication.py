@@ -128,15 +128,19 @@ class UpstreamTokenAuthentication(BaseAuthentication):
         elif isinstance(introspection, str):
             answer, claims = token_checks.introspect(app, introspection, token), "userinfo"
         else:
-            log.warning("provider %s: no introspection endpoint and not a JWT; its API tokens cannot be checked",
-                        provider_id)  # fmt: skip
+            log.warning(
+                "provider %s: no introspection endpoint and not a JWT; its API tokens cannot be checked", provider_id
+            )
             return None
         if answer is None:
             return None
         clients = set(settings.LATCHKEY_PROVIDER_TRUST[provider_id].api_clients)
         if not _issued_to(answer) & clients:
-            log.warning("provider %s: token issued to %s, not to a client Latchkey accepts", provider_id,
-                        sorted(_issued_to(answer))[:3])  # fmt: skip
+            log.warning(
+                "provider %s: token issued to %s, not to a client Latchkey accepts",
+                provider_id,
+                sorted(_issued_to(answer))[:3],
+            )
             return None
         if answer.get("iss") not in (None, issuer, issuer + "/") or not isinstance(answer.get("sub"), str):
             return None

@@ -71,10 +71,21 @@ class GrantList(APIView):
     def post(self, request: Request, number: str, name: str) -> Response:
         membership, bucket = project_bucket(request.user, number, name, roles=MANAGING)
         data = payload(request, s.GrantIn)
-        grant = grant_create(actor=membership.user, bucket=bucket, request=GrantRequest(
-            kind=data["kind"], access=data["access"], member_id=data.get("member"), group_id=data.get("group"),
-            project_number=data["project_number"], user=data["user"], cidrs=list(data["cidrs"]),
-            expires_at=data.get("expires_at"), public_confirmed=data["confirm_public"]))  # fmt: skip
+        grant = grant_create(
+            actor=membership.user,
+            bucket=bucket,
+            request=GrantRequest(
+                kind=data["kind"],
+                access=data["access"],
+                member_id=data.get("member"),
+                group_id=data.get("group"),
+                project_number=data["project_number"],
+                user=data["user"],
+                cidrs=list(data["cidrs"]),
+                expires_at=data.get("expires_at"),
+                public_confirmed=data["confirm_public"],
+            ),
+        )
         return Response(s.GrantOut(grant).data, status=status.HTTP_201_CREATED)
 
 

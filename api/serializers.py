@@ -30,13 +30,14 @@ class HoursField(serializers.IntegerField):
     """1..the project's limit (``max_hours`` in the serializer's context)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(min_value=1, max_value=168, **kwargs)
+        super().__init__(min_value=1, max_value=settings.LATCHKEY_KEY_MAX_HOURS, **kwargs)
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool):  # JSON true is not a number of hours
             self.fail("invalid")
         value = int(super().to_internal_value(data))
-        limit = int(self.parent.context.get("max_hours", 168)) if self.parent else 168
+        site = settings.LATCHKEY_KEY_MAX_HOURS  # a project's key_max_hours, given in the context, is lower
+        limit = int(self.parent.context.get("max_hours", site)) if self.parent else site
         if value > limit:
             raise serializers.ValidationError(f"The duration can be at most {limit} hours.")
         return value
@@ -96,8 +97,7 @@ class KeyOut(serializers.ModelSerializer):
 
     class Meta:
         model = AccessKey
-        fields = ["access_key_id", "project", "description", "status", "created_at", "expires_at",
-                  "last_extended_at"]  # fmt: skip
+        fields = ["access_key_id", "project", "description", "status", "created_at", "expires_at", "last_extended_at"]
 
 
 class ConfigOut(serializers.Serializer):
@@ -130,8 +130,16 @@ class BucketOut(serializers.ModelSerializer):
 
     class Meta:
         model = Bucket
-        fields = ["name", "size_bytes", "object_count", "created_at", "members_access", "summary", "grants",
-                  "policy_dirty"]  # fmt: skip
+        fields = [
+            "name",
+            "size_bytes",
+            "object_count",
+            "created_at",
+            "members_access",
+            "summary",
+            "grants",
+            "policy_dirty",
+        ]
 
 
 class BucketCreateIn(serializers.Serializer):
@@ -149,7 +157,8 @@ class GrantIn(serializers.Serializer):
     group = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
     project_number = serializers.CharField(required=False, allow_blank=True, max_length=20, default="")
     user = serializers.CharField(required=False, allow_blank=True, max_length=254, default="")
-    cidrs = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=20,
-                                  default=list)  # fmt: skip
+    cidrs = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, max_length=20, default=list
+    )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     confirm_public = serializers.BooleanField(required=False, default=False)

@@ -25,8 +25,9 @@ _lock = threading.Lock()
 
 def introspect(app: dict[str, Any], endpoint: str, token: str) -> dict[str, Any] | None:
     try:
-        answer = requests.post(endpoint, data={"token": token}, timeout=upstream.TIMEOUT,
-                               auth=(app["client_id"], app["secret"])).json()  # fmt: skip
+        answer = requests.post(
+            endpoint, data={"token": token}, timeout=upstream.TIMEOUT, auth=(app["client_id"], app["secret"])
+        ).json()
     except (requests.RequestException, ValueError):
         log.warning("provider %s: introspection failed", app["provider_id"])
         return None
@@ -52,8 +53,14 @@ def verify_jwt(app: dict[str, Any], jwks_uri: str, token: str) -> dict[str, Any]
     try:
         header = jwt.get_unverified_header(token)
         key = _keys(jwks_uri).get_signing_key_from_jwt(token)
-        claims = jwt.decode(token, key, algorithms=ALGORITHMS, issuer=[issuer, issuer + "/"], leeway=LEEWAY,
-                            options={"require": ["exp", "iss", "sub"], "verify_aud": False})  # fmt: skip
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            issuer=[issuer, issuer + "/"],
+            leeway=LEEWAY,
+            options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+        )
     except (jwt.PyJWKClientConnectionError, ValueError, TypeError, KeyError):
         # Unreachable, or a key set that is not JSON / not a key set (PyJWT lets json errors out).
         log.warning("provider %s: its signing keys could not be fetched", provider_id)

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.exceptions import PermissionDenied, Throttled, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,16 +17,14 @@ from api import serializers as s
 from api.device_login import token_auth_at
 from api.errors import NON_FIELD
 from keys.access import owned_key
-from keys.configs import configs_for_key
+from keys.configs import secret_bundle
 from keys.models import AccessKey
 from keys.rules import endpoint_url
 from keys.selectors import keys_of, memberships_of
-from keys.services import key_delete, key_edit_description, key_extend, key_reveal_secret
-from lifecycle.keys import key_create
-from portal import ratelimit
+from keys.services import key_delete, key_edit_description, key_extend
+from lifecycle.keys import FreshLoginNeeded, RevealNotOffered, key_request, key_reveal
 from portal.http import client_ip
 from projects.access import membership_for
-from storage import client as storage
 
 
 def payload(request: Request, serializer_class: type[s.serializers.Serializer], **context: Any) -> dict[str, Any]:
@@ -38,22 +36,16 @@ def payload(request: Request, serializer_class: type[s.serializers.Serializer], 
     return dict(serializer.validated_data)
 
 
-def limited(scope: str, user_id: int) -> None:
-    try:
-        ratelimit.check(scope, user_id)
-    except ratelimit.RateLimited as exc:
-        raise Throttled(wait=exc.retry_after) from None
-
-
 def secret_answer(key: AccessKey, secret: str, endpoint: str) -> dict[str, Any]:
-    configs = configs_for_key(access_key=key.access_key_id, secret=secret, project_number=key.project.number,
-                              endpoint=endpoint)  # fmt: skip
+    bundle = secret_bundle(
+        access_key=key.access_key_id, secret=secret, project_number=key.project.number, endpoint=endpoint
+    )
     return {
         "key": s.KeyOut(key).data,
-        "secret_key": secret,
-        "endpoint": endpoint,
-        "region": storage.region(),
-        "configs": [s.ConfigOut(c).data for c in configs],
+        "secret_key": bundle.secret,
+        "endpoint": bundle.endpoint,
+        "region": bundle.region,
+        "configs": [s.ConfigOut(c).data for c in bundle.configs],
     }
 
 
@@ -77,10 +69,10 @@ class KeyList(APIView):
     @extend_schema(request=s.KeyCreateIn, responses={201: s.SecretOut})
     def post(self, request: Request, number: str) -> Response:
         membership = membership_for(request.user, number)
-        limited("key_create", membership.user_id)
         data = payload(request, s.KeyCreateIn, max_hours=membership.project.key_max_hours)
-        issued = key_create(membership=membership, hours=data["hours"], description=data["description"],
-                            ip=client_ip(request))  # fmt: skip
+        issued = key_request(
+            membership=membership, hours=data["hours"], description=data["description"], ip=client_ip(request)
+        )
         answer = secret_answer(issued.key, issued.secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})
 
@@ -130,12 +122,12 @@ class KeyReveal(APIView):
     @extend_schema(request=s.RevealIn, responses=s.SecretOut)
     def post(self, request: Request, number: str, access_key_id: str) -> Response:
         membership, key = owned_key(request.user, number, access_key_id)
-        limited("reveal", membership.user_id)
         data = payload(request, s.RevealIn)
-        if settings.LATCHKEY_REVEAL_POLICY != "reauth":
-            raise PermissionDenied("This site shows a secret only once, when the key is created.")
-        if not fresh_token(request):
-            raise PermissionDenied(REAUTH_NEEDED)
-        secret = key_reveal_secret(key=key, actor=membership.user, ip=client_ip(request))
+        try:
+            secret = key_reveal(membership=membership, key=key, fresh=fresh_token(request), ip=client_ip(request))
+        except RevealNotOffered as exc:
+            raise PermissionDenied(str(exc)) from None
+        except FreshLoginNeeded:
+            raise PermissionDenied(REAUTH_NEEDED) from None
         answer = secret_answer(key, secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, headers={"Cache-Control": "no-store"})

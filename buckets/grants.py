@@ -50,8 +50,9 @@ def parse_cidrs(text: str) -> list[str]:
         try:
             result.append(str(ipaddress.ip_network(item, strict=False)))
         except ValueError:
-            raise BucketError(f"“{item[:50]}” is not an IP address or CIDR range (e.g. 192.0.2.0/24).",
-                              field="cidrs") from None  # fmt: skip
+            raise BucketError(
+                f"“{item[:50]}” is not an IP address or CIDR range (e.g. 192.0.2.0/24).", field="cidrs"
+            ) from None
     return sorted(set(result))
 
 
@@ -60,8 +61,11 @@ def _grantee(bucket: Bucket, request: GrantRequest) -> dict[str, object]:
     project = bucket.project
     kind = request.kind
     if kind == Grant.Kind.MEMBER:
-        member = Membership.objects.filter(pk=request.member_id or 0, project=project,
-                                           status=Membership.Status.ACTIVE).select_related("user").first()  # fmt: skip
+        member = (
+            Membership.objects.filter(pk=request.member_id or 0, project=project, status=Membership.Status.ACTIVE)
+            .select_related("user")
+            .first()
+        )
         if member is None:
             raise BucketError("Choose a member of this project.", field="member")
         return {"member": member}
@@ -75,8 +79,9 @@ def _grantee(bucket: Bucket, request: GrantRequest) -> dict[str, object]:
         if other is None or other.status != Project.Status.ACTIVE:
             raise BucketError("No active project has this number.", field="project_number")
         if other.pk == project.pk:
-            raise BucketError("This is the bucket's own project: grant to its members or groups instead.",
-                              field="project_number")  # fmt: skip
+            raise BucketError(
+                "This is the bucket's own project: grant to its members or groups instead.", field="project_number"
+            )
         if kind == Grant.Kind.PROJECT:
             return {"grantee_project": other}
         ident = request.user.strip()
@@ -89,8 +94,9 @@ def _grantee(bucket: Bucket, request: GrantRequest) -> dict[str, object]:
             else None
         )
         if membership is None:
-            raise BucketError(f"No member of project {other.number} has this user name or e-mail address.",
-                              field="user")  # fmt: skip
+            raise BucketError(
+                f"No member of project {other.number} has this user name or e-mail address.", field="user"
+            )
         return {"grantee_project": other, "grantee_user": membership.user}
     if kind == Grant.Kind.PUBLIC:
         if not request.public_confirmed:
@@ -123,9 +129,16 @@ def grant_create(*, actor: User, bucket: Bucket, request: GrantRequest, now: dat
     subuser = user_ensure_rgw_name(user=target["grantee_user"]) if "grantee_user" in target else ""  # type: ignore[arg-type]
     with transaction.atomic():
         locked = bucket_locked(bucket.pk)
-        grant = Grant.objects.create(bucket=locked, kind=request.kind, access=access, cidrs=cidrs,
-                                     expires_at=request.expires_at, created_by=actor, grantee_subuser=subuser,
-                                     **target)  # fmt: skip
+        grant = Grant.objects.create(
+            bucket=locked,
+            kind=request.kind,
+            access=access,
+            cidrs=cidrs,
+            expires_at=request.expires_at,
+            created_by=actor,
+            grantee_subuser=subuser,
+            **target,
+        )
         bucket_policy_sync(locked, now=now)
     log.info("bucket %s: grant %s (%s, %s) made by user %s", bucket, grant.pk, grant.kind, access, actor.pk)
     return grant
@@ -188,14 +201,16 @@ def _enqueue_sync(project: Project) -> None:
 def group_set_members(*, group: Group, membership_ids: list[int]) -> int:
     """Replace the group's members. Every bucket whose policy names the group is marked for
     rewriting and a task writes them; returns how many buckets that is."""
-    members = list(Membership.objects.filter(pk__in=membership_ids, project=group.project,
-                                             status=Membership.Status.ACTIVE))  # fmt: skip
+    members = list(
+        Membership.objects.filter(pk__in=membership_ids, project=group.project, status=Membership.Status.ACTIVE)
+    )
     if len(members) != len(set(membership_ids)):
         raise BucketError("Choose members of this project only.", field="members")
     with transaction.atomic():
         group.members.set(members)
-        affected = mark_dirty(Bucket.objects.filter(grants__group=group).exclude(
-            members_access=Bucket.MembersAccess.READWRITE))  # fmt: skip
+        affected = mark_dirty(
+            Bucket.objects.filter(grants__group=group).exclude(members_access=Bucket.MembersAccess.READWRITE)
+        )
         _enqueue_sync(group.project)
     log.info("group %s: %d members; %d bucket policies to rewrite", group, len(members), affected)
     return affected

@@ -42,8 +42,15 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
         created = parse_datetime(figures.created) if figures.created else None
         row = stored.get(figures.name)
         if row is None:
-            new.append(Bucket(project=project, name=figures.name, size_bytes=figures.size_bytes,
-                              object_count=figures.objects, created_at=created))  # fmt: skip
+            new.append(
+                Bucket(
+                    project=project,
+                    name=figures.name,
+                    size_bytes=figures.size_bytes,
+                    object_count=figures.objects,
+                    created_at=created,
+                )
+            )
         elif (row.size_bytes, row.object_count, row.created_at) != (figures.size_bytes, figures.objects, created):
             row.size_bytes, row.object_count, row.created_at = figures.size_bytes, figures.objects, created
             changed.append(row)

@@ -38,14 +38,22 @@ class Link:
 def link_keys(membership: Membership, *, now: datetime | None = None) -> list[AccessKey]:
     """The member's keys that can sign a link now."""
     now = now or timezone.now()
-    return list(AccessKey.objects.filter(owner=membership.user, project=membership.project,
-                                         status=AccessKey.Status.ACTIVE, expires_at__gt=now))  # fmt: skip
+    return list(
+        AccessKey.objects.filter(
+            owner=membership.user, project=membership.project, status=AccessKey.Status.ACTIVE, expires_at__gt=now
+        )
+    )
 
 
 def link_create(
-    *, membership: Membership, bucket: Bucket, access_key_id: str, object_key: str, hours: int,
+    *,
+    membership: Membership,
+    bucket: Bucket,
+    access_key_id: str,
+    object_key: str,
+    hours: int,
     now: datetime | None = None,
-) -> Link:  # fmt: skip
+) -> Link:
     now = now or timezone.now()
     if not 1 <= hours <= MAX_HOURS:
         raise BucketError(f"A link works for 1 to {MAX_HOURS} hours.", field="hours")
@@ -62,7 +70,8 @@ def link_create(
     secret = storage.key_secret(tenant=bucket.project.tenant, access_key=key.access_key_id)
     if secret is None:
         raise BucketError("This key is no longer in the storage service.", field="key")
-    url = storage.object_presign_get(access_key=key.access_key_id, secret_key=secret, bucket=bucket.name,
-                                     key=object_key, seconds=seconds)  # fmt: skip
+    url = storage.object_presign_get(
+        access_key=key.access_key_id, secret_key=secret, bucket=bucket.name, key=object_key, seconds=seconds
+    )
     log.info("bucket %s: link for %d s signed with key %s", bucket, seconds, key.access_key_id)
     return Link(url=url, expires_at=now + timedelta(seconds=seconds), asked_until=asked_until)

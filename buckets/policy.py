@@ -25,10 +25,23 @@ from typing import Any
 SID_PREFIX = "latchkey-"
 VERSION = "2012-10-17"
 
-READ_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
-                "s3:GetBucketLocation", "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts"]  # fmt: skip
-WRITE_ACTIONS = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:AbortMultipartUpload",
-                 "s3:PutObjectTagging", "s3:DeleteObjectTagging"]  # fmt: skip
+READ_ACTIONS = [
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:GetBucketLocation",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+]
+WRITE_ACTIONS = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:AbortMultipartUpload",
+    "s3:PutObjectTagging",
+    "s3:DeleteObjectTagging",
+]
 PUBLIC_ACTIONS = ["s3:GetObject", "s3:ListBucket"]
 # What a member denied "write" must not do: objects and the bucket's own settings alike.
 DENY_WRITE = ["s3:Put*", "s3:Delete*", "s3:AbortMultipartUpload", "s3:RestoreObject"]

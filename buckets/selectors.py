@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from buckets.models import Bucket, Grant
+from storage import client as storage
 
 
 def live_grants(now: datetime | None = None) -> QuerySet[Grant]:
@@ -41,3 +43,8 @@ def access_summary(bucket: Bucket) -> str:
         else:
             parts.append(f"{grant.grantee_label} ({'read' if grant.access == 'read' else 'read/write'})")
     return "; ".join(parts)
+
+
+def bucket_policy_in_ceph(bucket: Bucket) -> dict[str, Any] | None:
+    """The policy Ceph applies to ``bucket`` now (people's statements and Latchkey's)."""
+    return storage.bucket_policy_get(tenant=bucket.project.tenant, name=bucket.name)

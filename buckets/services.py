@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from buckets.models import Bucket
 from buckets.sync import bucket_locked, bucket_policy_sync
+from portal.errors import Refused
 from projects.models import Membership
 from projects.services import project_provision
 from storage import client as storage
@@ -18,12 +19,8 @@ from storage import client as storage
 log = logging.getLogger(__name__)
 
 
-class BucketError(ValueError):
+class BucketError(Refused):
     """A change that cannot be made; the message is meant for the person who asked."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -43,8 +43,13 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
         memberships = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE).select_related("user")
         for m in memberships:
             if m.user.rgw_name:
-                rules.members.append(policy.Member(subuser=m.user.rgw_name, privileged=m.role in PRIVILEGED,
-                                                   role_writes=ROLE_RANK[Role(m.role)] > 0))  # fmt: skip
+                rules.members.append(
+                    policy.Member(
+                        subuser=m.user.rgw_name,
+                        privileged=m.role in PRIVILEGED,
+                        role_writes=ROLE_RANK[Role(m.role)] > 0,
+                    )
+                )
         for grant in grants:
             source = policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs))
             if grant.kind == Grant.Kind.MEMBER and grant.member is not None:
@@ -57,8 +62,9 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 if target.user.rgw_name:
                     rules.sources.setdefault(target.user.rgw_name, []).append(source)
     for grant in grants:
-        if grant.kind in (Grant.Kind.MEMBER, Grant.Kind.GROUP) or (grant.kind != Grant.Kind.PUBLIC
-                                                                   and grant.grantee_project is None):  # fmt: skip
+        if grant.kind in (Grant.Kind.MEMBER, Grant.Kind.GROUP) or (
+            grant.kind != Grant.Kind.PUBLIC and grant.grantee_project is None
+        ):
             continue
         if grant.kind == Grant.Kind.PUBLIC:
             principal = None
@@ -66,8 +72,15 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
             principal = policy.principal_project(grant.grantee_project.tenant)  # type: ignore[union-attr]
         else:
             principal = policy.principal_subuser(grant.grantee_project.tenant, grant.grantee_subuser)  # type: ignore[union-attr]
-        rules.outside.append(policy.Outside(grant_id=grant.pk, principal=principal, level=grant.access,
-                                            cidrs=tuple(grant.cidrs), expires_at=grant.expires_at))  # fmt: skip
+        rules.outside.append(
+            policy.Outside(
+                grant_id=grant.pk,
+                principal=principal,
+                level=grant.access,
+                cidrs=tuple(grant.cidrs),
+                expires_at=grant.expires_at,
+            )
+        )
     return rules
 
 

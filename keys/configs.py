@@ -168,9 +168,23 @@ def mc_alias(settings: ClientSettings, *, alias: str) -> str:
     )
 
 
-def configs_for_key(*, access_key: str, secret: str, project_number: str, endpoint: str) -> list[ConfigFile]:
-    """Every client's file for a key, with the cluster's region (the pages and the API alike)."""
-    return client_configs(ClientSettings(access_key, secret, endpoint, storage.region()), project_number=project_number)
+@dataclass(frozen=True)
+class SecretBundle:
+    """What a person gets when a secret is shown (a new key, or a reveal): the same on the
+    page and in the API."""
+
+    access_key: str
+    secret: str
+    endpoint: str
+    region: str
+    configs: list[ConfigFile]
+
+
+def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint: str) -> SecretBundle:
+    """Every client's file for a key, with the cluster's region."""
+    region = storage.region()
+    configs = client_configs(ClientSettings(access_key, secret, endpoint, region), project_number=project_number)
+    return SecretBundle(access_key=access_key, secret=secret, endpoint=endpoint, region=region, configs=configs)
 
 
 CLIENTS = ("rclone", "s3cmd", "aws-credentials", "aws-config", "boto3", "s3fs-json", "s3fs-python", "shell", "mc")
@@ -180,24 +194,66 @@ def client_configs(settings: ClientSettings, *, project_number: str) -> list[Con
     """Every client's file for one key, in the order the page shows them."""
     name = remote_name(project_number)
     return [
-        ConfigFile("rclone", "rclone", "rclone.conf", "~/.config/rclone/rclone.conf, or the file RCLONE_CONFIG names",
-                   rclone_config(settings, remote=name), f"rclone lsd {name}:"),
-        ConfigFile("s3cmd", "s3cmd", ".s3cfg", "~/.s3cfg, or the file S3CMD_CONFIG names (or s3cmd -c FILE)",
-                   s3cmd_config(settings), "s3cmd ls"),
-        ConfigFile("aws-credentials", "aws CLI: credentials", "credentials",
-                   "~/.aws/credentials, or the file AWS_SHARED_CREDENTIALS_FILE names (add to an existing file)",
-                   aws_credentials(settings, profile=name), f"aws --profile {name} s3 ls"),
-        ConfigFile("aws-config", "aws CLI: config", "config",
-                   "~/.aws/config, or the file AWS_CONFIG_FILE names (add to an existing file)",
-                   aws_config(settings, profile=name), f"aws --profile {name} s3 ls"),
-        ConfigFile("boto3", "boto3 (Python)", "latchkey_s3.py", "your Python code", boto3_snippet(settings),
-                   "s3.list_buckets()"),
-        ConfigFile("s3fs-json", "s3fs / fsspec: s3.json", "s3.json", "the folder FSSPEC_CONFIG_DIR names",
-                   s3fs_json(settings), 'fsspec.filesystem("s3").ls("")'),
-        ConfigFile("s3fs-python", "s3fs (Python)", "latchkey_s3fs.py", "your Python code", s3fs_snippet(settings),
-                   'fs.ls("")'),
-        ConfigFile("shell", "Shell environment", "latchkey.env", "source it: . latchkey.env",
-                   shell_exports(settings), "aws s3 ls"),
-        ConfigFile("mc", "MinIO client (mc)", "mc-alias.sh", "run it once", mc_alias(settings, alias=name),
-                   f"mc ls {name}"),
-    ]  # fmt: skip
+        ConfigFile(
+            "rclone",
+            "rclone",
+            "rclone.conf",
+            "~/.config/rclone/rclone.conf, or the file RCLONE_CONFIG names",
+            rclone_config(settings, remote=name),
+            f"rclone lsd {name}:",
+        ),
+        ConfigFile(
+            "s3cmd",
+            "s3cmd",
+            ".s3cfg",
+            "~/.s3cfg, or the file S3CMD_CONFIG names (or s3cmd -c FILE)",
+            s3cmd_config(settings),
+            "s3cmd ls",
+        ),
+        ConfigFile(
+            "aws-credentials",
+            "aws CLI: credentials",
+            "credentials",
+            "~/.aws/credentials, or the file AWS_SHARED_CREDENTIALS_FILE names (add to an existing file)",
+            aws_credentials(settings, profile=name),
+            f"aws --profile {name} s3 ls",
+        ),
+        ConfigFile(
+            "aws-config",
+            "aws CLI: config",
+            "config",
+            "~/.aws/config, or the file AWS_CONFIG_FILE names (add to an existing file)",
+            aws_config(settings, profile=name),
+            f"aws --profile {name} s3 ls",
+        ),
+        ConfigFile(
+            "boto3",
+            "boto3 (Python)",
+            "latchkey_s3.py",
+            "your Python code",
+            boto3_snippet(settings),
+            "s3.list_buckets()",
+        ),
+        ConfigFile(
+            "s3fs-json",
+            "s3fs / fsspec: s3.json",
+            "s3.json",
+            "the folder FSSPEC_CONFIG_DIR names",
+            s3fs_json(settings),
+            'fsspec.filesystem("s3").ls("")',
+        ),
+        ConfigFile(
+            "s3fs-python", "s3fs (Python)", "latchkey_s3fs.py", "your Python code", s3fs_snippet(settings), 'fs.ls("")'
+        ),
+        ConfigFile(
+            "shell",
+            "Shell environment",
+            "latchkey.env",
+            "source it: . latchkey.env",
+            shell_exports(settings),
+            "aws s3 ls",
+        ),
+        ConfigFile(
+            "mc", "MinIO client (mc)", "mc-alias.sh", "run it once", mc_alias(settings, alias=name), f"mc ls {name}"
+        ),
+    ]

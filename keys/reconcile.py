@@ -85,6 +85,7 @@ def _reconcile_project(project: Project, report: ReconcileReport, *, remove_unkn
             AccessKey.objects.filter(pk=key.pk).update(
                 status=AccessKey.Status.REVOKED, ended_at=now, end_reason="missing from Ceph"
             )
-            KeyEvent.objects.create(key=key, project=project, action=KeyEvent.Action.REVOKE, at=now,
-                                    detail="missing from Ceph")  # fmt: skip
+            KeyEvent.objects.create(
+                key=key, project=project, action=KeyEvent.Action.REVOKE, at=now, detail="missing from Ceph"
+            )
             report.missing.append(key.access_key_id)

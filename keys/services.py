@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from keys.models import AccessKey, KeyEvent
+from portal.errors import Refused
 from projects.models import Membership, Project
 from storage import client as storage
 
@@ -36,7 +37,7 @@ _ID_ALPHABET = string.ascii_uppercase + string.digits
 LIVE = (AccessKey.Status.ACTIVE, AccessKey.Status.PENDING)
 
 
-class KeyActionError(Exception):
+class KeyActionError(Refused):
     """A key operation that cannot be done; the message is meant for the user."""
 
 
@@ -167,8 +168,15 @@ def key_expire(*, key_id: int, now: datetime | None = None) -> bool:
         key = _locked(key_id)
         if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
             return False
-        _end_locked(key, status=AccessKey.Status.EXPIRED, action=KeyEvent.Action.EXPIRE, reason="expired",
-                    now=now, actor=None, ip=None)  # fmt: skip
+        _end_locked(
+            key,
+            status=AccessKey.Status.EXPIRED,
+            action=KeyEvent.Action.EXPIRE,
+            reason="expired",
+            now=now,
+            actor=None,
+            ip=None,
+        )
     return True
 
 
@@ -193,8 +201,14 @@ def key_extend(
         )
         old = locked.expires_at
         locked.expires_at, locked.last_extended_at = new_expiry, now
-        _event(locked, KeyEvent.Action.EXTEND, at=now, actor=actor, ip=ip,
-               detail=f"{old.isoformat()} -> {new_expiry.isoformat()}")  # fmt: skip
+        _event(
+            locked,
+            KeyEvent.Action.EXTEND,
+            at=now,
+            actor=actor,
+            ip=ip,
+            detail=f"{old.isoformat()} -> {new_expiry.isoformat()}",
+        )
     return locked
 
 
@@ -205,8 +219,14 @@ def key_edit_description(
         raise KeyActionError("This key has ended; its description can no longer change.")
     with transaction.atomic():
         AccessKey.objects.filter(pk=key.pk).update(description=description)
-        _event(key, KeyEvent.Action.EDIT, at=now or timezone.now(), actor=actor, ip=ip,
-               detail=f"{key.description} -> {description}")  # fmt: skip
+        _event(
+            key,
+            KeyEvent.Action.EDIT,
+            at=now or timezone.now(),
+            actor=actor,
+            ip=ip,
+            detail=f"{key.description} -> {description}",
+        )
         key.description = description
 
 
@@ -228,8 +248,15 @@ def key_delete(*, key: AccessKey, actor: User, ip: str | None = None, now: datet
         locked = _locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE:
             raise KeyActionError("This key has already ended.")
-        _end_locked(locked, status=AccessKey.Status.REVOKED, action=KeyEvent.Action.DELETE,
-                    reason="deleted by owner", now=now, actor=actor, ip=ip)  # fmt: skip
+        _end_locked(
+            locked,
+            status=AccessKey.Status.REVOKED,
+            action=KeyEvent.Action.DELETE,
+            reason="deleted by owner",
+            now=now,
+            actor=actor,
+            ip=ip,
+        )
     key.status = locked.status
 
 
@@ -244,8 +271,15 @@ def keys_revoke(*, keys: list[AccessKey], reason: str, now: datetime | None = No
                 locked = _locked(key.pk)
                 if locked is None or locked.status not in LIVE:
                     continue
-                _end_locked(locked, status=AccessKey.Status.REVOKED, action=KeyEvent.Action.REVOKE,
-                            reason=reason, now=now, actor=None, ip=None)  # fmt: skip
+                _end_locked(
+                    locked,
+                    status=AccessKey.Status.REVOKED,
+                    action=KeyEvent.Action.REVOKE,
+                    reason=reason,
+                    now=now,
+                    actor=None,
+                    ip=None,
+                )
                 revoked += 1
         except storage.StorageError as exc:
             failure = exc

@@ -1,13 +1,30 @@
-"""Issuing a key: the member's subuser first (with bucket policies that deny them where they
-must), then the key."""
+"""The key use cases the pages and the API share: issuing a key (the member's subuser first,
+with bucket policies that deny them where they must, then the key) and showing a secret again
+(rate limit, the site's reveal policy, a fresh login). Both adapters call these and only map
+the outcome to their own answer."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from keys.services import IssuedKey, key_check_hours, key_issue
+from django.conf import settings
+
+from keys.models import AccessKey
+from keys.services import IssuedKey, key_check_hours, key_issue, key_reveal_secret
 from lifecycle.memberships import membership_provision
+from portal import ratelimit
+from portal.errors import Refused
 from projects.models import Membership
+
+
+class RevealNotOffered(Refused):
+    def __init__(self) -> None:
+        super().__init__("This site shows a secret only once, when the key is created.")
+
+
+class FreshLoginNeeded(Exception):
+    """Not a refusal but a step first: each adapter sends the person to log in again its own way
+    (the page to the IdP, the API's caller to `latchkey login`)."""
 
 
 def key_create(
@@ -16,3 +33,20 @@ def key_create(
     key_check_hours(membership.project, hours)  # before anything reaches Ceph
     membership_provision(membership=membership)
     return key_issue(membership=membership, hours=hours, description=description, ip=ip, now=now)
+
+
+def key_request(*, membership: Membership, hours: int, description: str, ip: str | None = None) -> IssuedKey:
+    """A person asks for a key: within the rate limit (ratelimit.RateLimited otherwise)."""
+    ratelimit.check("key_create", membership.user_id)
+    return key_create(membership=membership, hours=hours, description=description, ip=ip)
+
+
+def key_reveal(*, membership: Membership, key: AccessKey, fresh: bool, ip: str | None = None) -> str:
+    """The secret again, for its owner: within the rate limit, if the site offers it, after a
+    fresh login (``fresh``: the adapter's reading of the one freshness rule)."""
+    ratelimit.check("reveal", membership.user_id)
+    if settings.LATCHKEY_REVEAL_POLICY != "reauth":
+        raise RevealNotOffered()
+    if not fresh:
+        raise FreshLoginNeeded()
+    return key_reveal_secret(key=key, actor=membership.user, ip=ip)

@@ -173,8 +173,13 @@ def memberships_sync_from_idp(*, user: Any, provider_id: str, claims: Mapping[st
     )
     if ignored:  # once per sync; values are the provider's text: repr() and cut, never raw
         sample = ", ".join(repr(v[:120]) for v in ignored[:5])
-        log.warning("user %s: %s asserted %d entitlements outside what it is trusted for, ignored: %s",
-                    user.pk, provider_id, len(ignored), sample)  # fmt: skip
+        log.warning(
+            "user %s: %s asserted %d entitlements outside what it is trusted for, ignored: %s",
+            user.pk,
+            provider_id,
+            len(ignored),
+            sample,
+        )
     summary = memberships_sync_from_claims(user=user, provider_id=provider_id, asserted=asserted)
     log.info("user %s: memberships from %s %s", user.pk, provider_id, summary)
     return summary

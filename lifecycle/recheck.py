@@ -73,8 +73,11 @@ def account_recheck(*, account: SocialAccount, now: datetime | None = None) -> s
             grant.save(update_fields=["sealed_refresh_token", "checked_at", "outcome", "detail"])
         claims = upstream.userinfo(app, refreshed.access_token)
     except Unreadable:
-        log.warning("user %s: the %s refresh token cannot be unsealed (LATCHKEY_TOKEN_KEYS changed?)",
-                    account.user_id, account.provider)  # fmt: skip
+        log.warning(
+            "user %s: the %s refresh token cannot be unsealed (LATCHKEY_TOKEN_KEYS changed?)",
+            account.user_id,
+            account.provider,
+        )
         return NO_REFRESH_TOKEN
     except upstream.GrantRefused:
         _withdraw(account, f"{account.provider} refused the stored grant (account disabled or removed there)")
@@ -97,8 +100,9 @@ def _withdraw(account: SocialAccount, why: str) -> None:
     UpstreamGrant.objects.filter(account=account).delete()
     ended = memberships_sync_from_claims(user=account.user, provider_id=account.provider, asserted={})["ended"]
     sessions = user_end_cli_sessions(user=account.user)
-    log.warning("user %s: %s: %d memberships ended (keys revoked), %d CLI tokens ended",
-                account.user_id, why, ended, sessions)  # fmt: skip
+    log.warning(
+        "user %s: %s: %d memberships ended (keys revoked), %d CLI tokens ended", account.user_id, why, ended, sessions
+    )
 
 
 def memberships_recheck(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
@@ -119,6 +123,10 @@ def memberships_recheck(*, now: datetime | None = None) -> dict[str, dict[str, i
         summary[provider][outcome] += 1
     for provider, counts in summary.items():
         if counts[NO_REFRESH_TOKEN]:
-            log.warning("%s: %d accounts with live keys or CLI sessions cannot be re-checked: no refresh token "
-                        "(see docs/operators.md)", provider, counts[NO_REFRESH_TOKEN])  # fmt: skip
+            log.warning(
+                "%s: %d accounts with live keys or CLI sessions cannot be re-checked: no refresh token "
+                "(see docs/operators.md)",
+                provider,
+                counts[NO_REFRESH_TOKEN],
+            )
     return {provider: dict(counts) for provider, counts in summary.items()}

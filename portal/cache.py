@@ -27,8 +27,12 @@ RETRY_SECONDS = 5.0
 class SharedCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         # One retry on a fresh connection: after Redis restarts, each pooled connection fails once.
-        options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5, "retry_on_error": [redis.ConnectionError],
-                   **params.get("OPTIONS", {})}  # fmt: skip
+        options = {
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+            "retry_on_error": [redis.ConnectionError],
+            **params.get("OPTIONS", {}),
+        }
         super().__init__(server, {**params, "OPTIONS": options})
         self._local = LocMemCache("latchkey-fallback", params)  # one store per process, all threads
         self._down_until = 0.0
@@ -39,8 +43,9 @@ class SharedCache(RedisCache):
         try:
             return shared()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            log.warning("cache: Redis unreachable (%s); counting in this process for %.0f s",
-                        type(exc).__name__, RETRY_SECONDS)  # fmt: skip
+            log.warning(
+                "cache: Redis unreachable (%s); counting in this process for %.0f s", type(exc).__name__, RETRY_SECONDS
+            )
             self._down_until = time.monotonic() + RETRY_SECONDS
             return local()
 
@@ -63,8 +68,10 @@ def _shared_or_local(name: str) -> Callable[..., Any]:
     Arguments pass through untouched, so each backend applies its own defaults (DEFAULT_TIMEOUT)."""
 
     def method(self: SharedCache, *args: Any, **kwargs: Any) -> Any:
-        return self._either(lambda: getattr(RedisCache, name)(self, *args, **kwargs),
-                            lambda: getattr(self._local, name)(*args, **kwargs))  # fmt: skip
+        return self._either(
+            lambda: getattr(RedisCache, name)(self, *args, **kwargs),
+            lambda: getattr(self._local, name)(*args, **kwargs),
+        )
 
     method.__name__ = name
     return method

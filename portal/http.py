@@ -41,4 +41,3 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 # Shown whenever Ceph does not answer during a change; the services guarantee it is true.
-STORAGE_DOWN = "The storage service is not answering right now; nothing was changed. Please try again in a minute."

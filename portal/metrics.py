@@ -49,15 +49,18 @@ class DatabaseCollector(Collector):
         for status in AccessKey.Status.values:
             keys.add_metric([status], counts.get(status, 0))
         yield keys
-        events = GaugeMetricFamily("latchkey_key_events", "Audited key events since the start, by action",
-                                   labels=["action"])  # fmt: skip
+        events = GaugeMetricFamily(
+            "latchkey_key_events", "Audited key events since the start, by action", labels=["action"]
+        )
         by_action = dict(KeyEvent.objects.values_list("action").annotate(n=Count("id")).values_list("action", "n"))
         for action in KeyEvent.Action.values:
             events.add_metric([action], by_action.get(action, 0))
         yield events
-        lag = GaugeMetricFamily("latchkey_revocation_lag_seconds",
-                                "Delay from expiry to removal from Ceph, keys expired in the last 24 h",
-                                labels=["quantile"])  # fmt: skip
+        lag = GaugeMetricFamily(
+            "latchkey_revocation_lag_seconds",
+            "Delay from expiry to removal from Ceph, keys expired in the last 24 h",
+            labels=["quantile"],
+        )
         since = timezone.now() - timedelta(hours=24)
         delays = sorted(
             d.total_seconds()
@@ -70,8 +73,9 @@ class DatabaseCollector(Collector):
             lag.add_metric([str(q)], delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0)
         yield lag
         sweep = expiry_enforcement()
-        age = GaugeMetricFamily("latchkey_sweep_age_seconds",
-                                "Seconds since a worker last completed the expiry sweep (+Inf: never)")  # fmt: skip
+        age = GaugeMetricFamily(
+            "latchkey_sweep_age_seconds", "Seconds since a worker last completed the expiry sweep (+Inf: never)"
+        )
         age.add_metric([], math.inf if sweep.age_seconds is None else sweep.age_seconds)
         yield age
         yield from _recheck_metrics()
@@ -79,15 +83,19 @@ class DatabaseCollector(Collector):
 
 def _recheck_metrics() -> Iterator[Metric]:
     report = recheck_report()
-    age = GaugeMetricFamily("latchkey_membership_recheck_age_seconds",
-                            "Seconds since a worker last completed the membership re-check (+Inf: never)")  # fmt: skip
+    age = GaugeMetricFamily(
+        "latchkey_membership_recheck_age_seconds",
+        "Seconds since a worker last completed the membership re-check (+Inf: never)",
+    )
     seconds = report.age_seconds()
     age.add_metric([], math.inf if seconds is None else seconds)
     yield age
-    accounts = GaugeMetricFamily("latchkey_membership_recheck_accounts",
-                                 "Accounts in the last membership re-check, by provider and outcome "
-                                 "(no_refresh_token: cannot be re-checked without a login)",
-                                 labels=["provider", "outcome"])  # fmt: skip
+    accounts = GaugeMetricFamily(
+        "latchkey_membership_recheck_accounts",
+        "Accounts in the last membership re-check, by provider and outcome "
+        "(no_refresh_token: cannot be re-checked without a login)",
+        labels=["provider", "outcome"],
+    )
     for provider, counts in sorted(report.outcomes.items()):
         for outcome in OUTCOMES:
             accounts.add_metric([provider, outcome], counts.get(outcome, 0))

@@ -23,16 +23,18 @@ def _origin(url: str) -> str:
 def content_security_policy() -> str:
     apps = settings.SOCIALACCOUNT_PROVIDERS.get("openid_connect", {}).get("APPS", [])
     providers = sorted({_origin(app["settings"]["server_url"]) for app in apps})
-    return "; ".join([
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action " + " ".join(["'self'", *providers]),
-    ])  # fmt: skip
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action " + " ".join(["'self'", *providers]),
+        ]
+    )
 
 
 class SecurityHeadersMiddleware:

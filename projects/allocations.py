@@ -187,10 +187,14 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
         for entry in entries:
             project = existing.get(entry.number)
             wanted = _wanted(entry, project)
-            if project and project.rgw_provisioned and wanted != (project.quota_bytes, project.quota_max_objects,
-                                                                  project.quota_max_buckets):  # fmt: skip
-                storage.project_quota_set(tenant=project.tenant, max_bytes=wanted[0], max_objects=wanted[1],
-                                          max_buckets=wanted[2])  # fmt: skip
+            if (
+                project
+                and project.rgw_provisioned
+                and wanted != (project.quota_bytes, project.quota_max_objects, project.quota_max_buckets)
+            ):
+                storage.project_quota_set(
+                    tenant=project.tenant, max_bytes=wanted[0], max_objects=wanted[1], max_buckets=wanted[2]
+                )
                 applied.append((project, (project.quota_bytes, project.quota_max_objects, project.quota_max_buckets)))
     except storage.StorageError as exc:
         for project, (size, objects, buckets) in applied:
@@ -214,8 +218,10 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
                 project = Project(number=entry.number, title=entry.title, tenant=entry.tenant or entry.number)
                 summary.projects_created += 1
             elif (entry.title and entry.title != project.title) or wanted != (
-                project.quota_bytes, project.quota_max_objects, project.quota_max_buckets
-            ):  # fmt: skip
+                project.quota_bytes,
+                project.quota_max_objects,
+                project.quota_max_buckets,
+            ):
                 summary.projects_updated += 1
             project.title = entry.title or project.title
             project.quota_bytes, project.quota_max_objects, project.quota_max_buckets = wanted

@@ -67,6 +67,8 @@ def provider_trusted_for(project: Project, provider_id: str) -> bool:
     projects admit this one, and the project does not name other providers."""
     trust = settings.LATCHKEY_PROVIDER_TRUST.get(provider_id)
     return bool(
-        trust and trust.entitlement_prefixes and trust.admits_project(project.number)
+        trust
+        and trust.entitlement_prefixes
+        and trust.admits_project(project.number)
         and project.admits_provider(provider_id)
-    )  # fmt: skip
+    )

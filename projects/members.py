@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from portal.errors import Refused
 from portal.mail import mail
 from projects.entitlements import provider_trusted_for
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 MANAGING = (Role.MANAGER, Role.DEPUTY)
 
 
-class MembershipError(Exception):
+class MembershipError(Refused):
     """A membership change that is not allowed; the message is meant for the user."""
 
 
@@ -91,8 +92,9 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
     if role in MANAGING and actor.role != Role.MANAGER:
         raise MembershipError("Only managers invite managers and deputies.")
     email = email.strip().lower()
-    if Membership.objects.filter(project=actor.project, user__emailaddress__email__iexact=email,
-                                 user__emailaddress__verified=True).exists():  # fmt: skip
+    if Membership.objects.filter(
+        project=actor.project, user__emailaddress__email__iexact=email, user__emailaddress__verified=True
+    ).exists():
         raise MembershipError(f"{email} is already a member of this project.")
     try:
         with transaction.atomic():

@@ -14,6 +14,9 @@ class Role(models.TextChoices):
 
 
 ROLE_RANK = {Role.MANAGER: 3, Role.DEPUTY: 2, Role.MEMBER: 1, Role.READ_ONLY: 0}
+# The longest any key may last, 7 days: LATCHKEY_KEY_MAX_HOURS and each project's key_max_hours
+# lie within it (the settings check the same bound).
+KEY_HOURS_CEILING = 168
 # The Ceph subuser's access level for each role.
 ROLE_ACCESS = {Role.MANAGER: "full", Role.DEPUTY: "full", Role.MEMBER: "readwrite", Role.READ_ONLY: "read"}
 
@@ -38,16 +41,22 @@ class Project(models.Model):
     # Which identity providers may assert memberships of this project (comma-separated ids from
     # LATCHKEY_OIDC_PROVIDERS); empty: any provider whose namespaces and projects admit it.
     asserting_providers = models.CharField(
-        max_length=200, blank=True, default="",
-        validators=[RegexValidator(r"^[a-z0-9][a-z0-9_-]{0,39}(,[a-z0-9][a-z0-9_-]{0,39})*$",
-                                   "provider ids separated by commas, e.g. myaccessid,haka")],
+        max_length=200,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9][a-z0-9_-]{0,39}(,[a-z0-9][a-z0-9_-]{0,39})*$",
+                "provider ids separated by commas, e.g. myaccessid,haka",
+            )
+        ],
         help_text="Providers allowed to assert memberships of this project, e.g. myaccessid,haka. Empty: any "
         "provider trusted for the project's number.",
-    )  # fmt: skip
+    )
     rgw_provisioned = models.BooleanField(default=False)
     # Operators may lower the site's longest key lifetime for one project; never raise it.
     max_key_hours = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(168)]
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(KEY_HOURS_CEILING)]
     )
     # Quota, set by operators and enforced by Ceph on the project user; None means no limit.
     quota_bytes = models.BigIntegerField(null=True, blank=True)

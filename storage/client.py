@@ -25,6 +25,7 @@ from botocore.handlers import validate_bucket_name
 from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
 
+from portal.errors import Unavailable
 from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 ACCESS_LEVELS = ("read", "write", "readwrite", "full")
 
 
-class StorageError(Exception):
+class StorageError(Unavailable):
     """Ceph refused or failed an operation."""
 
     def __init__(self, message: str, *, code: str = "") -> None:
@@ -137,12 +138,22 @@ class Usage:
 def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | None, max_buckets: int | None) -> None:
     """Apply the project's quota to its Ceph user, which Ceph then enforces for every subuser."""
     enabled = max_bytes is not None or max_objects is not None
-    _call("set_user_quota", _client().set_user_quota, uid=uid(tenant), quota_type="user",
-          max_size_kb=-(-max_bytes // 1024) if max_bytes is not None else -1,
-          max_objects=max_objects if max_objects is not None else -1, enabled=enabled)  # fmt: skip
+    _call(
+        "set_user_quota",
+        _client().set_user_quota,
+        uid=uid(tenant),
+        quota_type="user",
+        max_size_kb=-(-max_bytes // 1024) if max_bytes is not None else -1,
+        max_objects=max_objects if max_objects is not None else -1,
+        enabled=enabled,
+    )
     # RGW's own default is 1000 buckets per user.
-    _call("modify_user", _client().modify_user, uid=uid(tenant),
-          max_buckets=max_buckets if max_buckets is not None else 1000)  # fmt: skip
+    _call(
+        "modify_user",
+        _client().modify_user,
+        uid=uid(tenant),
+        max_buckets=max_buckets if max_buckets is not None else 1000,
+    )
 
 
 def project_usage(*, tenant: str) -> Usage:
@@ -165,9 +176,14 @@ def project_buckets(*, tenant: str) -> list[BucketFigures]:
     result = []
     for bucket in _call("get_bucket", _client().get_bucket, uid=uid(tenant), stats=True) or []:
         main = (bucket.get("usage") or {}).get("rgw.main", {})
-        result.append(BucketFigures(name=str(bucket["bucket"]), size_bytes=int(main.get("size", 0)),
-                                    objects=int(main.get("num_objects", 0)),
-                                    created=str(bucket.get("creation_time", ""))))  # fmt: skip
+        result.append(
+            BucketFigures(
+                name=str(bucket["bucket"]),
+                size_bytes=int(main.get("size", 0)),
+                objects=int(main.get("num_objects", 0)),
+                created=str(bucket.get("creation_time", "")),
+            )
+        )
     return result
 
 
@@ -379,8 +395,9 @@ def bucket_create(*, tenant: str, name: str) -> None:
     exists only in this function's memory. If the process dies in between, the key reconciler
     reports the leftover (its id starts with "LKTMP")."""
     access_key = "LKTMP" + secrets.token_hex(8).upper()[:15]
-    keys = _call("create_key", _client().create_key, uid=uid(tenant), key_type="s3", access_key=access_key,
-                 generate_key=True)  # fmt: skip
+    keys = _call(
+        "create_key", _client().create_key, uid=uid(tenant), key_type="s3", access_key=access_key, generate_key=True
+    )
     secret = next(str(k["secret_key"]) for k in keys if k.get("access_key") == access_key)
     try:
         owner = s3_client(access_key=access_key, secret_key=secret)
@@ -424,8 +441,7 @@ def bucket_policy_put(*, tenant: str, name: str, policy: dict[str, Any] | None) 
     if policy is None:
         _s3_call("delete_bucket_policy", _system().delete_bucket_policy, Bucket=f"{tenant}:{name}")
     else:
-        _s3_call("put_bucket_policy", _system().put_bucket_policy, Bucket=f"{tenant}:{name}",
-                 Policy=json.dumps(policy))  # fmt: skip
+        _s3_call("put_bucket_policy", _system().put_bucket_policy, Bucket=f"{tenant}:{name}", Policy=json.dumps(policy))
 
 
 def object_presign_get(*, access_key: str, secret_key: str, bucket: str, key: str, seconds: int) -> str:

@@ -20,6 +20,10 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Before the metrics below are made: each takes its storage class from here when created.
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
-CEPH_SECONDS = Histogram("latchkey_ceph_call_seconds", "Time of each call to Ceph (admin API and S3)",
-                         ["operation"], buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))  # fmt: skip
+CEPH_SECONDS = Histogram(
+    "latchkey_ceph_call_seconds",
+    "Time of each call to Ceph (admin API and S3)",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+)
 CEPH_ERRORS = Counter("latchkey_ceph_call_errors", "Ceph calls that failed", ["operation", "kind"])

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from keys.models import AccessKey
 from keys.services import PENDING_GRACE, keys_sweep
-from portal.http import STORAGE_DOWN
+from portal.errors import UNAVAILABLE as STORAGE_DOWN
 from storage import client as storage
 from tests.s3util import s3_error_code
 from tests.web import client_for

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -15,21 +14,17 @@ from buckets.access import MANAGING, WRITING, bucket_grant, project_bucket
 from buckets.grants import grant_create, grant_revoke
 from buckets.links import link_create, link_keys
 from buckets.models import Bucket
-from buckets.selectors import access_summary, grants_of
-from buckets.services import BucketError, bucket_create, bucket_delete, bucket_set_members_access
-from portal.http import STORAGE_DOWN
+from buckets.selectors import access_summary, bucket_policy_in_ceph, grants_of
+from buckets.services import bucket_create, bucket_delete, bucket_set_members_access
 from projects.access import membership_for
 from projects.models import Membership
-from storage import client as storage
+from web.errors import attempt
 from web.forms.buckets import BucketCreateForm, GrantForm, LinkForm, MembersAccessForm
 
 
-def _add_error(form: Form, exc: BucketError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, str(exc))
-
-
-def _bucket_page(request: HttpRequest, membership: Membership, bucket: Bucket, *, status: int = 200,
-                 **forms: Any) -> HttpResponse:  # fmt: skip
+def _bucket_page(
+    request: HttpRequest, membership: Membership, bucket: Bucket, *, status: int = 200, **forms: Any
+) -> HttpResponse:
     manages = membership.role in MANAGING
     context = {
         "project": bucket.project,
@@ -52,15 +47,10 @@ def bucket_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number, roles=WRITING)
     form = BucketCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            bucket = bucket_create(membership=membership, name=form.cleaned_data["name"])
-        except BucketError as exc:
-            _add_error(form, exc)
-        except storage.StorageError:
-            form.add_error(None, STORAGE_DOWN)
-        else:
-            messages.success(request, f"Bucket {bucket.name} created.")
-            return redirect("buckets:detail", number=number, name=bucket.name)
+        made = attempt(lambda: bucket_create(membership=membership, name=form.cleaned_data["name"]), form=form)
+        if made.ok and made.value is not None:
+            messages.success(request, f"Bucket {made.value.name} created.")
+            return redirect("buckets:detail", number=number, name=made.value.name)
     status = 400 if request.method == "POST" else 200
     return render(request, "buckets/new.html", {"project": membership.project, "form": form}, status=status)
 
@@ -78,13 +68,8 @@ def bucket_delete_view(request: HttpRequest, number: str, name: str) -> HttpResp
     membership, bucket = project_bucket(request.user, number, name, roles=MANAGING)
     error = ""
     if request.method == "POST":
-        try:
-            bucket_delete(membership=membership, bucket=bucket)
-        except BucketError as exc:
-            error = str(exc)
-        except storage.StorageError:
-            error = STORAGE_DOWN
-        else:
+        error = attempt(lambda: bucket_delete(membership=membership, bucket=bucket)).error
+        if not error:
             messages.success(request, f"Bucket {name} deleted.")
             return redirect("projects:detail", number=number)
     context = {"project": bucket.project, "bucket": bucket, "error": error}
@@ -97,13 +82,8 @@ def bucket_access_view(request: HttpRequest, number: str, name: str) -> HttpResp
     membership, bucket = project_bucket(request.user, number, name, roles=MANAGING)
     form = MembersAccessForm(request.POST)
     if form.is_valid():
-        try:
-            bucket_set_members_access(bucket=bucket, members_access=form.cleaned_data["members_access"])
-        except BucketError as exc:
-            _add_error(form, exc)
-        except storage.StorageError:
-            form.add_error(None, STORAGE_DOWN)
-        else:
+        access = form.cleaned_data["members_access"]
+        if attempt(lambda: bucket_set_members_access(bucket=bucket, members_access=access), form=form).ok:
             messages.success(request, "Access for the project's members saved and applied.")
             return redirect("buckets:detail", number=number, name=name)
     return _bucket_page(request, membership, bucket, access_form=form, status=400)
@@ -115,13 +95,8 @@ def grant_create_view(request: HttpRequest, number: str, name: str) -> HttpRespo
     membership, bucket = project_bucket(request.user, number, name, roles=MANAGING)
     form = GrantForm(request.POST, bucket=bucket)
     if form.is_valid():
-        try:
-            grant_create(actor=membership.user, bucket=bucket, request=form.grant_request())
-        except BucketError as exc:
-            _add_error(form, exc)
-        except storage.StorageError:
-            form.add_error(None, STORAGE_DOWN)
-        else:
+        grant = form.grant_request()
+        if attempt(lambda: grant_create(actor=membership.user, bucket=bucket, request=grant), form=form).ok:
             messages.success(request, "Grant made; the bucket's policy is updated.")
             return redirect("buckets:detail", number=number, name=name)
     return _bucket_page(request, membership, bucket, grant_form=form, status=400)
@@ -133,11 +108,8 @@ def grant_revoke_view(request: HttpRequest, number: str, name: str, grant_id: in
     membership, grant = bucket_grant(request.user, number, name, grant_id)
     error = ""
     if request.method == "POST":
-        try:
-            grant_revoke(actor=membership.user, grant=grant)
-        except storage.StorageError:
-            error = STORAGE_DOWN
-        else:
+        error = attempt(lambda: grant_revoke(actor=membership.user, grant=grant)).error
+        if not error:
             messages.success(request, "Grant revoked; the bucket's policy is updated.")
             return redirect("buckets:detail", number=number, name=name)
     context = {"project": grant.bucket.project, "bucket": grant.bucket, "grant": grant, "error": error}
@@ -149,12 +121,11 @@ def grant_revoke_view(request: HttpRequest, number: str, name: str, grant_id: in
 def bucket_policy_view(request: HttpRequest, number: str, name: str) -> HttpResponse:
     """The effective policy, read from Ceph now: people's statements and Latchkey's."""
     _, bucket = project_bucket(request.user, number, name)
-    try:
-        policy = storage.bucket_policy_get(tenant=bucket.project.tenant, name=bucket.name)
-    except storage.StorageError:
-        context = {"project": bucket.project, "bucket": bucket, "error": STORAGE_DOWN}
+    read = attempt(lambda: bucket_policy_in_ceph(bucket))
+    if not read.ok:
+        context = {"project": bucket.project, "bucket": bucket, "error": read.error}
         return render(request, "buckets/policy.html", context, status=503)
-    text = json.dumps(policy, indent=2) if policy else ""
+    text = json.dumps(read.value, indent=2) if read.value else ""
     return render(request, "buckets/policy.html", {"project": bucket.project, "bucket": bucket, "policy": text})
 
 
@@ -166,13 +137,16 @@ def link_create_view(request: HttpRequest, number: str, name: str) -> HttpRespon
     form = LinkForm(request.POST, keys=link_keys(membership))
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            link = link_create(membership=membership, bucket=bucket, access_key_id=data["key"],
-                               object_key=data["object_key"], hours=data["hours"])  # fmt: skip
-        except BucketError as exc:
-            _add_error(form, exc)
-        except storage.StorageError:
-            form.add_error(None, STORAGE_DOWN)
-        else:
-            return _bucket_page(request, membership, bucket, link_form=form, link=link)
+        made = attempt(
+            lambda: link_create(
+                membership=membership,
+                bucket=bucket,
+                access_key_id=data["key"],
+                object_key=data["object_key"],
+                hours=data["hours"],
+            ),
+            form=form,
+        )
+        if made.ok:
+            return _bucket_page(request, membership, bucket, link_form=form, link=made.value)
     return _bucket_page(request, membership, bucket, link_form=form, status=400)

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods
 from buckets.access import MANAGING, project_group
 from buckets.grants import group_create, group_delete, group_set_members
 from buckets.models import Bucket, Group
-from buckets.services import BucketError
 from projects.access import membership_for
+from web.errors import attempt
 from web.forms.buckets import GroupForm, GroupMembersForm
 
 
@@ -20,13 +20,10 @@ def groups_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number, roles=MANAGING if request.method == "POST" else None)
     form = GroupForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        try:
-            group = group_create(project=membership.project, name=form.cleaned_data["name"])
-        except BucketError as exc:
-            form.add_error("name", str(exc))
-        else:
-            messages.success(request, f"Group {group.name} created. Now choose its members.")
-            return redirect("buckets:group", number=number, group_id=group.pk)
+        made = attempt(lambda: group_create(project=membership.project, name=form.cleaned_data["name"]), form=form)
+        if made.ok and made.value is not None:
+            messages.success(request, f"Group {made.value.name} created. Now choose its members.")
+            return redirect("buckets:group", number=number, group_id=made.value.pk)
     context = {
         "project": membership.project,
         "groups": Group.objects.filter(project=membership.project).prefetch_related("members__user"),
@@ -39,17 +36,19 @@ def groups_view(request: HttpRequest, number: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @login_required
 def group_view(request: HttpRequest, number: str, group_id: int) -> HttpResponse:
-    membership, group = project_group(request.user, number, group_id,
-                                      roles=MANAGING if request.method == "POST" else None)  # fmt: skip
-    form = GroupMembersForm(request.POST if request.method == "POST" else None, group=group,
-                            initial={"members": list(group.members.values_list("pk", flat=True))})  # fmt: skip
+    membership, group = project_group(
+        request.user, number, group_id, roles=MANAGING if request.method == "POST" else None
+    )
+    form = GroupMembersForm(
+        request.POST if request.method == "POST" else None,
+        group=group,
+        initial={"members": list(group.members.values_list("pk", flat=True))},
+    )
     if request.method == "POST" and form.is_valid():
-        try:
-            affected = group_set_members(group=group, membership_ids=form.cleaned_data["members"])
-        except BucketError as exc:
-            form.add_error("members", str(exc))
-        else:
-            note = f" {affected} bucket policies are being updated." if affected else ""
+        chosen = form.cleaned_data["members"]
+        saved = attempt(lambda: group_set_members(group=group, membership_ids=chosen), form=form)
+        if saved.ok:
+            note = f" {saved.value} bucket policies are being updated." if saved.value else ""
             messages.success(request, f"Members of {group.name} saved.{note}")
             return redirect("buckets:group", number=number, group_id=group.pk)
     buckets = Bucket.objects.filter(grants__group=group).distinct()

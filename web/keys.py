@@ -14,16 +14,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.signals import AUTH_PROVIDER, authenticated_within
 from keys.access import owned_key
-from keys.configs import configs_for_key, remote_name
+from keys.configs import remote_name, secret_bundle
 from keys.models import AccessKey
 from keys.rules import endpoint_url
 from keys.selectors import expiry_enforcement, keys_of
-from keys.services import KeyActionError, key_delete, key_edit_description, key_extend, key_reveal_secret
-from lifecycle.keys import key_create
+from keys.services import key_delete, key_edit_description, key_extend
+from lifecycle.keys import FreshLoginNeeded, key_request, key_reveal
 from portal import ratelimit
-from portal.http import STORAGE_DOWN, client_ip
+from portal.http import client_ip
 from projects.access import membership_for
-from storage import client as storage
+from web.errors import attempt
 from web.forms.keys import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm
 from web.projects import render_project_page
 
@@ -31,8 +31,9 @@ from web.projects import render_project_page
 def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str, endpoint: str) -> HttpResponse:
     """The only page that shows a secret. Nothing on it is stored or sent again: the config
     files are client-side data: downloads, and the response is marked no-store."""
-    configs = configs_for_key(access_key=key.access_key_id, secret=secret, project_number=key.project.number,
-                              endpoint=endpoint)  # fmt: skip
+    bundle = secret_bundle(
+        access_key=key.access_key_id, secret=secret, project_number=key.project.number, endpoint=endpoint
+    )
     return render(
         request,
         "keys/created.html",
@@ -42,7 +43,7 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
             "secret": secret,
             "project": key.project,
             "endpoint": endpoint,
-            "configs": [(c, base64.b64encode(c.content.encode()).decode()) for c in configs],
+            "configs": [(c, base64.b64encode(c.content.encode()).decode()) for c in bundle.configs],
             "remote": remote_name(key.project.number),
         },
     )
@@ -53,26 +54,24 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
 @never_cache
 def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
-    try:
-        ratelimit.check("key_create", membership.user_id)
-    except ratelimit.RateLimited as exc:
-        return ratelimit.too_many(request, exc, what="new keys")
     form = KeyCreateForm(request.POST, max_hours=membership.project.key_max_hours)
     if form.is_valid():
+        data, ip = form.cleaned_data, client_ip(request)
         try:
-            issued = key_create(
-                membership=membership,
-                hours=form.cleaned_data["hours"],
-                description=form.cleaned_data["description"],
-                ip=client_ip(request),
+            issued = attempt(
+                lambda: key_request(membership=membership, hours=data["hours"], description=data["description"], ip=ip),
+                form=form,
             )
-        except KeyActionError as exc:
-            form.add_error(None, str(exc))
-        except storage.StorageError:
-            form.add_error(None, STORAGE_DOWN)
-        else:
-            return _secret_page(request, issued.key, issued.secret, title="Key created",
-                                endpoint=endpoint_url(form.cleaned_data["endpoint"]))  # fmt: skip
+        except ratelimit.RateLimited as exc:
+            return ratelimit.too_many(request, exc, what="new keys")
+        if issued.ok and issued.value is not None:
+            return _secret_page(
+                request,
+                issued.value.key,
+                issued.value.secret,
+                title="Key created",
+                endpoint=endpoint_url(data["endpoint"]),
+            )
     return render_project_page(request, membership, form=form, status=400)
 
 
@@ -127,11 +126,8 @@ def key_extend_view(request: HttpRequest, number: str, access_key_id: str) -> Ht
     membership, key = owned_key(request.user, number, access_key_id)
     form = KeyExtendForm(request.POST, max_hours=key.project.key_max_hours)
     if form.is_valid():
-        try:
-            key = key_extend(key=key, hours=form.cleaned_data["hours"], actor=membership.user, ip=client_ip(request))
-        except KeyActionError as exc:
-            form.add_error(None, str(exc))
-        else:
+        hours, ip = form.cleaned_data["hours"], client_ip(request)
+        if attempt(lambda: key_extend(key=key, hours=hours, actor=membership.user, ip=ip), form=form).ok:
             messages.success(request, "Key extended.")
             return redirect("keys:detail", number=number, access_key_id=access_key_id)
     return _key_page(request, key, extend_form=form, status=400)
@@ -143,13 +139,8 @@ def key_edit_view(request: HttpRequest, number: str, access_key_id: str) -> Http
     membership, key = owned_key(request.user, number, access_key_id)
     form = KeyEditForm(request.POST)
     if form.is_valid():
-        try:
-            key_edit_description(
-                key=key, description=form.cleaned_data["description"], actor=membership.user, ip=client_ip(request)
-            )
-        except KeyActionError as exc:
-            form.add_error(None, str(exc))
-        else:
+        text, ip = form.cleaned_data["description"], client_ip(request)
+        if attempt(lambda: key_edit_description(key=key, description=text, actor=membership.user, ip=ip), form=form).ok:
             messages.success(request, "Description saved.")
             return redirect("keys:detail", number=number, access_key_id=access_key_id)
     return _key_page(request, key, edit_form=form, status=400)
@@ -160,40 +151,38 @@ def key_edit_view(request: HttpRequest, number: str, access_key_id: str) -> Http
 @never_cache
 def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
     membership, key = owned_key(request.user, number, access_key_id)
-    try:
-        ratelimit.check("reveal", membership.user_id)
-    except ratelimit.RateLimited as exc:
-        return ratelimit.too_many(request, exc, what="requests to show a secret")
     endpoint_form = EndpointForm(request.POST)
     if not endpoint_form.is_valid():
         messages.error(request, "Choose one of the listed endpoints.")
         return redirect("keys:detail", number=number, access_key_id=access_key_id)
-    if settings.LATCHKEY_REVEAL_POLICY != "reauth":
-        messages.error(request, "This site shows a secret only once, when the key is created.")
-        return redirect("keys:detail", number=number, access_key_id=access_key_id)
-    if not authenticated_within(request, settings.LATCHKEY_REAUTH_SECONDS):
-        # A fresh login at the IdP: prompt=login and max_age=0 make it ask again even
-        # when the person still has a session there.
-        provider = request.session.get(AUTH_PROVIDER) or ""
-        next_url = reverse("keys:detail", args=[number, access_key_id]) + "?reveal=1"
-        login_url = reverse("openid_connect_login", kwargs={"provider_id": provider}) if provider else ""
-        query = urlencode({"process": "login", "next": next_url, "auth_params": "prompt=login&max_age=0"})
-        return render(
-            request,
-            "keys/reauth.html",
-            {"key": key, "project": key.project, "login_url": f"{login_url}?{query}" if provider else ""},
-            status=403,
-        )
+    fresh, ip = authenticated_within(request, settings.LATCHKEY_REAUTH_SECONDS), client_ip(request)
     try:
-        secret = key_reveal_secret(key=key, actor=membership.user, ip=client_ip(request))
-    except KeyActionError as exc:
-        messages.error(request, str(exc))
+        shown = attempt(lambda: key_reveal(membership=membership, key=key, fresh=fresh, ip=ip))
+    except ratelimit.RateLimited as exc:
+        return ratelimit.too_many(request, exc, what="requests to show a secret")
+    except FreshLoginNeeded:
+        return _reauth_page(request, key)
+    if not shown.ok or shown.value is None:
+        messages.error(request, shown.error)
         return redirect("keys:detail", number=number, access_key_id=access_key_id)
-    except storage.StorageError:
-        messages.error(request, STORAGE_DOWN)
-        return redirect("keys:detail", number=number, access_key_id=access_key_id)
-    return _secret_page(request, key, secret, title="Secret key",
-                        endpoint=endpoint_url(endpoint_form.cleaned_data["endpoint"]))  # fmt: skip
+    return _secret_page(
+        request, key, shown.value, title="Secret key", endpoint=endpoint_url(endpoint_form.cleaned_data["endpoint"])
+    )
+
+
+def _reauth_page(request: HttpRequest, key: AccessKey) -> HttpResponse:
+    # A fresh login at the IdP: prompt=login and max_age=0 make it ask again even when the
+    # person still has a session there.
+    provider = request.session.get(AUTH_PROVIDER) or ""
+    next_url = reverse("keys:detail", args=[key.project.number, key.access_key_id]) + "?reveal=1"
+    login_url = reverse("openid_connect_login", kwargs={"provider_id": provider}) if provider else ""
+    query = urlencode({"process": "login", "next": next_url, "auth_params": "prompt=login&max_age=0"})
+    return render(
+        request,
+        "keys/reauth.html",
+        {"key": key, "project": key.project, "login_url": f"{login_url}?{query}" if provider else ""},
+        status=403,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -201,12 +190,11 @@ def key_reveal_view(request: HttpRequest, number: str, access_key_id: str) -> Ht
 def key_delete_view(request: HttpRequest, number: str, access_key_id: str) -> HttpResponse:
     membership, key = owned_key(request.user, number, access_key_id)
     if request.method == "POST":
-        try:
-            key_delete(key=key, actor=membership.user, ip=client_ip(request))
-        except KeyActionError as exc:
-            messages.error(request, str(exc))
-        except storage.StorageError:
-            messages.error(request, "The storage service is not answering; the key was not deleted. Try again.")
+        ip = client_ip(request)
+        failed = "The storage service is not answering; the key was not deleted. Try again."
+        done = attempt(lambda: key_delete(key=key, actor=membership.user, ip=ip), unavailable=failed)
+        if not done.ok:
+            messages.error(request, done.error)
         else:
             messages.success(request, f"Key {key.access_key_id} deleted. It no longer works.")
         return redirect("projects:detail", number=number)

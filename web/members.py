@@ -11,11 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from lifecycle.members import member_change_role, member_remove
-from portal.http import STORAGE_DOWN
 from projects.access import membership_for
 from projects.members import (
     MANAGING,
-    MembershipError,
     invitation_answer,
     invitation_create,
     invitations_for,
@@ -23,23 +21,19 @@ from projects.members import (
     join_request_decide,
 )
 from projects.models import JoinRequest, Membership, Role
-from storage import client as storage
+from web.errors import attempt
 from web.forms.projects import InviteForm, JoinRequestForm, RoleForm
 
 
 @require_http_methods(["GET", "POST"])
 @login_required
 def join_request_view(request: HttpRequest) -> HttpResponse:
-    assert isinstance(request.user, User)
+    user = request.user
+    assert isinstance(user, User)
     form = JoinRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            join_request_create(
-                user=request.user, project=form.cleaned_data["number"], reason=form.cleaned_data["reason"]
-            )
-        except MembershipError as exc:
-            form.add_error(None, str(exc))
-        else:
+        data = form.cleaned_data
+        if attempt(lambda: join_request_create(user=user, project=data["number"], reason=data["reason"]), form=form).ok:
             messages.success(request, "Your request was sent to the project's managers.")
             return redirect("projects:list")
     return render(request, "projects/join.html", {"form": form}, status=400 if form.errors else 200)
@@ -59,10 +53,9 @@ def join_request_decide_view(request: HttpRequest, number: str, request_id: int,
     join = JoinRequest.objects.select_related("user", "project").filter(pk=request_id, project=actor.project).first()
     if join is None:
         raise Http404("No such request")
-    try:
-        join_request_decide(actor=actor, request=join, approve=decision == "approve")  # set by the URL, not the user
-    except MembershipError as exc:
-        messages.error(request, str(exc))
+    done = attempt(lambda: join_request_decide(actor=actor, request=join, approve=decision == "approve"))  # by the URL
+    if not done.ok:
+        messages.error(request, done.error)
     else:
         messages.success(
             request, f"Request of {join.user.username} {'approved' if decision == 'approve' else 'rejected'}."
@@ -90,10 +83,9 @@ def member_role_view(request: HttpRequest, number: str, membership_id: int) -> H
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors["role"]))
         return redirect("projects:detail", number=number)
-    try:
-        member_change_role(actor=actor, target=target, role=Role(form.cleaned_data["role"]))
-    except MembershipError as exc:
-        messages.error(request, str(exc))
+    done = attempt(lambda: member_change_role(actor=actor, target=target, role=Role(form.cleaned_data["role"])))
+    if not done.ok:
+        messages.error(request, done.error)
     else:
         messages.success(request, f"{target.user.username} is now {Role(form.cleaned_data['role']).label.lower()}.")
     return redirect("projects:detail", number=number)
@@ -105,12 +97,9 @@ def member_remove_view(request: HttpRequest, number: str, membership_id: int) ->
     actor = _managing(request, number)
     target = _target(actor, membership_id)
     if request.method == "POST":
-        try:
-            member_remove(actor=actor, target=target)
-        except MembershipError as exc:
-            messages.error(request, str(exc))
-        except storage.StorageError:
-            messages.error(request, STORAGE_DOWN)
+        done = attempt(lambda: member_remove(actor=actor, target=target))
+        if not done.ok:
+            messages.error(request, done.error)
         else:
             messages.success(request, f"{target.user.username} was removed; their keys no longer work.")
         return redirect("projects:detail", number=number)
@@ -126,10 +115,10 @@ def invite_view(request: HttpRequest, number: str) -> HttpResponse:
         for errors in form.errors.values():
             messages.error(request, " ".join(str(e) for e in errors))
         return redirect("projects:detail", number=number)
-    try:
-        invitation_create(actor=actor, email=form.cleaned_data["email"], role=Role(form.cleaned_data["role"]))
-    except MembershipError as exc:
-        messages.error(request, str(exc))
+    data = form.cleaned_data
+    done = attempt(lambda: invitation_create(actor=actor, email=data["email"], role=Role(data["role"])))
+    if not done.ok:
+        messages.error(request, done.error)
     else:
         messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
     return redirect("projects:detail", number=number)
@@ -138,14 +127,14 @@ def invite_view(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @login_required
 def invitation_answer_view(request: HttpRequest, invitation_id: int, answer: str) -> HttpResponse:
-    assert isinstance(request.user, User)
-    invitation = next((i for i in invitations_for(request.user) if i.pk == invitation_id), None)
+    user = request.user
+    assert isinstance(user, User)
+    invitation = next((i for i in invitations_for(user) if i.pk == invitation_id), None)
     if invitation is None:
         raise Http404("No such invitation")
-    try:
-        invitation_answer(user=request.user, invitation=invitation, accept=answer == "accept")  # set by the URL
-    except MembershipError as exc:
-        messages.error(request, str(exc))
+    done = attempt(lambda: invitation_answer(user=user, invitation=invitation, accept=answer == "accept"))
+    if not done.ok:  # answer is set by the URL, not the user
+        messages.error(request, done.error)
     else:
         messages.success(request, f"Invitation to project {invitation.project.number} {answer}ed.")
     return redirect("projects:list")

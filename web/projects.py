@@ -15,7 +15,7 @@ from projects.access import membership_for
 from projects.members import MANAGING, invitations_for
 from projects.models import Membership, Role
 from projects.selectors import members_of, pending_requests
-from storage import client as storage
+from web.errors import attempt
 from web.forms.keys import KeyCreateForm
 from web.forms.projects import InviteForm, RoleForm
 
@@ -68,10 +68,9 @@ def project_detail(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def usage_refresh(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
-    try:
-        project_refresh_usage(project=membership.project)
-    except storage.StorageError:
-        messages.error(request, "The storage service is not answering; the usage shown is the last known figure.")
+    stale = "The storage service is not answering; the usage shown is the last known figure."
+    if not attempt(lambda: project_refresh_usage(project=membership.project), unavailable=stale).ok:
+        messages.error(request, stale)
     else:
         messages.success(request, "Usage refreshed from the storage service.")
     return redirect("projects:detail", number=number)

@@ -102,8 +102,10 @@ def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoin
             raise CliError(f"{t.path}: no permission to write it.")
     state = _state()
     previous = state.get(project)
-    body: dict[str, Any] = {"description": f"latchkey configure ({','.join(clients)}) on {socket.gethostname()}"[:200],
-                            "hours": hours}  # fmt: skip
+    body: dict[str, Any] = {
+        "description": f"latchkey configure ({','.join(clients)}) on {socket.gethostname()}"[:200],
+        "hours": hours,
+    }
     if endpoint:
         body["endpoint"] = endpoint
     created = api.call("POST", f"projects/{project}/keys/", body)
@@ -120,8 +122,16 @@ def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoin
             texts[t.path] = inifile.splice(text, t.section, new)
             inifile.write(t.path, texts[t.path], backup=True)
             first = originals.get((str(t.path), t.section))
-            records.append(first or {"path": str(t.path), "section": t.section, "original": old,
-                                     "created": not text, "trailing": len(text) - len(text.rstrip("\n"))})  # fmt: skip
+            records.append(
+                first
+                or {
+                    "path": str(t.path),
+                    "section": t.section,
+                    "original": old,
+                    "created": not text,
+                    "trailing": len(text) - len(text.rstrip("\n")),
+                }
+            )
     except inifile.ConfigFileError:
         _undo(records)
         api.call("DELETE", f"projects/{project}/keys/{created['key']['access_key_id']}/")
@@ -130,8 +140,9 @@ def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoin
     _save_state(state)
     if previous:  # the key this replaces
         _delete_key(api, project, previous["access_key_id"])
-    return [f"{t.path} [{t.section}]" for t in plan] + [f"key {created['key']['access_key_id']} expires "
-                                                          f"{created['key']['expires_at']}"]  # fmt: skip
+    return [f"{t.path} [{t.section}]" for t in plan] + [
+        f"key {created['key']['access_key_id']} expires {created['key']['expires_at']}"
+    ]
 
 
 def _undo(records: list[dict[str, Any]]) -> None:
@@ -165,4 +176,5 @@ def remove(api: Api, *, project: str) -> list[str]:
     del state[project]
     _save_state(state)
     return [f"{r['path']} [{r['section']}] restored" for r in entry["files"]] + [
-        f"key {entry['access_key_id']} revoked"]  # fmt: skip
+        f"key {entry['access_key_id']} revoked"
+    ]

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "projects":
         rows = [["PROJECT", "TITLE", "ROLE", "USED", "QUOTA"]] + [
             [p["number"], p["title"], p["role"], _gb(p["usage_bytes"]), _gb(p["quota_bytes"])]
-            for p in api.call("GET", "projects/")]  # fmt: skip
+            for p in api.call("GET", "projects/")
+        ]
         return _table(rows)
     if args.command == "configure":
         if args.remove:
@@ -72,8 +73,9 @@ def run(args: argparse.Namespace) -> str:
     base = f"projects/{args.project}/keys/"
     if args.action == "list":
         keys = api.call("GET", base)
-        rows = [["ACCESS KEY", "EXPIRES", "DESCRIPTION"]] + [[k["access_key_id"], k["expires_at"], k["description"]]
-                                                             for k in keys]  # fmt: skip
+        rows = [["ACCESS KEY", "EXPIRES", "DESCRIPTION"]] + [
+            [k["access_key_id"], k["expires_at"], k["description"]] for k in keys
+        ]
         return _table(rows) if keys else "No active keys."
     if args.action == "create":
         made = api.call("POST", base, {"description": args.description, "hours": args.hours})

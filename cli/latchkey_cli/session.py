@@ -79,8 +79,11 @@ def login(server: str, *, say: Callable[[str], None] = print, sleep: Callable[[f
     server = server.rstrip("/")
     config = _discovery(server)
     try:
-        start = requests.post(config["device_authorization_endpoint"],
-                              data={"client_id": CLIENT_ID, "scope": "openid profile"}, timeout=TIMEOUT)  # fmt: skip
+        start = requests.post(
+            config["device_authorization_endpoint"],
+            data={"client_id": CLIENT_ID, "scope": "openid profile"},
+            timeout=TIMEOUT,
+        )
     except (requests.RequestException, KeyError):
         raise CliError(f"{server} did not answer the device login request.") from None
     if start.status_code == 429:
@@ -99,9 +102,15 @@ def login(server: str, *, say: Callable[[str], None] = print, sleep: Callable[[f
     deadline = time.monotonic() + float(device.get("expires_in", 600))
     while time.monotonic() < deadline:
         sleep(interval)
-        answer = requests.post(config["token_endpoint"], timeout=TIMEOUT, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-            "device_code": device["device_code"], "client_id": CLIENT_ID})  # fmt: skip
+        answer = requests.post(
+            config["token_endpoint"],
+            timeout=TIMEOUT,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": device["device_code"],
+                "client_id": CLIENT_ID,
+            },
+        )
         body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
         if answer.status_code == 200 and "access_token" in body:
             _store_tokens(server, config["token_endpoint"], body)
@@ -121,9 +130,15 @@ def login(server: str, *, say: Callable[[str], None] = print, sleep: Callable[[f
 
 
 def _store_tokens(server: str, token_endpoint: str, body: dict[str, Any]) -> None:
-    _save({"server": server, "token_endpoint": token_endpoint, "access_token": body["access_token"],
-           "refresh_token": body.get("refresh_token"),
-           "expires_at": time.time() + float(body.get("expires_in", 3600)) - 30})  # fmt: skip
+    _save(
+        {
+            "server": server,
+            "token_endpoint": token_endpoint,
+            "access_token": body["access_token"],
+            "refresh_token": body.get("refresh_token"),
+            "expires_at": time.time() + float(body.get("expires_in", 3600)) - 30,
+        }
+    )
 
 
 def logout() -> None:
@@ -133,8 +148,11 @@ def logout() -> None:
 def _refresh(saved: dict[str, Any]) -> dict[str, Any]:
     if not saved.get("refresh_token"):
         raise CliError("Your login has expired: run `latchkey login` again.")
-    answer = requests.post(saved["token_endpoint"], timeout=TIMEOUT, data={
-        "grant_type": "refresh_token", "refresh_token": saved["refresh_token"], "client_id": CLIENT_ID})  # fmt: skip
+    answer = requests.post(
+        saved["token_endpoint"],
+        timeout=TIMEOUT,
+        data={"grant_type": "refresh_token", "refresh_token": saved["refresh_token"], "client_id": CLIENT_ID},
+    )
     if answer.status_code != 200:
         raise CliError("Your login has expired: run `latchkey login` again.")
     _store_tokens(saved["server"], saved["token_endpoint"], answer.json())
@@ -170,8 +188,10 @@ def _explain(status: int, data: Any) -> str:
     if status == 401:
         return "Your login is not valid any more: run `latchkey login` again."
     if isinstance(data, dict) and isinstance(data.get("errors"), dict):
-        parts = [f"{field}: {' '.join(map(str, msgs))}" if field != "non_field_errors" else " ".join(map(str, msgs))
-                 for field, msgs in data["errors"].items()]  # fmt: skip
+        parts = [
+            f"{field}: {' '.join(map(str, msgs))}" if field != "non_field_errors" else " ".join(map(str, msgs))
+            for field, msgs in data["errors"].items()
+        ]
         return "; ".join(parts)
     if isinstance(data, dict) and "detail" in data:
         return str(data["detail"])

@@ -5,10 +5,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from lifecycle.memberships import membership_end, membership_set_role, project_set_asserting_providers, project_suspend
+from portal.errors import Unavailable as StorageError
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
 from projects.services import project_reactivate
-from storage.client import StorageError
 from web.forms.projects import ProjectAdminForm
 
 
@@ -24,9 +24,21 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ("number", "title", "tenant", "status", "quota_bytes", "usage_bytes", "usage_at")
     search_fields = ("number", "title", "tenant")
     readonly_fields = ("rgw_provisioned", "status", "usage_bytes", "usage_objects", "usage_at")
-    fields = ("number", "title", "tenant", "status", "max_key_hours", "asserting_providers", "quota_gb",
-              "quota_max_buckets", "quota_max_objects", "usage_bytes", "usage_objects", "usage_at",
-              "rgw_provisioned")  # fmt: skip
+    fields = (
+        "number",
+        "title",
+        "tenant",
+        "status",
+        "max_key_hours",
+        "asserting_providers",
+        "quota_gb",
+        "quota_max_buckets",
+        "quota_max_objects",
+        "usage_bytes",
+        "usage_objects",
+        "usage_at",
+        "rgw_provisioned",
+    )
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.
@@ -34,8 +46,11 @@ class ProjectAdmin(admin.ModelAdmin):
         if change and "asserting_providers" in form.changed_data:
             ended = project_set_asserting_providers(project=obj, providers=obj.asserting_providers)
             if ended:
-                self.message_user(request, f"{ended} memberships from providers no longer allowed were ended and "
-                                  "their keys revoked.", messages.WARNING)  # fmt: skip
+                self.message_user(
+                    request,
+                    f"{ended} memberships from providers no longer allowed were ended and their keys revoked.",
+                    messages.WARNING,
+                )
         try:
             below = project_set_quota(
                 project=obj,
@@ -47,8 +62,11 @@ class ProjectAdmin(admin.ModelAdmin):
             self.message_user(request, f"The quota was not changed: {exc}. Try again.", messages.ERROR)
             return
         if below:
-            self.message_user(request, "The quota is below the project's current use: uploads are refused "
-                              "until data is removed.", messages.WARNING)  # fmt: skip
+            self.message_user(
+                request,
+                "The quota is below the project's current use: uploads are refused until data is removed.",
+                messages.WARNING,
+            )
 
     inlines = [MembershipInline]
     actions = ["suspend", "reactivate"]
@@ -64,8 +82,9 @@ class ProjectAdmin(admin.ModelAdmin):
             try:
                 membership_end(membership=Membership.objects.select_related("project", "user").get(pk=membership.pk))
             except StorageError as exc:
-                self.message_user(request, f"{membership.user}: removal not finished ({exc}); it is retried.",
-                                  messages.ERROR)  # fmt: skip
+                self.message_user(
+                    request, f"{membership.user}: removal not finished ({exc}); it is retried.", messages.ERROR
+                )
         for membership in instances:
             if membership.pk is None:
                 membership.source = "latchkey"

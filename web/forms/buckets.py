@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 
 from buckets.grants import GrantRequest
+from buckets.links import MAX_HOURS as LINK_MAX_HOURS
 from buckets.models import Access, Bucket, Grant, Group
 from keys.models import AccessKey
 from projects.models import Membership
@@ -149,7 +150,7 @@ class LinkForm(forms.Form):
     hours = forms.IntegerField(
         label="Valid for (hours)",
         min_value=1,
-        max_value=168,
+        max_value=LINK_MAX_HOURS,
         initial=24,
         error_messages={
             "required": "Enter how many hours the link should work.",

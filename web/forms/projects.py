@@ -74,9 +74,11 @@ class JoinRequestForm(forms.Form):
         label="Why you need access",
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Tell the managers why you need access.",
-                        "max_length": "Keep it to %(limit_value)d characters (it has %(show_value)d)."},
-    )  # fmt: skip
+        error_messages={
+            "required": "Tell the managers why you need access.",
+            "max_length": "Keep it to %(limit_value)d characters (it has %(show_value)d).",
+        },
+    )
 
     def clean_reason(self) -> str:
         return clean_description_text(self.cleaned_data["reason"].replace("\n", " ").replace("\r", " "))
@@ -97,5 +99,6 @@ class InviteForm(forms.Form):
         label="E-mail address",
         error_messages={"required": "Enter an e-mail address.", "invalid": "Enter a valid e-mail address."},
     )
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER,
-                             error_messages={"invalid_choice": "Unknown role."})  # fmt: skip
+    role = forms.ChoiceField(
+        label="Role", choices=Role.choices, initial=Role.MEMBER, error_messages={"invalid_choice": "Unknown role."}
+    )

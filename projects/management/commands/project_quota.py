@@ -29,8 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--max-buckets")
         parser.add_argument("--max-objects")
 
-    def handle(self, *args: Any, number: str, gb: str, max_buckets: str | None, max_objects: str | None,
-               **options: Any) -> None:  # fmt: skip
+    def handle(
+        self, *args: Any, number: str, gb: str, max_buckets: str | None, max_objects: str | None, **options: Any
+    ) -> None:
         project = Project.objects.filter(number=number).first()
         if project is None:
             raise CommandError(f"no project {number}")
