@@ -46,6 +46,12 @@ NEGATIVE_CACHE_SECONDS = 30
 class LatchkeyTokenAuthentication(TokenAuthentication):
     """Latchkey's own access tokens; None (try the next way) for anything else."""
 
+    def authenticate(self, request: Request) -> Any:
+        # allauth reads request.POST for a token in a form body; on DRF's request that parses
+        # the JSON body, so a malformed body answered 400 before the view could answer an
+        # outsider 404. Django's own request leaves a JSON body alone.
+        return super().authenticate(request._request)
+
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="latchkey"'
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.forms import Form
 from rest_framework import status
-from rest_framework.exceptions import APIException, Throttled, ValidationError
+from rest_framework.exceptions import APIException, ParseError, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
@@ -34,7 +34,9 @@ def form_errors(form: Form) -> ValidationError:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, ratelimit.RateLimited):
+    if isinstance(exc, ParseError):  # a body that is not JSON: bad input like any other
+        exc = ValidationError({NON_FIELD: [str(exc.detail)]})
+    elif isinstance(exc, ratelimit.RateLimited):
         exc = Throttled(wait=exc.retry_after)
     elif isinstance(exc, Refused):
         exc = ValidationError({exc.field or NON_FIELD: [str(exc)]})

@@ -202,3 +202,28 @@ def test_reveal_needs_a_fresh_login(project: Project, cast: dict[str, User | Non
 def test_an_unknown_token_is_refused_with_401() -> None:
     response = Api("not-a-token")("GET", "projects/")
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_malformed_body_is_bad_input_and_an_outsider_learns_nothing_from_it(
+    project: Project, cast: dict[str, User | None]
+) -> None:
+    path = f"/api/v1/projects/{project.number}/keys/"
+    outsider, member = (Api(device_token(cast[who])) for who in ("outsider", "member"))  # type: ignore[arg-type]
+    for api in (outsider, member):
+        api.client.defaults.update(api.headers)
+    hidden = outsider.client.post(path, "{not json", content_type="application/json")
+    assert hidden.status_code == 404  # the project is checked before the body is read
+    bad = member.client.post(path, "{not json", content_type="application/json")
+    assert bad.status_code == 400 and "JSON parse error" in bad.json()["errors"]["non_field_errors"][0]
+    assert not AccessKey.objects.filter(project=project, description="").exists()
+
+
+def test_the_schema_declares_every_answer_with_its_shape() -> None:
+    document = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    create = document["paths"]["/api/v1/projects/{number}/keys/"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "404", "429", "503"} <= set(create)
+    assert create["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/BadInputOut")
+    listing = document["paths"]["/api/v1/projects/{number}/keys/"]["get"]["responses"]
+    assert "400" not in listing and listing["404"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ErrorOut"
+    )

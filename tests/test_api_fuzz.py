@@ -1,6 +1,7 @@
 """The API fuzzed from its own OpenAPI schema (schemathesis strategies, hypothesis): whatever a
-client sends, valid or not, the answer is never a 5xx. Half of the cases aim at a real project,
-key and bucket so bodies reach the validation and the services behind them."""
+client sends, valid or not, the answer is never a 5xx, its status is one the schema declares for
+that operation, and an error answer has the declared shape. Half of the cases aim at a real
+project, key and bucket so bodies reach the validation and the services behind them."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ def test_no_input_makes_the_api_fail_with_a_5xx(project: Project, cast: dict[str
     bucket_create(membership=manager, name="fuzz-bucket")
     real = {"number": project.number, "access_key_id": key.access_key_id, "name": "fuzz-bucket", "grant_id": "1"}
     headers = {"HTTP_AUTHORIZATION": f"Bearer {device_token(cast['manager'])}"}
-    schema = schemathesis.openapi.from_dict(Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json())
+    document = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    schema = schemathesis.openapi.from_dict(document)
+    declared = {(method.upper(), path): set(answers["responses"])
+                for path, item in document["paths"].items() for method, answers in item.items()}  # fmt: skip
     client = Client()
     failures: list[str] = []
     operations = [op.ok() for op in schema.get_all_operations()]
@@ -47,11 +51,23 @@ def test_no_input_makes_the_api_fail_with_a_5xx(project: Project, cast: dict[str
                 response = call(path, **headers)
             else:
                 response = call(path, json.dumps(body), content_type="application/json", **headers)
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {path} {body!r} -> {response.status_code}")
+            code = response.status_code
+            if code >= 500:
+                failures.append(f"{case.method} {path} {body!r} -> {code}")
+            elif str(code) not in declared[(case.method.upper(), operation.path)]:
+                failures.append(f"{case.method} {path} {body!r} -> {code}, not in the schema")
+            elif code >= 400 and not _error_shaped(code, response.json()):
+                failures.append(f"{case.method} {path} {body!r} -> {code} {response.content[:120]!r}")
 
         hit()
 
     for operation in operations:
         fuzz(operation)
     assert not failures, "\n".join(failures[:20])
+
+
+def _error_shaped(code: int, answer: Any) -> bool:
+    if code == 400:
+        errors = answer.get("errors") if isinstance(answer, dict) else None
+        return isinstance(errors, dict) and all(isinstance(v, list) for v in errors.values())
+    return isinstance(answer, dict) and isinstance(answer.get("detail"), str)
