@@ -12,12 +12,13 @@ from rest_framework.views import APIView
 
 from api import serializers as s
 from api.views import payload
-from buckets.access import MANAGING, WRITING, bucket_grant, project_bucket
+from buckets.access import bucket_grant, project_bucket
 from buckets.grants import GrantRequest, grant_create, grant_revoke
 from buckets.models import Bucket
 from buckets.selectors import access_summary, buckets_of, grants_of
 from buckets.services import bucket_create, bucket_delete, bucket_set_members_access
 from projects.access import membership_for
+from projects.models import MANAGING, WRITING
 
 
 def bucket_data(bucket: Bucket) -> dict[str, Any]:

@@ -7,10 +7,7 @@ from django.http import Http404
 
 from buckets.models import Bucket, Grant, Group
 from projects.access import membership_for
-from projects.models import Membership, Role
-
-MANAGING = (Role.MANAGER, Role.DEPUTY)
-WRITING = (Role.MANAGER, Role.DEPUTY, Role.MEMBER)
+from projects.models import MANAGING, Membership, Role
 
 
 def project_bucket(

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from celery import signature
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +24,7 @@ from projects.services import project_provision
 from storage import client as storage
 
 log = logging.getLogger(__name__)
+SYNC_TASK = "buckets.tasks.policies_sync_dirty_task"
 MAX_CIDRS = 20
 MAX_GRANTS_PER_BUCKET = 100
 
@@ -187,11 +189,9 @@ def group_create(*, project: Project, name: str) -> Group:
 
 
 def _enqueue_sync(project: Project) -> None:
-    from buckets.tasks import policies_sync_dirty_task
-
     def send() -> None:
         try:
-            policies_sync_dirty_task.delay(project.pk)
+            signature(SYNC_TASK, args=[project.pk]).delay()  # by name: the task module imports this one
         except Exception:  # broker down: the periodic check writes the dirty buckets
             log.warning("project %s: policy sync not queued; the periodic check will do it", project.number)
 

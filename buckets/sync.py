@@ -19,11 +19,10 @@ from django.utils import timezone
 
 from buckets import policy
 from buckets.models import Bucket, Grant
-from projects.models import ROLE_RANK, Membership, Project, Role
+from projects.models import MANAGING, ROLE_RANK, Membership, Project, Role
 from storage import client as storage
 
 log = logging.getLogger(__name__)
-PRIVILEGED = (Role.MANAGER, Role.DEPUTY)
 
 
 def _live(now: datetime) -> Q:
@@ -46,7 +45,7 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 rules.members.append(
                     policy.Member(
                         subuser=m.user.rgw_name,
-                        privileged=m.role in PRIVILEGED,
+                        privileged=m.role in MANAGING,
                         role_writes=ROLE_RANK[Role(m.role)] > 0,
                     )
                 )

@@ -15,8 +15,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from keys.expiry import PENDING_GRACE
 from keys.models import AccessKey, KeyEvent
-from keys.services import PENDING_GRACE
 from projects.models import Project
 from storage import client as storage
 

@@ -1,15 +1,8 @@
-"""Writes to S3 keys. Ceph and the database agree after every call, even when Ceph fails.
-
-Expiry is Latchkey's job (Ceph has none). Three layers, all funnelling into ``key_expire``:
-1. an exact-time Celery job per key, queued by the sweep when the key is within two sweep
-   intervals of its expiry (short ETAs survive Redis' visibility timeout; see settings);
-2. the sweep itself (every ``LATCHKEY_SWEEP_SECONDS``), which expires everything overdue,
-   so a dead worker or a lost job delays a revocation by one sweep at most;
-3. the reconciler, which compares Ceph with the database (keys/reconcile.py).
-``key_expire`` and ``key_extend`` lock the key's row, so an extension racing the expiry ends
-in one state: either the key expired (and the extension is refused) or it was extended
-(and the stale job finds nothing to do).
-"""
+"""Writes to S3 keys: issue, extend, edit, reveal, delete, revoke. Ceph and the database agree
+after every call, even when Ceph fails. Expiry, Latchkey's job because Ceph has none, is in
+keys/expiry.py; ``key_expire`` and ``key_extend`` both lock the key's row (``key_locked``), so an
+extension racing the expiry ends in one state: either the key expired (and the extension is
+refused) or it was extended (and the stale job finds nothing to do)."""
 
 from __future__ import annotations
 
@@ -32,7 +25,6 @@ from storage import client as storage
 log = logging.getLogger(__name__)
 
 # A PENDING row older than this belongs to a request that died between our write and Ceph's.
-PENDING_GRACE = timedelta(minutes=5)
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 LIVE = (AccessKey.Status.ACTIVE, AccessKey.Status.PENDING)
 
@@ -99,7 +91,7 @@ def key_issue(
     with transaction.atomic():
         # Confirm only a key still PENDING, for a member still active: a revocation (membership
         # ended, user deactivated) may have run while Ceph was making it, and must win.
-        locked = _locked(key.pk)
+        locked = key_locked(key.pk)
         still_member = Membership.objects.filter(
             pk=membership.pk, status=Membership.Status.ACTIVE, user__is_active=True
         ).exists()
@@ -145,11 +137,11 @@ def _discard_pending(key: AccessKey) -> None:
     key.delete()
 
 
-def _locked(key_id: int) -> AccessKey | None:
+def key_locked(key_id: int) -> AccessKey | None:
     return AccessKey.objects.select_for_update().select_related("project").filter(pk=key_id).first()
 
 
-def _end_locked(
+def key_end_locked(
     key: AccessKey, *, status: str, action: str, reason: str, now: datetime, actor: User | None, ip: str | None
 ) -> None:
     """With the row locked: remove the key from Ceph, then record its end. A Ceph failure
@@ -161,25 +153,6 @@ def _end_locked(
     log.info("key %s ended: %s", key.access_key_id, reason)
 
 
-def key_expire(*, key_id: int, now: datetime | None = None) -> bool:
-    """Expire one key if it is due. Idempotent; a stale job (the key was extended) does nothing."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        key = _locked(key_id)
-        if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
-            return False
-        _end_locked(
-            key,
-            status=AccessKey.Status.EXPIRED,
-            action=KeyEvent.Action.EXPIRE,
-            reason="expired",
-            now=now,
-            actor=None,
-            ip=None,
-        )
-    return True
-
-
 def key_extend(
     *, key: AccessKey, hours: int, actor: User, ip: str | None = None, now: datetime | None = None
 ) -> AccessKey:
@@ -189,7 +162,7 @@ def key_extend(
     key_check_hours(key.project, hours)
     new_expiry = now + timedelta(hours=hours)
     with transaction.atomic():
-        locked = _locked(key.pk)
+        locked = key_locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE or locked.expires_at <= now:
             raise KeyActionError("This key has expired or was deleted; it cannot be extended. Create a new key.")
         if new_expiry <= locked.expires_at:
@@ -245,10 +218,10 @@ def key_delete(*, key: AccessKey, actor: User, ip: str | None = None, now: datet
     """The owner deletes a key. Irreversible; a Ceph failure leaves the key active."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked = _locked(key.pk)
+        locked = key_locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE:
             raise KeyActionError("This key has already ended.")
-        _end_locked(
+        key_end_locked(
             locked,
             status=AccessKey.Status.REVOKED,
             action=KeyEvent.Action.DELETE,
@@ -268,10 +241,10 @@ def keys_revoke(*, keys: list[AccessKey], reason: str, now: datetime | None = No
     for key in keys:
         try:
             with transaction.atomic():
-                locked = _locked(key.pk)
+                locked = key_locked(key.pk)
                 if locked is None or locked.status not in LIVE:
                     continue
-                _end_locked(
+                key_end_locked(
                     locked,
                     status=AccessKey.Status.REVOKED,
                     action=KeyEvent.Action.REVOKE,
@@ -291,53 +264,3 @@ def keys_revoke(*, keys: list[AccessKey], reason: str, now: datetime | None = No
 def keys_revoke_for_membership(*, membership: Membership, reason: str, now: datetime | None = None) -> int:
     keys = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE)
     return keys_revoke(keys=list(keys), reason=reason, now=now)
-
-
-def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None) -> dict[str, int]:
-    """The safety net, run by beat: expire every overdue key, clean abandoned PENDING keys,
-    and queue exact-time jobs for keys expiring within ``horizon``. Idempotent; a failure on
-    one key is logged and retried on the next run."""
-    from keys.tasks import key_expire_task
-
-    now = now or timezone.now()
-    horizon = horizon or timedelta(seconds=2 * settings.LATCHKEY_SWEEP_SECONDS)
-    expired = cleaned = scheduled = failed = 0
-    overdue = AccessKey.objects.filter(status=AccessKey.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)
-    for key_id in list(overdue):
-        try:
-            expired += key_expire(key_id=key_id, now=now)
-        except storage.StorageError:
-            failed += 1
-        except Exception:  # one key's surprise must not leave every other overdue key alive
-            log.exception("sweep: expiring key %s failed unexpectedly", key_id)
-            failed += 1
-    abandoned = AccessKey.objects.select_related("project").filter(
-        status=AccessKey.Status.PENDING, created_at__lte=now - PENDING_GRACE
-    )
-    for key in abandoned:
-        try:
-            storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
-            key.delete()
-            cleaned += 1
-        except storage.StorageError:
-            failed += 1
-        except Exception:
-            log.exception("sweep: cleaning abandoned key %s failed unexpectedly", key.pk)
-            failed += 1
-    due_soon = AccessKey.objects.filter(
-        status=AccessKey.Status.ACTIVE, expires_at__gt=now, expires_at__lte=now + horizon
-    ).values_list("pk", "expires_at", "expiry_job_for")
-    for key_id, expires_at, job_for in list(due_soon):
-        if job_for == expires_at:
-            continue
-        try:
-            key_expire_task.apply_async(args=[key_id], eta=expires_at)
-        except Exception:  # the broker is down: the next sweep expires the key instead
-            log.warning("sweep: could not queue the expiry job of key %s", key_id)
-            failed += 1
-            continue
-        AccessKey.objects.filter(pk=key_id, expires_at=expires_at).update(expiry_job_for=expires_at)
-        scheduled += 1
-    if expired or cleaned or failed:
-        log.info("sweep: %d expired, %d abandoned cleaned, %d queued, %d failed", expired, cleaned, scheduled, failed)
-    return {"expired": expired, "cleaned": cleaned, "scheduled": scheduled, "failed": failed}

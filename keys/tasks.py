@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from heartbeats.services import heartbeat_completed, heartbeat_queued
+from keys.expiry import key_expire, keys_sweep
 from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
 from keys.selectors import SWEEP
-from keys.services import key_expire, keys_sweep
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ keys and rewrites bucket policies (lifecycle/memberships.py)."""
 from __future__ import annotations
 
 from lifecycle.memberships import membership_end, membership_set_role
-from projects.members import MANAGING, MembershipError
-from projects.models import Membership, Role
+from projects.members import MembershipError
+from projects.models import MANAGING, Membership, Role
 
 
 def _check_can_manage(actor: Membership, target: Membership, *, new_role: Role | None = None) -> None:

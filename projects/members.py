@@ -21,10 +21,9 @@ from accounts.models import User
 from portal.errors import Refused
 from portal.mail import mail
 from projects.entitlements import provider_trusted_for
-from projects.models import Invitation, JoinRequest, Membership, Project, Role
+from projects.models import MANAGING, Invitation, JoinRequest, Membership, Project, Role
 
 log = logging.getLogger(__name__)
-MANAGING = (Role.MANAGER, Role.DEPUTY)
 
 
 class MembershipError(Refused):

@@ -14,6 +14,9 @@ class Role(models.TextChoices):
 
 
 ROLE_RANK = {Role.MANAGER: 3, Role.DEPUTY: 2, Role.MEMBER: 1, Role.READ_ONLY: 0}
+# The role sets, defined here only: who manages members, buckets and grants, and who may write.
+MANAGING = (Role.MANAGER, Role.DEPUTY)
+WRITING = (*MANAGING, Role.MEMBER)
 # The longest any key may last, 7 days: LATCHKEY_KEY_MAX_HOURS and each project's key_max_hours
 # lie within it (the settings check the same bound).
 KEY_HOURS_CEILING = 168

@@ -14,8 +14,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from keys.expiry import PENDING_GRACE, keys_sweep
 from keys.models import AccessKey
-from keys.services import PENDING_GRACE, keys_sweep
 from portal.errors import UNAVAILABLE as STORAGE_DOWN
 from storage import client as storage
 from tests.s3util import s3_error_code

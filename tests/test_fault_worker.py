@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from keys.services import keys_sweep
+from keys.expiry import keys_sweep
 from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from tests.conftest import start_worker, stop_worker, sweep_until_expired

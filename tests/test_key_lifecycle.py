@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
+from keys.expiry import key_expire, keys_sweep
 from keys.models import AccessKey, KeyEvent
-from keys.services import KeyActionError, key_edit_description, key_expire, key_extend, keys_sweep
+from keys.services import KeyActionError, key_edit_description, key_extend
 from lifecycle.keys import key_create
 from lifecycle.memberships import project_suspend
 from projects.models import Project
@@ -114,10 +115,10 @@ def test_stale_expiry_job_does_not_revoke_an_extended_key(project, member_of) ->
 
 @pytest.mark.django_db
 def test_sweep_queues_one_exact_job_per_expiry(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from keys import tasks
+    from keys import expiry
 
     queued: list[tuple[int, datetime]] = []
-    monkeypatch.setattr(tasks.key_expire_task, "apply_async", lambda args, eta: queued.append((args[0], eta)))
+    monkeypatch.setattr(expiry, "queue_expiry_job", lambda key_id, at: queued.append((key_id, at)))
     membership = member_of(project)
     key = key_create(membership=membership, hours=1, description="k", now=T0).key
     assert keys_sweep(now=T0, horizon=timedelta(minutes=2))["scheduled"] == 0  # not due soon

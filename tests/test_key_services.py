@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import keys.services as services
+import keys.expiry as expiry
+from keys.expiry import keys_sweep
 from keys.models import AccessKey
-from keys.services import KeyActionError, key_delete, keys_revoke_for_membership, keys_sweep
+from keys.services import KeyActionError, key_delete, keys_revoke_for_membership
 from lifecycle.keys import key_create
 from lifecycle.memberships import membership_provision
 from projects.models import Membership, Role
@@ -168,14 +169,14 @@ def test_access_ending_while_ceph_makes_the_key_wins(project, member_of, monkeyp
 def test_sweep_goes_on_past_a_surprise_on_one_key(project, member_of, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     membership = member_of(project)
     old = [key_create(membership=membership, hours=1, description=f"old {i}", now=T0) for i in range(3)]
-    real_expire = services.key_expire
+    real_expire = expiry.key_expire
 
     def surprising(*, key_id: int, now: datetime | None = None) -> bool:
         if key_id == old[1].key.pk:
             raise RuntimeError("a bug, not a Ceph outage")
         return real_expire(key_id=key_id, now=now)
 
-    monkeypatch.setattr(services, "key_expire", surprising)
+    monkeypatch.setattr(expiry, "key_expire", surprising)
     summary = keys_sweep()
     assert summary["expired"] == 2 and summary["failed"] == 1
     statuses = [AccessKey.objects.get(pk=k.key.pk).status for k in old]

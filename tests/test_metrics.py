@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from keys.services import key_expire
+from keys.expiry import key_expire
 from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from storage import client as storage

@@ -13,14 +13,14 @@ from django.views.decorators.http import require_GET
 
 from keys.models import KeyEvent
 from projects.access import membership_for
-from projects.models import Membership, Role
+from projects.models import MANAGING, Membership
 
 PAGE = 200
 
 
 def events_visible_to(membership: Membership) -> QuerySet[KeyEvent]:
     events = KeyEvent.objects.filter(project=membership.project).select_related("key", "actor", "key__owner")
-    if membership.role in (Role.MANAGER, Role.DEPUTY):
+    if membership.role in MANAGING:
         return events
     return events.filter(key__owner=membership.user)
 
@@ -36,7 +36,7 @@ def audit_view(request: HttpRequest, number: str) -> HttpResponse:
             "project": membership.project,
             "membership": membership,
             "events": events_visible_to(membership)[:PAGE],
-            "whole_project": membership.role in (Role.MANAGER, Role.DEPUTY),
+            "whole_project": membership.role in MANAGING,
         },
     )
 

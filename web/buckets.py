@@ -10,14 +10,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from buckets.access import MANAGING, WRITING, bucket_grant, project_bucket
+from buckets.access import bucket_grant, project_bucket
 from buckets.grants import grant_create, grant_revoke
 from buckets.links import link_create, link_keys
 from buckets.models import Bucket
 from buckets.selectors import access_summary, bucket_policy_in_ceph, grants_of
 from buckets.services import bucket_create, bucket_delete, bucket_set_members_access
 from projects.access import membership_for
-from projects.models import Membership
+from projects.models import MANAGING, WRITING, Membership
 from web.errors import attempt
 from web.forms.buckets import BucketCreateForm, GrantForm, LinkForm, MembersAccessForm
 

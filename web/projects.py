@@ -12,8 +12,8 @@ from buckets.inventory import project_refresh_usage
 from buckets.selectors import access_summary, buckets_of
 from keys.selectors import expiry_enforcement, keys_of, memberships_of
 from projects.access import membership_for
-from projects.members import MANAGING, invitations_for
-from projects.models import Membership, Role
+from projects.members import invitations_for
+from projects.models import MANAGING, Membership, Role
 from projects.selectors import members_of, pending_requests
 from web.errors import attempt
 from web.forms.keys import KeyCreateForm

@@ -1,0 +1,98 @@
+"""Keys end at their time, because Ceph never ends them. Three layers, all funnelling into
+``key_expire``:
+1. an exact-time Celery job per key, queued by the sweep when the key is within two sweep
+   intervals of its expiry (short ETAs survive Redis' visibility timeout; see settings);
+2. the sweep itself (every ``LATCHKEY_SWEEP_SECONDS``), which expires everything overdue,
+   so a dead worker or a lost job delays a revocation by one sweep at most;
+3. the reconciler, which compares Ceph with the database (keys/reconcile.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from celery import signature
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from keys.models import AccessKey, KeyEvent
+from keys.services import key_end_locked, key_locked
+from storage import client as storage
+
+log = logging.getLogger(__name__)
+PENDING_GRACE = timedelta(minutes=5)
+# Sent by name: the task module imports this one.
+EXPIRE_TASK = "keys.tasks.key_expire_task"
+
+
+def queue_expiry_job(key_id: int, at: datetime) -> None:
+    """The exact-time job that expires one key at ``at`` (Celery ETA)."""
+    signature(EXPIRE_TASK, args=[key_id]).apply_async(eta=at)
+
+
+def key_expire(*, key_id: int, now: datetime | None = None) -> bool:
+    """Expire one key if it is due. Idempotent; a stale job (the key was extended) does nothing."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        key = key_locked(key_id)
+        if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
+            return False
+        key_end_locked(
+            key,
+            status=AccessKey.Status.EXPIRED,
+            action=KeyEvent.Action.EXPIRE,
+            reason="expired",
+            now=now,
+            actor=None,
+            ip=None,
+        )
+    return True
+
+
+def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None) -> dict[str, int]:
+    """The safety net, run by beat: expire every overdue key, clean abandoned PENDING keys,
+    and queue exact-time jobs for keys expiring within ``horizon``. Idempotent; a failure on
+    one key is logged and retried on the next run."""
+    now = now or timezone.now()
+    horizon = horizon or timedelta(seconds=2 * settings.LATCHKEY_SWEEP_SECONDS)
+    expired = cleaned = scheduled = failed = 0
+    overdue = AccessKey.objects.filter(status=AccessKey.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)
+    for key_id in list(overdue):
+        try:
+            expired += key_expire(key_id=key_id, now=now)
+        except storage.StorageError:
+            failed += 1
+        except Exception:  # one key's surprise must not leave every other overdue key alive
+            log.exception("sweep: expiring key %s failed unexpectedly", key_id)
+            failed += 1
+    abandoned = AccessKey.objects.select_related("project").filter(
+        status=AccessKey.Status.PENDING, created_at__lte=now - PENDING_GRACE
+    )
+    for key in abandoned:
+        try:
+            storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+            key.delete()
+            cleaned += 1
+        except storage.StorageError:
+            failed += 1
+        except Exception:
+            log.exception("sweep: cleaning abandoned key %s failed unexpectedly", key.pk)
+            failed += 1
+    due_soon = AccessKey.objects.filter(
+        status=AccessKey.Status.ACTIVE, expires_at__gt=now, expires_at__lte=now + horizon
+    ).values_list("pk", "expires_at", "expiry_job_for")
+    for key_id, expires_at, job_for in list(due_soon):
+        if job_for == expires_at:
+            continue
+        try:
+            queue_expiry_job(key_id, expires_at)
+        except Exception:  # the broker is down: the next sweep expires the key instead
+            log.warning("sweep: could not queue the expiry job of key %s", key_id)
+            failed += 1
+            continue
+        AccessKey.objects.filter(pk=key_id, expires_at=expires_at).update(expiry_job_for=expires_at)
+        scheduled += 1
+    if expired or cleaned or failed:
+        log.info("sweep: %d expired, %d abandoned cleaned, %d queued, %d failed", expired, cleaned, scheduled, failed)
+    return {"expired": expired, "cleaned": cleaned, "scheduled": scheduled, "failed": failed}
