@@ -12,13 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 import statistics
 import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import django
 
@@ -27,57 +22,13 @@ django.setup()
 
 import requests  # noqa: E402
 from django.test import Client  # noqa: E402
+from harness import err, free_port, gunicorn, timed, wait_up  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
 from lifecycle.memberships import membership_provision  # noqa: E402
 from projects.models import Membership, Project  # noqa: E402
 from storage import client as storage  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-LOG = ROOT / ".stack" / "bench" / "gunicorn.log"
-
-
-def err(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _gunicorn(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "LATCHKEY_ALLOWED_HOSTS": "127.0.0.1",
-        # One member creates every bench key; the default limit is 10 live keys.
-        "LATCHKEY_KEY_MAX_ACTIVE": "1000000",
-        "LATCHKEY_RATE_KEY_CREATE": "1000000/60",  # and the per-user creation rate limit
-    }
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, env=env, stdout=LOG.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _wait_up(http: requests.Session, url: str, server: subprocess.Popen[bytes]) -> requests.Response:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return http.get(url, timeout=5)
-        except requests.ConnectionError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not start; see {LOG}") from None
-            time.sleep(0.2)
-
-
-def _timed(call: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    call()
-    return (time.perf_counter() - start) * 1000
 
 
 def main() -> None:
@@ -91,15 +42,15 @@ def main() -> None:
     membership_provision(membership=membership)  # project user T$T and the member's subuser
     uid, subuser = storage.uid(tenant), storage.subuser_id(tenant, user.rgw_name or "")
     raw_keys: list[str] = []
-    port = _free_port()
-    server = _gunicorn(port)
+    port = free_port()
+    server = gunicorn(port)
     try:
         base = f"http://127.0.0.1:{port}"
         login = Client()
         login.force_login(user)
         http = requests.Session()
         http.cookies.set("sessionid", login.cookies["sessionid"].value)
-        page = _wait_up(http, f"{base}/projects/{project.number}/", server)
+        page = wait_up(http, f"{base}/projects/{project.number}/", server)
         if page.status_code != 200 or "csrftoken" not in http.cookies:
             raise SystemExit(f"project page: HTTP {page.status_code}, no CSRF cookie")
         url = f"{base}/projects/{project.number}/keys/new/"
@@ -119,7 +70,7 @@ def main() -> None:
         portal_ms: list[float] = []
         raw_ms: list[float] = []
         for i in range(warmup + n):
-            p, r = _timed(portal), _timed(raw)
+            p, r = timed(portal), timed(raw)
             if i >= warmup:
                 portal_ms.append(p)
                 raw_ms.append(r)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 import time
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 django.setup()
+
+from harness import err  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from buckets.grants import GrantRequest, grant_create, group_create, group_set_members  # noqa: E402
@@ -27,10 +28,6 @@ from projects.models import Membership, Project, Role  # noqa: E402
 from storage import client as storage  # noqa: E402
 
 BUCKETS = int(os.environ.get("BENCH_BUCKETS", "200"))
-
-
-def err(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import statistics
-import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -31,6 +30,7 @@ import requests  # noqa: E402
 from allauth.idp.oidc.models import Token  # noqa: E402
 from allauth.socialaccount.models import SocialAccount  # noqa: E402
 from django.conf import settings  # noqa: E402
+from harness import err  # noqa: E402
 
 from accounts import upstream  # noqa: E402
 from accounts.models import UpstreamGrant, User  # noqa: E402
@@ -41,10 +41,6 @@ from projects.models import Project  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_RECHECK_ROUNDS", "20"))
 ACCOUNTS = Path(__file__).resolve().parent.parent / "idp/accounts.json"
-
-
-def err(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
 
 
 def _refresh_token(app: dict, username: str, password: str) -> str:  # type: ignore[type-arg]

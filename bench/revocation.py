@@ -17,8 +17,6 @@ import os
 import secrets
 import signal
 import statistics
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +28,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from harness import ROOT, celery, err, stop  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
@@ -38,32 +37,8 @@ from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Membership, Project  # noqa: E402
 from storage import client as storage  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 SWEEP_SECONDS = 10  # the bench runs the sweep more often than production so it finishes sooner
-
-
-def err(*args: object) -> None:
-    print(*args, file=sys.stderr, flush=True)
-
-
-def _celery(kind: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LATCHKEY_SWEEP_SECONDS": str(SWEEP_SECONDS), "LATCHKEY_LOG_LEVEL": "WARNING"}
-    args = ["worker", "--concurrency", "2", "--without-mingle", "--without-gossip"] if kind == "worker" else [
-        "beat", "-s", str(log.with_suffix(".schedule"))]  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", *args, "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+CELERY_ENV = {"LATCHKEY_SWEEP_SECONDS": str(SWEEP_SECONDS)}
 
 
 def _keys_due(count: int, first_in: float, spread: float, label: str) -> tuple[Project, list[AccessKey]]:
@@ -103,12 +78,13 @@ def revocation_lag(log_dir: Path, count: int) -> float:
     # The expiries start after the first sweep has had time to queue their exact-time jobs.
     project, keys = _keys_due(count, first_in=3 * SWEEP_SECONDS + 5, spread=60, label="lag")
     err(f"revocation_lag: {count} keys created; waiting for their expiry")
-    worker, beat = _celery("worker", log_dir / "worker.log"), _celery("beat", log_dir / "beat.log")
+    worker = celery("worker", log_dir / "worker.log", CELERY_ENV)
+    beat = celery("beat", log_dir / "beat.log", CELERY_ENV)
     try:
         gone_at = _watch_until_gone(project, keys, timeout=3 * SWEEP_SECONDS + 5 + 60 + 4 * SWEEP_SECONDS)
     finally:
-        _stop(beat)
-        _stop(worker)
+        stop(beat)
+        stop(worker)
     lags = sorted(max(0.0, gone_at[k.access_key_id] - k.expires_at.timestamp()) for k in keys)
     p99 = lags[min(len(lags) - 1, round(0.99 * len(lags)) - 1)]
     err(f"revocation_lag: median {statistics.median(lags):.3f} s, max {lags[-1]:.3f} s")
@@ -117,7 +93,8 @@ def revocation_lag(log_dir: Path, count: int) -> float:
 
 def revocation_after_restart(log_dir: Path, count: int) -> float:
     project, keys = _keys_due(count, first_in=2 * SWEEP_SECONDS + 5, spread=5, label="restart")
-    worker, beat = _celery("worker", log_dir / "worker.log"), _celery("beat", log_dir / "beat.log")
+    worker = celery("worker", log_dir / "worker.log", CELERY_ENV)
+    beat = celery("beat", log_dir / "beat.log", CELERY_ENV)
     try:
         # Let the sweep queue the exact-time jobs, then kill the worker holding them.
         deadline = time.time() + 3 * SWEEP_SECONDS
@@ -125,18 +102,18 @@ def revocation_after_restart(log_dir: Path, count: int) -> float:
             if time.time() > deadline:
                 raise SystemExit("the sweep did not queue the expiry jobs")
             time.sleep(0.2)
-        _stop(worker, signal.SIGKILL)
+        stop(worker, signal.SIGKILL)
         err("revocation_after_worker_restart: worker killed with the jobs queued")
         last_expiry = max(k.expires_at.timestamp() for k in keys)
         time.sleep(max(0.0, last_expiry - time.time()) + 2)
         still = len({k.access_key for k in storage.keys_list(tenant=project.tenant)})
         err(f"revocation_after_worker_restart: {still} overdue keys still in Ceph; restarting the worker")
         restarted = time.time()
-        worker = _celery("worker", log_dir / "worker.log")
+        worker = celery("worker", log_dir / "worker.log", CELERY_ENV)
         gone_at = _watch_until_gone(project, keys, timeout=4 * SWEEP_SECONDS + 30)
     finally:
-        _stop(beat)
-        _stop(worker)
+        stop(beat)
+        stop(worker)
     return max(gone_at.values()) - restarted
 
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import requests
-from key_create import _free_port, _gunicorn, _timed, _wait_up, err
+from harness import err, free_port, gunicorn, timed, wait_up
 
 N = int(os.environ.get("BENCH_N", "100"))
 
@@ -25,20 +22,20 @@ N = int(os.environ.get("BENCH_N", "100"))
 def main() -> None:
     # The per-address failure limit would answer 429 after 30 tokens: lift it for the benchmark.
     os.environ["LATCHKEY_RATE_BEARER_FAILURE"] = "1000000/60"
-    port = _free_port()
-    server = _gunicorn(port)
+    port = free_port()
+    server = gunicorn(port)
     base = f"http://127.0.0.1:{port}"
     http = requests.Session()
     try:
-        _wait_up(http, base + "/health/live", server)
+        wait_up(http, base + "/health/live", server)
         api = base + "/api/v1/projects/"
         status = http.get(api, headers={"Authorization": "Bearer warm-" + secrets.token_hex(8)}, timeout=10)
         assert status.status_code == 401, status.text[:200]
         rejects, hellos = [], []
         for _ in range(N):  # interleaved, so a burst of other load moves both
             bogus = {"Authorization": "Bearer " + secrets.token_urlsafe(32)}
-            rejects.append(_timed(lambda h=bogus: http.get(api, headers=h, timeout=10)))
-            hellos.append(_timed(lambda: http.get(base + "/health/live", timeout=10)))
+            rejects.append(timed(lambda h=bogus: http.get(api, headers=h, timeout=10)))
+            hellos.append(timed(lambda: http.get(base + "/health/live", timeout=10)))
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -18,20 +18,22 @@ import os
 import secrets
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import django
 import requests
-from django.test import Client
-from key_create import ROOT, _free_port, _gunicorn, _wait_up, err
-from revocation import _celery, _stop
+from harness import ROOT, celery, err, free_port, gunicorn, stop, wait_up
 
-from accounts.models import User
-from lifecycle.keys import key_create
-from projects.models import Membership, Project
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+django.setup()
+
+from django.test import Client  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from lifecycle.keys import key_create  # noqa: E402
+from projects.models import Membership, Project  # noqa: E402
 
 SECONDS, THREADS, ROUNDS = 5.0, 4, 3
 
@@ -107,15 +109,16 @@ def main() -> None:
     login = Client()
     login.force_login(user)
     cookies = {"sessionid": login.cookies["sessionid"].value}
-    port = _free_port()
-    server = _gunicorn(port)
+    port = free_port()
+    server = gunicorn(port)
     log_dir = ROOT / ".stack" / "bench"
-    worker, beat = _celery("worker", log_dir / "web-worker.log"), _celery("beat", log_dir / "web-beat.log")
+    env = {"LATCHKEY_SWEEP_SECONDS": "10"}  # as bench/revocation.py runs them
+    worker, beat = celery("worker", log_dir / "web-worker.log", env), celery("beat", log_dir / "web-beat.log", env)
     try:
         base = f"http://127.0.0.1:{port}"
         http = requests.Session()
         http.cookies.update(cookies)
-        if _wait_up(http, f"{base}/projects/{project.number}/", server).status_code != 200:
+        if wait_up(http, f"{base}/projects/{project.number}/", server).status_code != 200:
             raise SystemExit("the key list page did not load")
         rounds = [
             (rps(f"{base}/health/live", {}), rps(f"{base}/projects/{project.number}/keys/", cookies),
@@ -132,7 +135,7 @@ def main() -> None:
         memory = _pss_mb(pids)
     finally:
         for proc in (beat, worker):
-            _stop(proc)
+            stop(proc)
         server.terminate()
         try:
             server.wait(15)

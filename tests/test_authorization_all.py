@@ -1,9 +1,12 @@
-"""Every URL of the site by the fixed cast. A URL added without an entry here fails the test,
-so no view ships without its authorization being decided and checked."""
+"""Every URL of the site, pages and API, by the fixed cast. A URL added without an entry here
+fails the test, so no view ships without its authorization being decided and checked. API
+entries are "name METHOD" (one URL serves several methods), called with the browser session."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -66,18 +69,43 @@ TABLE: dict[str, tuple[str, dict[str, object]]] = {
         row("admin-login", "admin-login", "admin-login", "admin-login", "admin-login", "admin-login", 200),
     ),
 }
+A = 401  # the API's answer without a token or session
+API_OWNER = row(A, 404, 404, 200, 404, 404, 404)
+API_MEMBERS = row(A, 404, 200, 200, 200, 200, 404)
+API_MANAGERS = row(A, 404, 403, 403, 200, 200, 404)
+TABLE |= {
+    "api:schema GET": ("GET", row(200, 200, 200, 200, 200, 200, 200)),
+    "api:projects GET": ("GET", row(A, 200, 200, 200, 200, 200, 200)),
+    "api:project GET": ("GET", API_MEMBERS),
+    "api:keys GET": ("GET", API_MEMBERS),
+    "api:keys POST": ("POST", row(A, 404, 201, 201, 201, 201, 404)),
+    "api:key GET": ("GET", API_OWNER),
+    "api:key PATCH": ("PATCH", API_OWNER),
+    "api:key DELETE": ("DELETE", row(A, 404, 404, 204, 404, 404, 404)),
+    "api:key_extend POST": ("POST", API_OWNER),
+    "api:key_reveal POST": ("POST", row(A, 404, 404, 403, 404, 404, 404)),  # 403: a fresh login first
+    "api:buckets GET": ("GET", API_MEMBERS),
+    "api:buckets POST": ("POST", row(A, 404, 403, 201, 201, 201, 404)),
+    "api:bucket GET": ("GET", API_MEMBERS),
+    "api:bucket DELETE": ("DELETE", row(A, 404, 403, 403, 204, 204, 404)),
+    "api:bucket_access PUT": ("PUT", API_MANAGERS),
+    "api:grants GET": ("GET", API_MEMBERS),
+    "api:grants POST": ("POST", row(A, 404, 403, 403, 201, 201, 404)),
+    "api:grant DELETE": ("DELETE", row(A, 404, 403, 403, 204, 204, 404)),
+}
 
 
 def _our_url_names() -> set[str]:
     names = set()
-    for namespace in ("projects", "keys", "buckets"):
+    for namespace in ("projects", "keys", "buckets", "api"):
         _, resolver = get_resolver().namespace_dict[namespace]
         names |= {f"{namespace}:{p.name}" for p in resolver.url_patterns if p.name}
     return names
 
 
 def test_every_url_has_an_entry() -> None:
-    assert _our_url_names() <= set(TABLE), sorted(_our_url_names() - set(TABLE))
+    named = {entry.split()[0] for entry in TABLE}
+    assert _our_url_names() <= named, sorted(_our_url_names() - named)
 
 
 @pytest.fixture
@@ -109,12 +137,19 @@ def world(project, cast, make_user):  # type: ignore[no-untyped-def]
         "buckets:grant_create": [n, b], "buckets:grant_revoke": [n, b, grant.pk], "buckets:policy": [n, b],
         "buckets:link": [n, b], "buckets:groups": [n], "buckets:group": [n, group.pk],
         "buckets:group_delete": [n, group.pk],
+        "api:project": [n], "api:keys": [n], "api:key": [n, key.access_key_id],
+        "api:key_extend": [n, key.access_key_id], "api:key_reveal": [n, key.access_key_id], "api:buckets": [n],
+        "api:bucket": [n, b], "api:bucket_access": [n, b], "api:grants": [n, b], "api:grant": [n, b, grant.pk],
     }  # fmt: skip
     data = {"keys:create": {"hours": "1", "description": "cast"}, "keys:extend": {"hours": "5"},
             "keys:edit": {"description": "renamed"}, "projects:invite": {"email": "z@example.org", "role": "member"},
             "projects:member_role": {"role": "member"}, "buckets:access": {"members_access": "read"},
             "buckets:grant_create": {"kind": "group", "access": "read", "group": group.pk},
-            "buckets:link": {"key": key.access_key_id, "object_key": "o.txt", "hours": "2"}}  # fmt: skip
+            "buckets:link": {"key": key.access_key_id, "object_key": "o.txt", "hours": "2"},
+            "api:keys POST": {"hours": 1, "description": "cast"}, "api:key PATCH": {"description": "renamed"},
+            "api:key_extend POST": {"hours": 5}, "api:key_reveal POST": {}, "api:buckets POST": {"name": "cast-new"},
+            "api:bucket_access PUT": {"members_access": "read"},
+            "api:grants POST": {"kind": "group", "access": "read", "group": group.pk}}  # fmt: skip
     return args, data
 
 
@@ -126,9 +161,15 @@ def test_every_url_by_the_cast(name: str, who: str, cast, world) -> None:  # typ
     if cast[who] is not None:
         client.force_login(cast[who])
     method, expected_by_cast = TABLE[name]
-    url = reverse(name, args=args.get(name, []))
-    call: Callable[..., object] = client.get if method == "GET" else client.post
-    response = call(url, data.get(name, {}))
+    url_name = name.split()[0]
+    url = reverse(url_name, args=args.get(url_name, []))
+    if url_name.startswith("api:"):
+        body = data.get(name)
+        call: Callable[..., Any] = getattr(client, method.lower())
+        response = call(url, json.dumps(body), content_type="application/json") if body is not None else call(url)
+    else:
+        call = client.get if method == "GET" else client.post
+        response = call(url, data.get(name, {}))
     expected = expected_by_cast[who]
     if expected == L:
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))

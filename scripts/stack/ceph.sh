@@ -158,93 +158,13 @@ write_conf() {
   fsid=$(cat "$CEPH_DIR/fsid")
   tmp=$(mktemp "$CEPH_DIR/.ceph.conf.XXXXXX")
   chmod 644 "$tmp"
-  # Unescaped $VARS are filled in now; \$name etc. are Ceph's own metavariables.
-  cat >"$tmp" <<CONF
-# Written by scripts/stack/ceph.sh; edits are overwritten on the next start.
-[global]
-fsid = $fsid
-# msgr2 only, so the monitor needs exactly one port.
-mon host = [v2:127.0.0.1:$CEPH_MON_PORT]
-ms bind msgr1 = false
-ms bind ipv6 = false
-# The OSD's ports; derived from the monitor port so two clusters never collide.
-ms bind port min = $((CEPH_MON_PORT + 1))
-ms bind port max = $((CEPH_MON_PORT + 20))
-auth cluster required = cephx
-auth service required = cephx
-auth client required = cephx
-auth allow insecure global id reclaim = false
-keyring = $CEPH_DIR/keyring
-run dir = $run
-crash dir = $CEPH_DIR/crash
-pid file = \$run_dir/\$name.pid
-# One OSD: every pool has a single replica and placement never looks beyond one host.
-osd pool default size = 1
-osd pool default min size = 1
-mon allow pool size one = true
-osd crush chooseleaf type = 0
-# No ceph-mgr to autoscale; few PGs keep pool creation (rgw makes ~6 pools) fast and small.
-osd pool default pg num = 8
-osd pool default pgp num = 8
-osd pool default pg autoscale mode = off
-mon allow pool delete = true
-# Warnings that are expected on a throw-away one-node cluster.
-mon warn on pool no redundancy = false
-mon warn on too few osds = false
-mon warn on insecure global id reclaim = false
-mon warn on insecure global id reclaim allowed = false
-mon warn on pool pg num not power of two = false
-log max recent = 500
-
-[mon]
-mon data = $CEPH_DIR/mon
-keyring = $CEPH_DIR/mon/keyring
-admin socket = \$run_dir/\$name.asok
-log file = $logs/\$name.log
-mon cluster log file = $logs/cluster.log
-# The default (5 % free) would shut the monitor down on a full-ish developer disk.
-mon data avail warn = 2
-mon data avail crit = 1
-# The autotuner sizes the monitor's caches to this (default 2 GiB); a one-OSD map needs little.
-mon memory target = 268435456
-# Commit pool/OSD map changes sooner: rgw creates its pools one after another at first start.
-paxos propose interval = 0.2
-
-[osd]
-osd data = $CEPH_DIR/osd
-keyring = $CEPH_DIR/osd/keyring
-admin socket = \$run_dir/\$name.asok
-log file = $logs/\$name.log
-public addr = 127.0.0.1
-cluster addr = 127.0.0.1
-osd objectstore = memstore
-memstore device bytes = 2147483648
-# Without this, TERM exits at once and the memstore (all objects) is not written to disk.
-osd fast shutdown = false
-# The CRUSH host bucket is made by this script; don't move the OSD to one named after hostname.
-osd crush update on start = false
-# Only BlueStore sizes its caches by this (memstore holds exactly the objects), but keep it at
-# the allowed minimum in case the object store is ever switched; lower values are ignored.
-osd memory target = 939524096
-# Two cores: the default 8 shards x 2 threads only cost memory.
-osd op num shards = 2
-osd op num threads per shard = 1
-
-[$rgw_name]
-keyring = $CEPH_DIR/rgw/keyring
-rgw data = $CEPH_DIR/rgw
-admin socket = \$run_dir/\$name.asok
-log file = $logs/\$name.log
-rgw frontends = beast endpoint=127.0.0.1:$CEPH_RGW_PORT
-rgw thread pool size = 64
-# Latchkey shows usage and enforces quotas; make the figures catch up within seconds.
-rgw enable usage log = true
-rgw usage log tick interval = 1
-rgw user quota sync interval = 5
-rgw user quota bucket sync interval = 5
-rgw user quota sync wait time = 5
-rgw bucket quota ttl = 5
-CONF
+  local here
+  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+  # The template's @NAMES@ are filled in now; $run_dir, $name etc. are Ceph's own metavariables.
+  sed -e "s|@FSID@|$fsid|g" -e "s|@MON_PORT@|$CEPH_MON_PORT|g" -e "s|@RGW_PORT@|$CEPH_RGW_PORT|g" \
+    -e "s|@PORT_MIN@|$((CEPH_MON_PORT + 1))|g" -e "s|@PORT_MAX@|$((CEPH_MON_PORT + 20))|g" \
+    -e "s|@CEPH_DIR@|$CEPH_DIR|g" -e "s|@RUN@|$run|g" -e "s|@LOGS@|$logs|g" -e "s|@RGW_NAME@|$rgw_name|g" \
+    "$here/ceph.conf.in" >"$tmp"
   if cmp -s "$tmp" "$conf"; then
     rm -f "$tmp"
   else
