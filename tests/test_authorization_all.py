@@ -17,9 +17,10 @@ from buckets.services import bucket_create
 from lifecycle.keys import key_create
 from projects.members import invitation_create, join_request_create
 from projects.models import Membership, Role
+from tests.conftest import CAST
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
-CAST = ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"]
+
 L = "login"  # a redirect to the login page
 
 

@@ -10,6 +10,7 @@ from keys.models import AccessKey, KeyEvent
 from lifecycle.keys import key_create
 from projects.models import Membership, Role
 from storage import client as storage
+from tests.conftest import CAST
 from tests.web import client_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
@@ -51,7 +52,7 @@ def _call(view: str, client: Client, project, key: AccessKey):  # type: ignore[n
 
 
 @pytest.mark.parametrize("view", list(MATRIX))
-@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+@pytest.mark.parametrize("who", CAST)
 def test_authorization_matrix(view: str, who: str, project, cast, owned) -> None:  # type: ignore[no-untyped-def]
     before = AccessKey.objects.filter(pk=owned.key.pk).values().get()
     response = _call(view, client_for(cast[who]), project, owned.key)

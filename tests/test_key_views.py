@@ -9,6 +9,7 @@ from django.urls import reverse
 from keys.models import AccessKey
 from projects.models import Role
 from storage import client as storage
+from tests.conftest import CAST
 from tests.s3util import s3_error_code
 from tests.web import client_for
 
@@ -147,7 +148,7 @@ def _request(view: str, client: Client, project, key: AccessKey):  # type: ignor
 
 
 @pytest.mark.parametrize("view", list(EXPECTED))
-@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+@pytest.mark.parametrize("who", CAST)
 def test_authorization_matrix(view: str, who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
     from lifecycle.keys import key_create
     from projects.models import Membership

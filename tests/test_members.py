@@ -14,6 +14,7 @@ from lifecycle.members import member_change_role
 from projects.members import MembershipError, invitation_create, join_request_create, join_request_decide
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from storage import client as storage
+from tests.conftest import CAST
 from tests.s3util import wait_refused
 from tests.web import client_for
 
@@ -153,7 +154,7 @@ MATRIX = {
 
 
 @pytest.mark.parametrize("view", list(MATRIX))
-@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+@pytest.mark.parametrize("who", CAST)
 def test_authorization_matrix(view: str, who: str, project, cast, make_user, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_RGW_ADMIN_URL = "http://127.0.0.1:9"  # the refresh must not need Ceph to answer the cast
     target = Membership.objects.create(user=make_user("target"), project=project, role=Role.READ_ONLY)
@@ -241,7 +242,7 @@ def test_duplicate_invitation_is_refused(project, cast) -> None:  # type: ignore
         invitation_create(actor=_m(project, Role.MANAGER), email="A@example.org ")
 
 
-@pytest.mark.parametrize("who", ["anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator"])
+@pytest.mark.parametrize("who", CAST)
 def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[no-untyped-def]
 
     response = client_for(cast[who]).post(
