@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from api import bucket_views, views
@@ -20,4 +20,7 @@ urlpatterns = [
     path(f"{B}/access/", bucket_views.BucketAccess.as_view(), name="bucket_access"),
     path(f"{B}/grants/", bucket_views.GrantList.as_view(), name="grants"),
     path(f"{B}/grants/<int:grant_id>/", bucket_views.GrantDetail.as_view(), name="grant"),
+    # Anything else below /api/v1/ (e.g. a project number with a slash in it): the API's JSON 404,
+    # not the site's HTML page.
+    re_path(r"", views.not_found),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -131,3 +132,7 @@ class KeyReveal(APIView):
             raise PermissionDenied(REAUTH_NEEDED) from None
         answer = secret_answer(key, secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, headers={"Cache-Control": "no-store"})
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return JsonResponse({"detail": "Not found."}, status=404)

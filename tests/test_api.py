@@ -227,3 +227,9 @@ def test_the_schema_declares_every_answer_with_its_shape() -> None:
     assert "400" not in listing and listing["404"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/ErrorOut"
     )
+
+
+def test_a_path_below_the_api_that_matches_no_operation_is_a_json_404() -> None:
+    for path in ("/api/v1/projects/a%2Fb/keys/", "/api/v1/nothing", "/api/v1/projects/1/keys/x/y/z/"):
+        response = Client().get(path)
+        assert response.status_code == 404 and response.json() == {"detail": "Not found."}, path
