@@ -19,7 +19,8 @@ django.setup()
 from harness import err  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from buckets.grants import GrantRequest, grant_create, group_create, group_set_members  # noqa: E402
+from buckets.grants import GrantRequest, grant_create  # noqa: E402
+from buckets.groups import group_create, group_set_members  # noqa: E402
 from buckets.models import Bucket  # noqa: E402
 from buckets.services import bucket_create, bucket_set_members_access  # noqa: E402
 from buckets.sync import policies_sync_dirty  # noqa: E402

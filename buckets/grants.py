@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from celery import signature
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -18,13 +17,12 @@ from accounts.models import User
 from accounts.services import user_ensure_rgw_name
 from buckets.models import Access, Bucket, Grant, Group
 from buckets.services import BucketError
-from buckets.sync import bucket_locked, bucket_policy_sync, mark_dirty
+from buckets.sync import bucket_locked, bucket_policy_sync
 from projects.models import Membership, Project
 from projects.services import project_provision
 from storage import client as storage
 
 log = logging.getLogger(__name__)
-SYNC_TASK = "buckets.tasks.policies_sync_dirty_task"
 MAX_CIDRS = 20
 MAX_GRANTS_PER_BUCKET = 100
 
@@ -172,54 +170,3 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
 
 
 # --- Groups ---------------------------------------------------------------------------------
-
-
-def _group_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= 64:
-        raise BucketError("A group name is 1 to 64 characters long.", field="name")
-    return name
-
-
-def group_create(*, project: Project, name: str) -> Group:
-    name = _group_name(name)
-    if Group.objects.filter(project=project, name__iexact=name).exists():
-        raise BucketError("This project already has a group with this name.", field="name")
-    return Group.objects.create(project=project, name=name)
-
-
-def _enqueue_sync(project: Project) -> None:
-    def send() -> None:
-        try:
-            signature(SYNC_TASK, args=[project.pk]).delay()  # by name: the task module imports this one
-        except Exception:  # broker down: the periodic check writes the dirty buckets
-            log.warning("project %s: policy sync not queued; the periodic check will do it", project.number)
-
-    transaction.on_commit(send)
-
-
-def group_set_members(*, group: Group, membership_ids: list[int]) -> int:
-    """Replace the group's members. Every bucket whose policy names the group is marked for
-    rewriting and a task writes them; returns how many buckets that is."""
-    members = list(
-        Membership.objects.filter(pk__in=membership_ids, project=group.project, status=Membership.Status.ACTIVE)
-    )
-    if len(members) != len(set(membership_ids)):
-        raise BucketError("Choose members of this project only.", field="members")
-    with transaction.atomic():
-        group.members.set(members)
-        affected = mark_dirty(
-            Bucket.objects.filter(grants__group=group).exclude(members_access=Bucket.MembersAccess.READWRITE)
-        )
-        _enqueue_sync(group.project)
-    log.info("group %s: %d members; %d bucket policies to rewrite", group, len(members), affected)
-    return affected
-
-
-def group_delete(*, group: Group) -> int:
-    """Delete a group and its grants; the buckets that named it are rewritten by a task."""
-    with transaction.atomic():
-        affected = mark_dirty(Bucket.objects.filter(grants__group=group))
-        group.delete()
-        _enqueue_sync(group.project)
-    return affected

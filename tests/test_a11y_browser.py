@@ -12,7 +12,8 @@ import requests
 from django.db import connections
 from playwright.sync_api import Page, expect
 
-from buckets.grants import GrantRequest, grant_create, group_create
+from buckets.grants import GrantRequest, grant_create
+from buckets.groups import group_create
 from buckets.services import bucket_create
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role

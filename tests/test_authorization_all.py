@@ -12,7 +12,8 @@ import pytest
 from django.test import Client
 from django.urls import get_resolver, reverse
 
-from buckets.grants import GrantRequest, grant_create, group_create
+from buckets.grants import GrantRequest, grant_create
+from buckets.groups import group_create
 from buckets.services import bucket_create
 from lifecycle.keys import key_create
 from projects.members import invitation_create, join_request_create

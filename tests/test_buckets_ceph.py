@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from accounts.models import User
-from buckets.grants import GrantRequest, grant_create, grant_revoke, grants_expire, group_create, group_set_members
+from buckets.grants import GrantRequest, grant_create, grant_revoke, grants_expire
+from buckets.groups import group_create, group_set_members
 from buckets.links import link_create
 from buckets.models import Bucket, Grant
 from buckets.services import bucket_create, bucket_set_members_access

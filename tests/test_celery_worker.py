@@ -36,7 +36,8 @@ def test_worker_expires_an_overdue_key_in_ceph(worker, project, member_of) -> No
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_writes_the_policies_a_group_change_marked(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
-    from buckets.grants import GrantRequest, grant_create, group_create, group_set_members
+    from buckets.grants import GrantRequest, grant_create
+    from buckets.groups import group_create, group_set_members
     from buckets.models import Bucket
     from buckets.services import bucket_create, bucket_set_members_access
     from projects.models import Role

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from buckets.access import project_group
-from buckets.grants import group_create, group_delete, group_set_members
+from buckets.groups import group_create, group_delete, group_set_members
 from buckets.models import Bucket, Group
 from projects.access import membership_for
 from projects.models import MANAGING
