@@ -140,7 +140,7 @@ class UpstreamTokenAuthentication(BaseAuthentication):
             return None
         if answer is None:
             return None
-        clients = set(settings.LATCHKEY_PROVIDER_TRUST[provider_id].api_clients)
+        clients = set(trust.api_clients)
         if not _issued_to(answer) & clients:
             log.warning(
                 "provider %s: token issued to %s, not to a client Latchkey accepts",
