@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import user_ensure_rgw_name
+from buckets.errors import BucketError
 from buckets.models import Access, Bucket, Grant, Group
-from buckets.services import BucketError
 from buckets.sync import bucket_locked, bucket_policy_sync
 from projects.models import Membership, Project
 from projects.services import project_provision

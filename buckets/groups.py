@@ -8,8 +8,8 @@ import logging
 from celery import signature
 from django.db import transaction
 
+from buckets.errors import BucketError
 from buckets.models import Bucket, Group
-from buckets.services import BucketError
 from buckets.sync import mark_dirty
 from projects.models import Membership, Project
 

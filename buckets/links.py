@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from buckets.errors import BucketError
 from buckets.models import Bucket
-from buckets.services import BucketError
 from keys.models import AccessKey
 from projects.models import Membership
 from storage import client as storage

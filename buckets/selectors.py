@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from buckets.models import Bucket, Grant
+from buckets.models import Bucket, Grant, Group
+from projects.models import Project
 from storage import client as storage
 
 
@@ -43,6 +44,16 @@ def access_summary(bucket: Bucket) -> str:
         else:
             parts.append(f"{grant.grantee_label} ({'read' if grant.access == 'read' else 'read/write'})")
     return "; ".join(parts)
+
+
+def groups_of(project: Project) -> QuerySet[Group]:
+    """The project's groups with their members' users."""
+    return Group.objects.filter(project=project).prefetch_related("members__user")
+
+
+def buckets_granted_to(group: Group) -> QuerySet[Bucket]:
+    """The buckets where a grant names the group."""
+    return Bucket.objects.filter(grants__group=group).distinct()
 
 
 def bucket_policy_in_ceph(bucket: Bucket) -> dict[str, Any] | None:

@@ -9,18 +9,14 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from buckets.errors import BucketError
 from buckets.models import Bucket
 from buckets.sync import bucket_locked, bucket_policy_sync
-from portal.errors import Refused
 from projects.models import Membership
 from projects.services import project_provision
 from storage import client as storage
 
 log = logging.getLogger(__name__)
-
-
-class BucketError(Refused):
-    """A change that cannot be made; the message is meant for the person who asked."""
 
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from heartbeats.models import Heartbeat
-from keys.models import AccessKey
-from projects.models import Membership
+from keys.models import AccessKey, KeyEvent
+from projects.models import MANAGING, Membership
 
 SWEEP = "keys-sweep"  # the heartbeat of keys.tasks.keys_sweep_task
 STALE_AFTER_SWEEPS = 3  # a late sweep or two is a busy worker; three missed ones are an outage
@@ -69,3 +69,11 @@ def keys_of(membership: Membership) -> QuerySet[AccessKey]:
     return AccessKey.objects.filter(
         owner=membership.user, project=membership.project, status=AccessKey.Status.ACTIVE
     ).order_by("expires_at")
+
+
+def events_visible_to(membership: Membership) -> QuerySet[KeyEvent]:
+    """The audit rows a member may read: their own keys' events; managers and deputies: all."""
+    events = KeyEvent.objects.filter(project=membership.project).select_related("key", "actor", "key__owner")
+    if membership.role in MANAGING:
+        return events
+    return events.filter(key__owner=membership.user)

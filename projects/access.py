@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from accounts.models import User
-from projects.models import Membership, Project, Role
+from projects.models import MANAGING, JoinRequest, Membership, Project, Role
 
 
 def membership_for(user: object, number: str, *, roles: tuple[Role, ...] | None = None) -> Membership:
@@ -30,3 +30,31 @@ def membership_for(user: object, number: str, *, roles: tuple[Role, ...] | None 
     if roles is not None and membership.role not in roles:
         raise PermissionDenied("Your role in this project does not allow this.")
     return membership
+
+
+def managing_membership(user: object, number: str) -> Membership:
+    """The manager's or deputy's membership acting on the project's members and requests."""
+    membership = membership_for(user, number)
+    if membership.role not in MANAGING:
+        raise PermissionDenied("Only the project's managers and deputies manage members.")
+    return membership
+
+
+def project_member(actor: Membership, membership_id: int) -> Membership:
+    """An active member of the actor's project; another project's member is 404."""
+    target = (
+        Membership.objects.select_related("user", "project")
+        .filter(pk=membership_id, project=actor.project, status=Membership.Status.ACTIVE)
+        .first()
+    )
+    if target is None:
+        raise Http404("No such member")
+    return target
+
+
+def project_join_request(actor: Membership, request_id: int) -> JoinRequest:
+    """A join request to the actor's project; another project's request is 404."""
+    join = JoinRequest.objects.select_related("user", "project").filter(pk=request_id, project=actor.project).first()
+    if join is None:
+        raise Http404("No such request")
+    return join

@@ -2,15 +2,25 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from projects.models import JoinRequest, Membership
+from projects.models import JoinRequest, Membership, Project
 
 
-def members_of(membership: Membership) -> QuerySet[Membership]:
+def active_members(project: Project) -> QuerySet[Membership]:
+    """The project's active memberships with their users, by role and name."""
     return (
-        Membership.objects.filter(project=membership.project, status=Membership.Status.ACTIVE)
+        Membership.objects.filter(project=project, status=Membership.Status.ACTIVE)
         .select_related("user")
         .order_by("role", "user__username")
     )
+
+
+def members_of(membership: Membership) -> QuerySet[Membership]:
+    return active_members(membership.project)
+
+
+def open_project(number: str) -> Project | None:
+    """The active project with this number, for a join request; None if there is none."""
+    return Project.objects.filter(number=number, status=Project.Status.ACTIVE).first()
 
 
 def pending_requests(membership: Membership) -> QuerySet[JoinRequest]:

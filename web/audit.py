@@ -6,23 +6,15 @@ from __future__ import annotations
 import csv
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from keys.models import KeyEvent
+from keys.selectors import events_visible_to
 from projects.access import membership_for
-from projects.models import MANAGING, Membership
+from projects.models import MANAGING
 
 PAGE = 200
-
-
-def events_visible_to(membership: Membership) -> QuerySet[KeyEvent]:
-    events = KeyEvent.objects.filter(project=membership.project).select_related("key", "actor", "key__owner")
-    if membership.role in MANAGING:
-        return events
-    return events.filter(key__owner=membership.user)
 
 
 @require_GET

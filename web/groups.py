@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from buckets.access import project_group
 from buckets.groups import group_create, group_delete, group_set_members
-from buckets.models import Bucket, Group
+from buckets.selectors import buckets_granted_to, groups_of
 from projects.access import membership_for
 from projects.models import MANAGING
 from web.errors import attempt
@@ -27,7 +27,7 @@ def groups_view(request: HttpRequest, number: str) -> HttpResponse:
             return redirect("buckets:group", number=number, group_id=made.value.pk)
     context = {
         "project": membership.project,
-        "groups": Group.objects.filter(project=membership.project).prefetch_related("members__user"),
+        "groups": groups_of(membership.project),
         "form": form,
         "manages": membership.role in MANAGING,
     }
@@ -52,7 +52,7 @@ def group_view(request: HttpRequest, number: str, group_id: int) -> HttpResponse
             note = f" {saved.value} bucket policies are being updated." if saved.value else ""
             messages.success(request, f"Members of {group.name} saved.{note}")
             return redirect("buckets:group", number=number, group_id=group.pk)
-    buckets = Bucket.objects.filter(grants__group=group).distinct()
+    buckets = buckets_granted_to(group)
     context = {
         "project": membership.project,
         "group": group,

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
 from lifecycle.members import member_change_role, member_remove
-from projects.access import membership_for
+from projects.access import managing_membership, project_join_request, project_member
 from projects.members import (
-    MANAGING,
     invitation_answer,
     invitation_create,
     invitations_for,
     join_request_create,
     join_request_decide,
 )
-from projects.models import JoinRequest, Membership, Role
+from projects.models import Role
 from web.errors import attempt
 from web.forms.projects import InviteForm, JoinRequestForm, RoleForm
 
@@ -39,20 +37,11 @@ def join_request_view(request: HttpRequest) -> HttpResponse:
     return render(request, "projects/join.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def _managing(request: HttpRequest, number: str) -> Membership:
-    actor = membership_for(request.user, number)
-    if actor.role not in MANAGING:
-        raise PermissionDenied("Only the project's managers and deputies manage members.")
-    return actor
-
-
 @require_POST
 @login_required
 def join_request_decide_view(request: HttpRequest, number: str, request_id: int, decision: str) -> HttpResponse:
-    actor = _managing(request, number)
-    join = JoinRequest.objects.select_related("user", "project").filter(pk=request_id, project=actor.project).first()
-    if join is None:
-        raise Http404("No such request")
+    actor = managing_membership(request.user, number)
+    join = project_join_request(actor, request_id)
     done = attempt(lambda: join_request_decide(actor=actor, request=join, approve=decision == "approve"))  # by the URL
     if not done.ok:
         messages.error(request, done.error)
@@ -63,22 +52,11 @@ def join_request_decide_view(request: HttpRequest, number: str, request_id: int,
     return redirect("projects:detail", number=number)
 
 
-def _target(actor: Membership, membership_id: int) -> Membership:
-    target = (
-        Membership.objects.select_related("user", "project")
-        .filter(pk=membership_id, project=actor.project, status=Membership.Status.ACTIVE)
-        .first()
-    )
-    if target is None:
-        raise Http404("No such member")
-    return target
-
-
 @require_POST
 @login_required
 def member_role_view(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
-    actor = _managing(request, number)
-    target = _target(actor, membership_id)
+    actor = managing_membership(request.user, number)
+    target = project_member(actor, membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors["role"]))
@@ -94,8 +72,8 @@ def member_role_view(request: HttpRequest, number: str, membership_id: int) -> H
 @require_http_methods(["GET", "POST"])
 @login_required
 def member_remove_view(request: HttpRequest, number: str, membership_id: int) -> HttpResponse:
-    actor = _managing(request, number)
-    target = _target(actor, membership_id)
+    actor = managing_membership(request.user, number)
+    target = project_member(actor, membership_id)
     if request.method == "POST":
         done = attempt(lambda: member_remove(actor=actor, target=target))
         if not done.ok:
@@ -109,7 +87,7 @@ def member_remove_view(request: HttpRequest, number: str, membership_id: int) ->
 @require_POST
 @login_required
 def invite_view(request: HttpRequest, number: str) -> HttpResponse:
-    actor = _managing(request, number)
+    actor = managing_membership(request.user, number)
     form = InviteForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():

@@ -10,8 +10,14 @@ from django.conf import settings
 from buckets.grants import GrantRequest
 from buckets.links import MAX_HOURS as LINK_MAX_HOURS
 from buckets.models import Access, Bucket, Grant, Group
+from buckets.selectors import groups_of
 from keys.models import AccessKey
-from projects.models import Membership
+from projects.models import Project
+from projects.selectors import active_members
+
+
+def _member_choices(project: Project) -> list[tuple[int, str]]:
+    return [(m.pk, m.user.get_full_name() or m.user.username) for m in active_members(project)]
 
 
 class BucketCreateForm(forms.Form):
@@ -87,13 +93,10 @@ class GrantForm(forms.Form):
 
     def __init__(self, *args: Any, bucket: Bucket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        members = Membership.objects.filter(project=bucket.project, status=Membership.Status.ACTIVE)
         member_field: forms.TypedChoiceField = self.fields["member"]  # type: ignore[assignment]
-        member_field.choices = [("", "—")] + [
-            (m.pk, m.user.get_full_name() or m.user.username) for m in members.select_related("user")
-        ]
+        member_field.choices = [("", "—"), *_member_choices(bucket.project)]
         group_field: forms.TypedChoiceField = self.fields["group"]  # type: ignore[assignment]
-        group_field.choices = [("", "—")] + [(g.pk, g.name) for g in Group.objects.filter(project=bucket.project)]
+        group_field.choices = [("", "—")] + [(g.pk, g.name) for g in groups_of(bucket.project)]
 
     def grant_request(self) -> GrantRequest:
         data = self.cleaned_data
@@ -132,9 +135,8 @@ class GroupMembersForm(forms.Form):
 
     def __init__(self, *args: Any, group: Group, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        members = Membership.objects.filter(project=group.project, status=Membership.Status.ACTIVE)
         field: forms.TypedMultipleChoiceField = self.fields["members"]  # type: ignore[assignment]
-        field.choices = [(m.pk, m.user.get_full_name() or m.user.username) for m in members.select_related("user")]
+        field.choices = _member_choices(group.project)
 
 
 class LinkForm(forms.Form):

@@ -9,6 +9,7 @@ from django.conf import settings
 from keys.rules import clean_description_text
 from projects.models import Project, Role
 from projects.quota import GB
+from projects.selectors import open_project
 
 
 class ProjectAdminForm(forms.ModelForm):
@@ -84,7 +85,7 @@ class JoinRequestForm(forms.Form):
         return clean_description_text(self.cleaned_data["reason"].replace("\n", " ").replace("\r", " "))
 
     def clean_number(self) -> Project:
-        project = Project.objects.filter(number=self.cleaned_data["number"], status=Project.Status.ACTIVE).first()
+        project = open_project(self.cleaned_data["number"])
         if project is None:
             raise forms.ValidationError("There is no active project with that number.")
         return project
