@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 from playwright.sync_api import expect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.browser import chromium, idp_login
+from tests.support.browser import chromium, idp_login
 
 BASE = "http://127.0.0.1:8000"
 WAIT_SECONDS = 30 * 60

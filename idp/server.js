@@ -314,7 +314,7 @@ function buildProvider({ id, displayName }) {
       },
       {
         // Another service at the same IdP: its users' tokens are real, but not meant for
-        // Latchkey, which must refuse them (tests/test_api_upstream.py).
+        // Latchkey, which must refuse them (tests/api/test_api_upstream.py).
         client_id: 'other-service',
         client_name: 'Other service',
         application_type: 'native',

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +13,13 @@ import pytest
 # from async contexts would fire on the test's own database checks.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from django.conf import settings
 
 from accounts.models import User
 from portal.celery import app as celery_app
 from projects.models import Membership, Project, Role
+from tests.support.workers import start_worker, stop_worker
 
-pytest_plugins = ["tests.secret_log_watch"]
-CAST = ("anonymous", "outsider", "read-only", "member", "deputy", "manager", "operator")
+pytest_plugins = ["tests.support.secret_log_watch"]
 
 
 @pytest.fixture(autouse=True)
@@ -87,53 +82,11 @@ def cast(project: Project, make_user: Callable[..., User]) -> dict[str, User | N
     return people
 
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 @pytest.fixture
 def many_device_logins(settings) -> None:  # type: ignore[no-untyped-def]
     """allauth allows 5 device user-code checks a minute per address (against guessing); tests
     approve more than that from 127.0.0.1. Production keeps the default."""
     settings.IDP_OIDC_RATE_LIMITS = {"device_user_code": "1000/m/ip"}
-
-
-def subprocess_database_url() -> str:
-    """This test's database (pytest-django's test_<name>, not the real one), for other processes."""
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """A real Celery worker process on the test stack's Redis and this test's database."""
-    env = {**os.environ, "LATCHKEY_DATABASE_URL": subprocess_database_url(), **(extra_env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
-         "--without-gossip", "-l", "INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-
-
-def sweep_until_expired(worker: subprocess.Popen[str], key_pk: int, timeout: float = 60) -> None:
-    """Send the expiry sweep (what beat sends every minute) and wait until ``worker`` has
-    expired the key: in the database, and so already removed from Ceph."""
-    from keys.models import AccessKey
-    from keys.tasks import keys_sweep_task
-
-    keys_sweep_task.delay()
-    deadline = time.monotonic() + timeout
-    while AccessKey.objects.get(pk=key_pk).status != AccessKey.Status.EXPIRED:
-        assert worker.poll() is None, worker.stdout.read() if worker.stdout else "the worker stopped"
-        assert time.monotonic() < deadline, "the worker did not run the sweep"
-        time.sleep(0.2)
-
-
-def stop_worker(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.fixture

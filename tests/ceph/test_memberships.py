@@ -1,0 +1,141 @@
+"""Memberships from the entitlement claim, and what ending one does in Ceph."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from django.urls import reverse
+
+from keys.models import AccessKey
+from lifecycle.keys import key_create
+from lifecycle.memberships import STALE, membership_set_role, memberships_apply_stale, memberships_sync_from_claims
+from projects.models import Membership, Project, Role
+from projects.services import project_provision
+from storage import client as storage
+from tests.support.s3 import wait_refused
+from tests.support.web import client_for
+from web.forms.projects import ProjectAdminForm
+
+pytestmark = [pytest.mark.django_db]
+
+
+def test_sync_adds_updates_and_ignores_unknown_projects(project, make_user, unique) -> None:  # type: ignore[no-untyped-def]
+    number = unique()
+    other = Project.objects.create(number=number, title="o", tenant=f"o{number}")
+    user = make_user("alice")
+    summary = memberships_sync_from_claims(
+        user=user, provider_id="myaccessid", asserted={project.number: Role.MANAGER, "123456": Role.MEMBER}
+    )
+    assert summary == {"added": 1, "changed": 0, "ended": 0}
+    assert Membership.objects.get(user=user).role == Role.MANAGER
+    summary = memberships_sync_from_claims(
+        user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER, other.number: Role.READ_ONLY}
+    )
+    assert summary == {"added": 1, "changed": 1, "ended": 0}
+    assert dict(Membership.objects.filter(user=user).values_list("project__number", "role")) == {
+        project.number: Role.MEMBER,
+        other.number: Role.READ_ONLY,
+    }
+
+
+def test_sync_leaves_memberships_from_other_sources(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("alice")
+    Membership.objects.create(user=user, project=project, role=Role.MEMBER, source="latchkey")
+    memberships_sync_from_claims(user=user, provider_id="haka", asserted={})
+    assert Membership.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.ceph
+def test_entitlement_removed_at_login_revokes_keys_and_subuser(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("bob")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER})
+    membership = Membership.objects.get(user=user)
+    issued = key_create(membership=membership, hours=4, description="job")
+    summary = memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={})
+    assert summary["ended"] == 1
+    assert not Membership.objects.filter(user=user).exists()
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert ceph_user["subusers"] == [] and ceph_user["keys"] == []
+
+
+@pytest.mark.ceph
+def test_role_change_at_login_changes_subuser_access(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("carol")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.MEMBER})
+    key_create(membership=Membership.objects.get(user=user), hours=1, description="provision")
+    memberships_sync_from_claims(user=user, provider_id="myaccessid", asserted={project.number: Role.READ_ONLY})
+    ceph_user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert ceph_user["subusers"][0]["permissions"] == "read"
+    assert Membership.objects.get(user=user).rgw_access == "read"
+
+
+@pytest.mark.ceph
+def test_project_provision_is_idempotent(project) -> None:  # type: ignore[no-untyped-def]
+    project_provision(project=project)
+    project.rgw_provisioned = False  # as if another process had not seen it yet
+    project_provision(project=project)
+    user = storage._client().get_user(uid=storage.uid(project.tenant))
+    assert (user["tenant"], user["user_id"]) == (project.tenant, project.tenant)
+
+
+def test_a_project_naming_its_providers_ignores_the_others(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    user = make_user("frank")
+    memberships_sync_from_claims(user=user, provider_id="haka", asserted={project.number: Role.MEMBER})
+    assert Membership.objects.filter(user=user, project=project, status=Membership.Status.ACTIVE).exists()
+    Project.objects.filter(pk=project.pk).update(asserting_providers="myaccessid")
+    summary = memberships_sync_from_claims(user=user, provider_id="haka", asserted={project.number: Role.MANAGER})
+    assert summary == {"added": 0, "changed": 0, "ended": 1}  # what haka gave ends; nothing new is believed
+    assert not Membership.objects.filter(user=user, project=project, status=Membership.Status.ACTIVE).exists()
+
+
+@pytest.mark.ceph
+def test_operator_restricting_providers_ends_the_others_memberships_at_once(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    haka = Membership.objects.create(user=make_user("frank"), project=project, source="idp:haka")
+    mine = Membership.objects.create(user=make_user("alice"), project=project, source="idp:myaccessid")
+    local = Membership.objects.create(user=make_user("gina"), project=project, source="latchkey")
+    keys = {m.pk: key_create(membership=m, hours=1, description="k") for m in (haka, mine, local)}
+    base = {"number": project.number, "title": project.title, "tenant": project.tenant}
+    bad = ProjectAdminForm(data={**base, "asserting_providers": "myaccessid,nosuch"}, instance=project)
+    assert not bad.is_valid() and "Not a configured provider: nosuch." in bad.errors["asserting_providers"]
+
+    operator = make_user("operator", is_staff=True, is_superuser=True)
+    response = client_for(operator).post(
+        reverse("admin:projects_project_change", args=[project.pk]),
+        {**base, "asserting_providers": "myaccessid", "quota_gb": "", "quota_max_buckets": "",
+         "quota_max_objects": "", "max_key_hours": "", "memberships-TOTAL_FORMS": "0",
+         "memberships-INITIAL_FORMS": "0", "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert wait_refused(keys[haka.pk].key.access_key_id, keys[haka.pk].secret) == "InvalidAccessKeyId"
+    assert not Membership.objects.filter(pk=haka.pk).exists()
+    for kept in (mine, local):  # the allowed provider's and Latchkey's own memberships stay
+        assert Membership.objects.get(pk=kept.pk).status == Membership.Status.ACTIVE
+        assert wait_refused(keys[kept.pk].key.access_key_id, keys[kept.pk].secret, timeout=0) is None
+
+
+@pytest.mark.ceph
+def test_a_downgrade_ceph_refused_is_applied_by_the_retry(project, make_user, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    membership = Membership.objects.create(user=make_user("carol"), project=project, role=Role.MEMBER)
+    issued = key_create(membership=membership, hours=1, description="writes")
+    s3 = storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
+    bucket = f"stale-{project.number}"
+    s3.create_bucket(Bucket=bucket)
+    real_ensure = storage.subuser_ensure
+
+    def down(**kwargs: str) -> None:
+        raise storage.StorageUnavailable("down")
+
+    monkeypatch.setattr(storage, "subuser_ensure", down)
+    membership_set_role(membership=membership, role=Role.READ_ONLY)
+    assert Membership.objects.get(pk=membership.pk).rgw_access == STALE
+    s3.put_object(Bucket=bucket, Key="still", Body=b"x")  # Ceph still has readwrite
+    assert memberships_apply_stale() == {"applied": 0, "failed": 1}
+
+    monkeypatch.setattr(storage, "subuser_ensure", real_ensure)
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert Membership.objects.get(pk=membership.pk).rgw_access == "read"
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.put_object(Bucket=bucket, Key="refused", Body=b"x")
+    assert memberships_apply_stale() == {"applied": 0, "failed": 0}

@@ -1,0 +1,76 @@
+"""The expiry sweep through a real Celery worker on the test stack's Redis."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from keys.models import AccessKey
+from lifecycle.keys import key_create
+from tests.support.s3 import s3_error_code, wait_refused
+from tests.support.workers import sweep_until_expired
+
+pytestmark = [pytest.mark.ceph]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_expires_an_overdue_key_in_ceph(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        pytest.fail("this test needs the PostgreSQL of the test stack (make test)")
+    membership = member_of(project)
+    overdue = key_create(membership=membership, hours=1, description="old", now=timezone.now() - timedelta(hours=2))
+    current = key_create(membership=membership, hours=1, description="current")
+    assert s3_error_code(overdue.key.access_key_id, overdue.secret) is None  # Ceph never expires it itself
+
+    sweep_until_expired(worker, overdue.key.pk)
+    assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
+    assert AccessKey.objects.get(pk=current.key.pk).status == AccessKey.Status.ACTIVE
+    assert s3_error_code(current.key.access_key_id, current.secret) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_writes_the_policies_a_group_change_marked(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
+    from buckets.grants import GrantRequest, grant_create
+    from buckets.groups import group_create, group_set_members
+    from buckets.models import Bucket
+    from buckets.services import bucket_create, bucket_set_members_access
+    from projects.models import Role
+
+    manager, member = member_of(project, Role.MANAGER, "boss"), member_of(project)
+    issued = key_create(membership=member, hours=1, description="group member")
+    group = group_create(project=project, name="team")
+    bucket = bucket_create(membership=manager, name="team-data")
+    bucket_set_members_access(bucket=bucket, members_access=Bucket.MembersAccess.NONE)
+    grant_create(
+        actor=manager.user, bucket=bucket, request=GrantRequest(kind="group", access="read", group_id=group.pk)
+    )
+    s3 = storage_client(issued)
+    assert _lists(s3, "team-data") is False
+
+    group_set_members(group=group, membership_ids=[member.pk])  # queues the task on commit
+    deadline = time.monotonic() + 60
+    while Bucket.objects.get(pk=bucket.pk).policy_dirty:
+        assert worker.poll() is None, worker.stdout.read()
+        assert time.monotonic() < deadline, "the worker did not write the policy"
+        time.sleep(0.2)
+    assert _lists(s3, "team-data") is True
+
+
+def storage_client(issued):  # type: ignore[no-untyped-def]
+    from storage import client as storage
+
+    return storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
+
+
+def _lists(s3, bucket: str) -> bool:  # type: ignore[no-untyped-def]
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.list_objects_v2(Bucket=bucket)
+    except ClientError:
+        return False
+    return True

@@ -1,0 +1,26 @@
+"""Accessibility checks for the browser tests: axe-core (npm, served from tests/a11y, never a
+CDN) run in the page; serious and critical WCAG 2.1 A/AA violations are returned."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support import ROOT
+
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+RUN = """async () => {
+  const result = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']});
+  return result.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+    .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
+}"""
+
+
+def serious_violations(page: Any) -> list[str]:
+    """The page's context must be made with bypass_csp=True: axe is injected as a script."""
+    page.add_script_tag(path=str(AXE))
+    return list(page.evaluate(RUN))
+
+
+def overflows(page: Any) -> bool:
+    """True when the page is wider than the viewport (tables scroll inside their own wrapper)."""
+    return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))
