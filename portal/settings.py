@@ -188,6 +188,9 @@ LATCHKEY_RGW_ADMIN_URL = env_str("LATCHKEY_RGW_ADMIN_URL", "http://127.0.0.1:748
 LATCHKEY_RGW_ADMIN_ACCESS_KEY = env_secret("LATCHKEY_RGW_ADMIN_ACCESS_KEY", "") or ""
 LATCHKEY_RGW_ADMIN_SECRET_KEY = env_secret("LATCHKEY_RGW_ADMIN_SECRET_KEY", "") or ""
 LATCHKEY_RGW_TIMEOUT = env_float("LATCHKEY_RGW_TIMEOUT", 10.0, minimum=0.1)
+# Attempts for an admin call that rewrites a user record while radosgw refuses it as a concurrent
+# change (storage/client.py); with the jittered backoff, 10 attempts wait at most about 3 s.
+LATCHKEY_RGW_CONFLICT_ATTEMPTS = env_int("LATCHKEY_RGW_CONFLICT_ATTEMPTS", 10, minimum=1, maximum=50)
 # What users put in their client configs; may differ from the admin URL (e.g. a public https name).
 LATCHKEY_S3_ENDPOINT = env_str("LATCHKEY_S3_ENDPOINT", LATCHKEY_RGW_ADMIN_URL)
 # The endpoints users can choose for their client configs (e.g. internal http and external https,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import secrets
 import time
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
 
 from portal.errors import Unavailable
-from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
+from storage.instruments import CEPH_CONFLICT_RETRIES, CEPH_CONFLICTS_EXHAUSTED, CEPH_ERRORS, CEPH_SECONDS
+from storage.locks import writes_user
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,18 @@ def _client() -> rgwadmin.RGWAdmin:
     )
 
 
-def _call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+# radosgw 16 rewrites a user's record (its keys, subusers, quota, suspension) with a version
+# check: a call that overlaps another write to the same user is refused with HTTP 500
+# "UnknownError" and changes nothing (../shared/design/ceph-rgw.md, measured: 14 of 32 creates
+# released together). Such writes are retried with jittered backoff; every one of them is
+# idempotent here (a key id we chose, removal of what may be gone, set-to-a-value), so a retry
+# after a refusal that did in fact apply is harmless. Reads and other refusals are not retried.
+CONFLICT = "UnknownError"
+CONFLICT_BACKOFF_S = 0.02  # the first wait's upper bound; doubles per attempt up to the cap
+CONFLICT_BACKOFF_CAP_S = 0.5
+
+
+def _once(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
     started = time.perf_counter()
     try:
         return func(*args, **kwargs)
@@ -96,11 +109,34 @@ def _call(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable(f"the storage service did not answer ({operation})") from None
     except rgw_exc.RGWAdminException as exc:
         code = type(exc).__name__ if type(exc) is not rgw_exc.RGWAdminException else str(exc.args[0])
-        log.warning("rgw %s: refused with %s", operation, code)
-        CEPH_ERRORS.labels(operation, code[:40]).inc()
         raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
     finally:
         CEPH_SECONDS.labels(operation).observe(time.perf_counter() - started)
+
+
+def _call(operation: str, func: Any, *args: Any, user_write: bool = False, **kwargs: Any) -> Any:
+    """One admin call; ``user_write`` marks a call that rewrites a user record, retried while
+    radosgw refuses it as a concurrent modification (at most LATCHKEY_RGW_CONFLICT_ATTEMPTS)."""
+    attempts = settings.LATCHKEY_RGW_CONFLICT_ATTEMPTS if user_write else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _once(operation, func, *args, **kwargs)
+        except StorageUnavailable:
+            raise
+        except StorageError as exc:
+            if exc.code != CONFLICT or attempt == attempts:
+                log.warning("rgw %s: refused with %s", operation, exc.code)
+                CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
+                if exc.code == CONFLICT and user_write:
+                    CEPH_CONFLICTS_EXHAUSTED.labels(operation).inc()
+                raise
+            CEPH_CONFLICT_RETRIES.labels(operation).inc()
+            # Full jitter: overlapping callers spread out instead of colliding again in step.
+            wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
+            log.info("rgw %s: concurrent change of the user record, attempt %d, retrying in %.3fs",
+                     operation, attempt, wait)  # fmt: skip
+            time.sleep(wait)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _get_user(tenant: str) -> dict[str, Any] | None:
@@ -123,10 +159,11 @@ def project_user_ensure(*, tenant: str, display_name: str) -> None:
             raise
 
 
+@writes_user
 def project_user_suspend(*, tenant: str, suspended: bool) -> None:
     """Suspend (or restore) the project's user: every subuser's key is then refused with
     UserSuspended while the data stays."""
-    _call("modify_user", _client().modify_user, uid=uid(tenant), suspended=suspended)
+    _call("modify_user", _client().modify_user, uid=uid(tenant), suspended=suspended, user_write=True)
 
 
 @dataclass(frozen=True)
@@ -135,6 +172,7 @@ class Usage:
     objects: int
 
 
+@writes_user
 def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | None, max_buckets: int | None) -> None:
     """Apply the project's quota to its Ceph user, which Ceph then enforces for every subuser."""
     enabled = max_bytes is not None or max_objects is not None
@@ -146,6 +184,7 @@ def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | 
         max_size_kb=-(-max_bytes // 1024) if max_bytes is not None else -1,
         max_objects=max_objects if max_objects is not None else -1,
         enabled=enabled,
+        user_write=True,
     )
     # RGW's own default is 1000 buckets per user.
     _call(
@@ -153,6 +192,7 @@ def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | 
         _client().modify_user,
         uid=uid(tenant),
         max_buckets=max_buckets if max_buckets is not None else 1000,
+        user_write=True,
     )
 
 
@@ -187,6 +227,7 @@ def project_buckets(*, tenant: str) -> list[BucketFigures]:
     return result
 
 
+@writes_user
 def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
     """Make subuser ``T$T:name`` exist with exactly ``access``. Safe to repeat."""
     if access not in ACCESS_LEVELS:
@@ -205,6 +246,7 @@ def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
                     subuser=subuser_id(tenant, name),
                     key_type="s3",
                     access=access,
+                    user_write=True,
                 )
             return
     # key_type s3 and no secret: creating a subuser must not mint a Swift key we never hand out.
@@ -215,6 +257,7 @@ def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
         subuser=subuser_id(tenant, name),
         key_type="s3",
         access=access,
+        user_write=True,
     )
     # RGW creates an S3 key along with the subuser; a key Latchkey did not issue must not exist.
     for key in keys_list(tenant=tenant):
@@ -222,6 +265,7 @@ def subuser_ensure(*, tenant: str, name: str, access: str) -> None:
             key_remove(tenant=tenant, access_key=key.access_key)
 
 
+@writes_user
 def subuser_remove(*, tenant: str, name: str) -> None:
     """Remove subuser ``T$T:name`` and all its keys. Safe to repeat."""
     try:
@@ -231,12 +275,14 @@ def subuser_remove(*, tenant: str, name: str) -> None:
             uid=uid(tenant),
             subuser=subuser_id(tenant, name),
             purge_keys=True,
+            user_write=True,
         )
     except StorageError as exc:
         if exc.code not in ("NoSuchUser", "NoSuchSubUser", "InvalidArgument"):
             raise
 
 
+@writes_user
 def key_create(*, tenant: str, subuser: str, access_key: str) -> str:
     """Create an S3 key with our chosen ``access_key`` id on ``T$T:subuser``; return its secret.
 
@@ -254,6 +300,7 @@ def key_create(*, tenant: str, subuser: str, access_key: str) -> str:
             key_type="s3",
             access_key=access_key,
             generate_key=True,
+            user_write=True,
         )
     except StorageError as exc:
         if exc.code != "KeyExists":
@@ -267,10 +314,13 @@ def key_create(*, tenant: str, subuser: str, access_key: str) -> str:
     raise StorageError("the storage service did not return the new key", code="MissingKey")
 
 
+@writes_user
 def key_remove(*, tenant: str, access_key: str) -> None:
     """Remove an S3 key. Removing a key that is already gone succeeds."""
     try:
-        _call("remove_key", _client().remove_key, access_key=access_key, key_type="s3", uid=uid(tenant))
+        _call(
+            "remove_key", _client().remove_key, access_key=access_key, key_type="s3", uid=uid(tenant), user_write=True
+        )
     except StorageError as exc:
         if exc.code not in ("NoSuchKey", "InvalidAccessKey", "InvalidAccessKeyId", "NoSuchUser"):
             raise
@@ -388,6 +438,7 @@ def _system() -> Any:
     )
 
 
+@writes_user
 def bucket_create(*, tenant: str, name: str) -> None:
     """Create bucket ``name`` owned by the project user ``T$T``.
 
@@ -396,7 +447,13 @@ def bucket_create(*, tenant: str, name: str) -> None:
     reports the leftover (its id starts with "LKTMP")."""
     access_key = "LKTMP" + secrets.token_hex(8).upper()[:15]
     keys = _call(
-        "create_key", _client().create_key, uid=uid(tenant), key_type="s3", access_key=access_key, generate_key=True
+        "create_key",
+        _client().create_key,
+        uid=uid(tenant),
+        key_type="s3",
+        access_key=access_key,
+        generate_key=True,
+        user_write=True,
     )
     secret = next(str(k["secret_key"]) for k in keys if k.get("access_key") == access_key)
     try:

@@ -27,3 +27,13 @@ CEPH_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
 )
 CEPH_ERRORS = Counter("latchkey_ceph_call_errors", "Ceph calls that failed", ["operation", "kind"])
+CEPH_CONFLICT_RETRIES = Counter(
+    "latchkey_ceph_conflict_retries",
+    "Admin calls radosgw refused as a concurrent change of the same user record, and retried",
+    ["operation"],
+)
+CEPH_CONFLICTS_EXHAUSTED = Counter(
+    "latchkey_ceph_conflicts_exhausted",
+    "Admin calls still refused as a concurrent change after every retry (then a Ceph error)",
+    ["operation"],
+)

@@ -9,7 +9,7 @@ import pytest
 from storage import client as storage
 from tests.support.s3 import s3_error_code, wait_refused
 
-pytestmark = pytest.mark.ceph
+pytestmark = [pytest.mark.ceph, pytest.mark.django_db]  # writes take the tenant's advisory lock (storage/locks.py)
 
 
 def _tenant() -> str:
