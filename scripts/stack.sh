@@ -21,6 +21,8 @@ dir=$root/.stack/$profile
 pg_dir=${TMPDIR:-/tmp}/latchkey-pg-$(printf '%s' "$root" | sha1sum | cut -c1-8)-$profile
 
 export CEPH_DIR=$dir/ceph CEPH_MON_PORT=$((base + 100)) CEPH_RGW_PORT=$((base + 180))
+# Test and bench run two gateways on one cluster, as sites do behind one name; dev runs one.
+[ "$profile" = dev ] || export CEPH_RGW2_PORT=$((base + 181))
 export REDIS_DIR=$dir/redis REDIS_PORT=$((base + 179))
 export IDP_DIR=$dir/idp IDP_PORT=$((base + 190))
 export PG_DIR=$pg_dir PG_PORT=$((base + 132))
@@ -45,6 +47,7 @@ LATCHKEY_RGW_ADMIN_URL=$RGW_ENDPOINT
 LATCHKEY_RGW_ADMIN_ACCESS_KEY=$RGW_ADMIN_ACCESS_KEY
 LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
 LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
+${CEPH_RGW2_PORT:+LATCHKEY_S3_ENDPOINTS=gateway-a=$RGW_ENDPOINT,gateway-b=http://127.0.0.1:$CEPH_RGW2_PORT}
 LATCHKEY_S3_REGION=$region
 LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"]},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
 LATCHKEY_IDP_URL=$idp

@@ -7,6 +7,9 @@
 #                  pid files, admin sockets and logs all live here.
 #   CEPH_MON_PORT  (start) monitor port; the OSD binds in CEPH_MON_PORT+1 .. +20.
 #   CEPH_RGW_PORT  (start, wait) S3 / admin API port.
+#   CEPH_RGW2_PORT (optional) a second radosgw on the same cluster, on this port: what a site
+#                  runs behind one name, where a key removed through one gateway must be refused
+#                  by the other (they rely on Ceph's cache notifications).
 #   CEPH_TIMEOUT   (optional) seconds to wait for the S3 endpoint, default 90.
 #
 # Nothing is read from or written to /etc/ceph, /var/lib/ceph or /var/run/ceph, and only the
@@ -36,6 +39,8 @@ bootstrapped=$CEPH_DIR/bootstrapped
 osd_saved=$CEPH_DIR/osd.saved
 osd_id=0
 rgw_name=client.rgw.latchkey
+rgw2_name=client.rgw.latchkey-b
+rgw2_port=${CEPH_RGW2_PORT:-}
 admin_uid=latchkey-admin
 admin_caps='users=*;buckets=*;metadata=*;usage=*;zone=*'
 timeout=${CEPH_TIMEOUT:-90}
@@ -57,9 +62,9 @@ die() {
 }
 
 # Per daemon: its pid file, program and log file.
-pidfile() { case $1 in mon) echo "$run/mon.a.pid" ;; osd) echo "$run/osd.$osd_id.pid" ;; rgw) echo "$run/$rgw_name.pid" ;; esac; }
-program() { case $1 in mon) echo /usr/bin/ceph-mon ;; osd) echo /usr/bin/ceph-osd ;; rgw) echo /usr/bin/radosgw ;; esac; }
-logfile() { case $1 in mon) echo "$logs/mon.a.log" ;; osd) echo "$logs/osd.$osd_id.log" ;; rgw) echo "$logs/$rgw_name.log" ;; esac; }
+pidfile() { case $1 in mon) echo "$run/mon.a.pid" ;; osd) echo "$run/osd.$osd_id.pid" ;; rgw) echo "$run/$rgw_name.pid" ;; rgw2) echo "$run/$rgw2_name.pid" ;; esac; }
+program() { case $1 in mon) echo /usr/bin/ceph-mon ;; osd) echo /usr/bin/ceph-osd ;; rgw | rgw2) echo /usr/bin/radosgw ;; esac; }
+logfile() { case $1 in mon) echo "$logs/mon.a.log" ;; osd) echo "$logs/osd.$osd_id.log" ;; rgw) echo "$logs/$rgw_name.log" ;; rgw2) echo "$logs/$rgw2_name.log" ;; esac; }
 
 # alive PID: the process exists and has not exited. An exited daemon stays a zombie until
 # init reaps it, which some container inits only do every second or two.
@@ -142,6 +147,7 @@ stop_daemon() {
 # down cleanly).
 stop_all() {
   local grace=${1:-10} st=0
+  stop_daemon rgw2 "$grace" || true
   stop_daemon rgw "$grace" || true
   # Saving the memstore can take a moment with a few hundred MB in it.
   stop_daemon osd $((grace * 3)) || st=$?
@@ -164,6 +170,7 @@ write_conf() {
   sed -e "s|@FSID@|$fsid|g" -e "s|@MON_PORT@|$CEPH_MON_PORT|g" -e "s|@RGW_PORT@|$CEPH_RGW_PORT|g" \
     -e "s|@PORT_MIN@|$((CEPH_MON_PORT + 1))|g" -e "s|@PORT_MAX@|$((CEPH_MON_PORT + 20))|g" \
     -e "s|@CEPH_DIR@|$CEPH_DIR|g" -e "s|@RUN@|$run|g" -e "s|@LOGS@|$logs|g" -e "s|@RGW_NAME@|$rgw_name|g" \
+    -e "s|@RGW2_NAME@|$rgw2_name|g" -e "s|@RGW2_PORT@|${rgw2_port:-0}|g" \
     "$here/ceph.conf.in" >"$tmp"
   if cmp -s "$tmp" "$conf"; then
     rm -f "$tmp"
@@ -292,12 +299,13 @@ rebuild() {
   bootstrap
 }
 
-# wait_s3 FAIL_IF_RGW_DIES: until an anonymous GET / lists (no) buckets.
+# wait_s3 FAIL_IF_RGW_DIES [DAEMON PORT]: until an anonymous GET / lists (no) buckets.
 wait_s3() {
-  local url=http://127.0.0.1:$CEPH_RGW_PORT/ deadline=$((SECONDS + timeout))
+  local d=${2:-rgw} port=${3:-$CEPH_RGW_PORT}
+  local url=http://127.0.0.1:$port/ deadline=$((SECONDS + timeout))
   until curl -fsS -m 3 "$url" 2>/dev/null | grep -q ListAllMyBucketsResult; do
-    if [ "$1" = yes ] && ! running rgw; then die "radosgw exited" "$(logfile rgw)"; fi
-    [ $SECONDS -lt $deadline ] || die "S3 endpoint $url not answering after ${timeout}s (logs: $logs/)" "$(logfile rgw)"
+    if [ "$1" = yes ] && ! running "$d"; then die "radosgw exited" "$(logfile "$d")"; fi
+    [ $SECONDS -lt $deadline ] || die "S3 endpoint $url not answering after ${timeout}s (logs: $logs/)" "$(logfile "$d")"
     sleep 0.3
   done
 }
@@ -379,7 +387,19 @@ start() {
   fi
   wait_s3 yes
   ensure_admin_user
-  say "up in $((SECONDS - t0))s: S3 and admin API on http://127.0.0.1:$CEPH_RGW_PORT (credentials in $admin_env)"
+  if [ -n "$rgw2_port" ]; then
+    if ! running rgw2; then
+      # Its own cephx identity (made once per cluster; a rebuild removes the rgw folder).
+      [ -s "$CEPH_DIR/rgw/keyring-b" ] || ceph_ auth get-or-create "$rgw2_name" mon 'allow rw' osd 'allow rwx' \
+        -o "$CEPH_DIR/rgw/keyring-b" 2>>"$boot_log" || die "could not make the second gateway's key" "$boot_log"
+      chmod 600 "$CEPH_DIR/rgw/keyring-b"
+      mkdir -p "$CEPH_DIR/rgw-b"
+      say "starting the second radosgw"
+      launch rgw2 -n "$rgw2_name" || die "the second radosgw failed to start" "$(logfile rgw2)"
+    fi
+    wait_s3 yes rgw2 "$rgw2_port"
+  fi
+  say "up in $((SECONDS - t0))s: S3 and admin API on http://127.0.0.1:$CEPH_RGW_PORT${rgw2_port:+ and http://127.0.0.1:$rgw2_port} (credentials in $admin_env)"
 }
 
 stop() {
@@ -391,7 +411,7 @@ stop() {
 
 status() {
   local d pid all=0
-  for d in mon osd rgw; do
+  for d in mon osd rgw ${rgw2_port:+rgw2}; do
     if pid=$(pid_of "$d"); then
       echo "ceph: $d running (pid $pid)"
     else
