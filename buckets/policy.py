@@ -5,7 +5,10 @@ Pure functions: no database, no Ceph. ``services.bucket_policy_sync`` feeds them
 How access maps onto what Ceph enforces (principals verified in ../shared/design/ceph-rgw.md):
 - The project's own members are subusers of the bucket's owner, so they start with their
   role's access to every bucket. Latchkey narrows it with Deny statements naming the subusers
-  (``arn:aws:iam::T:user/T:name``). Managers and deputies are never denied.
+  (``arn:aws:iam::T:user/T:name``). Managers and deputies are never denied. A grant to a
+  member or group that ends adds a Deny from its end (``DateGreaterThan aws:CurrentTime``), so
+  Ceph stops honouring it on time even when the task that removes it is late. A member whose
+  removal is in progress is listed with no access at all until their keys are gone.
 - Other projects (``arn:aws:iam::T2:user/T2``), one user of another project
   (``arn:aws:iam::T2:user/T2:name``) and the public (``*``) get Allow statements. An expiry
   becomes an ``aws:CurrentTime`` condition, so Ceph itself stops honouring the grant on time.
@@ -65,6 +68,7 @@ class MemberSource:
 
     level: str  # "read" or "readwrite"
     cidrs: tuple[str, ...] = ()  # empty: from anywhere
+    expires_at: datetime | None = None  # None: until it is revoked
 
 
 @dataclass(frozen=True)
@@ -110,26 +114,46 @@ def _deny_condition(tier: str, sources: list[MemberSource]) -> tuple[bool, tuple
     return True, tuple(sorted({c for s in giving for c in s.cidrs}))
 
 
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tier_denies(tier: str, sources: list[MemberSource]) -> list[tuple[str, tuple[str, ...]]]:
+    """The member's denies for ``tier`` as (from, cidrs): "" = from now, else from that time on.
+    At each end of a source, what is left is computed again; the Deny statements are ORed, and a
+    later one denies at least what an earlier one does, so at any moment the latest applies."""
+    ends = sorted({s.expires_at for s in sources if s.expires_at is not None})
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for start in [None, *ends]:
+        live = [s for s in sources if start is None or s.expires_at is None or s.expires_at > start]
+        deny, allowed_from = _deny_condition(tier, live)
+        if deny:
+            found.append(("" if start is None else _stamp(start), allowed_from))
+            if not allowed_from:
+                break  # denied everywhere from here on: later ends change nothing
+    return found
+
+
 def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
     """The statements Latchkey wants in the bucket's policy, in a stable order."""
     resources = _resources(rules.bucket)
-    denies: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    denies: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     base = [MemberSource(rules.members_access)] if rules.members_access != "none" else []
     for member in sorted(rules.members, key=lambda m: m.subuser):
         if member.privileged:
             continue
         sources = base + rules.sources.get(member.subuser, [])
-        deny_all, allowed_from = _deny_condition("read", sources)
-        if deny_all:
-            denies.setdefault(("read", allowed_from), []).append(member.subuser)
-            if not allowed_from:
-                continue  # nothing left to narrow
+        read = _tier_denies("read", sources)
+        for start, allowed_from in read:
+            denies.setdefault(("read", start, allowed_from), []).append(member.subuser)
+        # From when everything is denied everywhere (if ever), a write deny adds nothing.
+        all_denied_from = next((start for start, allowed_from in read if not allowed_from), None)
         if member.role_writes:
-            deny_write, write_from = _deny_condition("write", sources)
-            if deny_write:
-                denies.setdefault(("write", write_from), []).append(member.subuser)
+            for start, allowed_from in _tier_denies("write", sources):
+                if all_denied_from is None or start < all_denied_from:  # ISO 8601 times sort as text
+                    denies.setdefault(("write", start, allowed_from), []).append(member.subuser)
     statements: list[dict[str, Any]] = []
-    for n, ((tier, cidrs), subusers) in enumerate(sorted(denies.items())):
+    for n, ((tier, start, cidrs), subusers) in enumerate(sorted(denies.items())):
         statement: dict[str, Any] = {
             "Sid": f"{SID_PREFIX}deny-{tier}-{n}",
             "Effect": "Deny",
@@ -137,8 +161,13 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
             "Action": DENY_ALL if tier == "read" else DENY_WRITE,
             "Resource": resources,
         }
+        condition: dict[str, Any] = {}
         if cidrs:
-            statement["Condition"] = {"NotIpAddress": {"aws:SourceIp": list(cidrs)}}
+            condition["NotIpAddress"] = {"aws:SourceIp": list(cidrs)}
+        if start:
+            condition["DateGreaterThan"] = {"aws:CurrentTime": start}
+        if condition:
+            statement["Condition"] = condition
         statements.append(statement)
     for grant in sorted(rules.outside, key=lambda g: g.grant_id):
         if grant.principal is None:
@@ -154,13 +183,11 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
             "Action": actions,
             "Resource": resources,
         }
-        condition: dict[str, Any] = {}
+        condition = {}
         if grant.cidrs:
             condition["IpAddress"] = {"aws:SourceIp": list(grant.cidrs)}
         if grant.expires_at is not None:
-            condition["DateLessThan"] = {
-                "aws:CurrentTime": grant.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            }
+            condition["DateLessThan"] = {"aws:CurrentTime": _stamp(grant.expires_at)}
         if condition:
             statement["Condition"] = condition
         statements.append(statement)

@@ -39,18 +39,26 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
         .prefetch_related("group__members__user")
     )
     if bucket.members_access != Bucket.MembersAccess.READWRITE:
-        memberships = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE).select_related("user")
+        # A membership being ended keeps its subuser and keys until Ceph has removed them: it
+        # stays denied here (no privilege, no grant) until then, whatever its role was.
+        memberships = Membership.objects.filter(
+            project=project, status__in=(Membership.Status.ACTIVE, Membership.Status.ENDING)
+        ).select_related("user")
+        ending = set()
         for m in memberships:
             if m.user.rgw_name:
+                active = m.status == Membership.Status.ACTIVE
+                if not active:
+                    ending.add(m.user.rgw_name)
                 rules.members.append(
                     policy.Member(
                         subuser=m.user.rgw_name,
-                        privileged=m.role in MANAGING,
+                        privileged=active and m.role in MANAGING,
                         role_writes=ROLE_RANK[Role(m.role)] > 0,
                     )
                 )
         for grant in grants:
-            source = policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs))
+            source = policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs), expires_at=grant.expires_at)
             if grant.kind == Grant.Kind.MEMBER and grant.member is not None:
                 targets = [grant.member]
             elif grant.kind == Grant.Kind.GROUP and grant.group is not None:
@@ -58,7 +66,7 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
             else:
                 continue
             for target in targets:
-                if target.user.rgw_name:
+                if target.user.rgw_name and target.user.rgw_name not in ending:
                     rules.sources.setdefault(target.user.rgw_name, []).append(source)
     for grant in grants:
         if grant.kind in (Grant.Kind.MEMBER, Grant.Kind.GROUP) or (

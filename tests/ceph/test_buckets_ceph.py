@@ -22,7 +22,7 @@ from buckets.groups import group_create, group_set_members
 from buckets.links import link_create
 from buckets.models import Bucket, Grant
 from buckets.services import bucket_create, bucket_set_members_access
-from buckets.sync import policies_check, policies_sync_dirty
+from buckets.sync import bucket_locked, bucket_policy_sync, policies_check, policies_sync_dirty
 from keys.configs import ClientSettings, rclone_config
 from keys.services import key_delete
 from lifecycle.keys import key_create
@@ -177,6 +177,41 @@ def test_grant_ends_at_its_time_in_ceph_and_is_then_removed(world: dict[str, Any
     assert w["carol"].can(full) == "-"  # Ceph itself stopped honouring it (aws:CurrentTime)
     assert grants_expire(now=timezone.now()) == {"expired": 1, "failed": 0}
     assert storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data") is None
+
+
+def test_member_and_group_grants_end_at_their_time_in_ceph(world: dict[str, Any]) -> None:
+    """Before the minute task has removed them: Ceph denies from the grant's end on (a Deny with
+    DateGreaterThan aws:CurrentTime). Alice's read-write grant ends first, her read grant through
+    the group later; Bob's permanent grant is untouched."""
+    w, full = world, world["full"]
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    group = group_create(project=w["a"], name="readers")
+    group_set_members(group=group, membership_ids=[w["alice"].membership.pk])
+    first = timezone.now().replace(microsecond=0) + timedelta(seconds=3)
+    second = first + timedelta(seconds=3)
+    _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk, expires_at=first)
+    _grant(w, kind=Grant.Kind.GROUP, access="read", group_id=group.pk, expires_at=second)
+    _grant(w, kind=Grant.Kind.MEMBER, access="read", member_id=w["bob"].membership.pk)
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("rw", "r")
+    time.sleep(max(0.0, (first - timezone.now()).total_seconds()) + 1.2)
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("r", "r")  # no task ran: Ceph did it
+    time.sleep(max(0.0, (second - timezone.now()).total_seconds()) + 1.2)
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("-", "r")
+    assert grants_expire(now=timezone.now()) == {"expired": 2, "failed": 0}
+    assert (w["alice"].can(full), w["bob"].can(full)) == ("-", "r")
+
+
+def test_a_member_being_removed_stays_denied_until_their_keys_are_gone(world: dict[str, Any]) -> None:
+    """Ending a membership revokes the keys first; if Ceph stops that part-way the membership
+    waits as ENDING with a key still in Ceph, and a policy rewrite meanwhile must keep it out."""
+    w, full = world, world["full"]
+    bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
+    _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk)
+    assert w["alice"].can(full) == "rw"
+    Membership.objects.filter(pk=w["alice"].membership.pk).update(status=Membership.Status.ENDING)
+    bucket_policy_sync(bucket_locked(w["bucket"].pk))
+    assert w["alice"].can(full) == "-"  # her key still exists in Ceph, the policy denies it
+    assert w["bob"].can(full) == "-" and w["manager"].can(full) == "rw"
 
 
 def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) -> None:

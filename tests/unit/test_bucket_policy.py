@@ -220,3 +220,49 @@ def test_only_the_prefix_marks_a_statement_as_ours() -> None:
     assert not policy.is_ours({"Sid": "my-latchkey-copy"})
     assert not policy.is_ours({"Effect": "Allow"})
     assert not policy.is_ours("latchkey-not-a-dict")
+
+
+def _denies_of(statements: list[dict[str, Any]], subuser: str) -> list[tuple[list[str], dict[str, Any]]]:
+    return [
+        (s["Action"], s.get("Condition", {}))
+        for s in statements
+        if s["Effect"] == "Deny" and _arn(subuser) in s["Principal"]["AWS"]
+    ]
+
+
+def test_a_member_grant_that_ends_is_denied_by_ceph_from_its_end() -> None:
+    ends = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    rules = _rules("none", sources={"alice": [MemberSource("readwrite", expires_at=ends)]})
+    assert _denies_of(policy.latchkey_statements(rules), "alice") == [
+        (policy.DENY_ALL, {"DateGreaterThan": {"aws:CurrentTime": "2026-12-01T18:00:00Z"}})
+    ]
+
+
+def test_grants_that_end_at_different_times_narrow_step_by_step() -> None:
+    """Read-write until 18:00 (from one network), read until 20:00: denied writing outside the
+    network now, writing everywhere from 18:00, everything from 20:00."""
+    first, second = datetime(2026, 12, 1, 18, 0, tzinfo=UTC), datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    sources = [
+        MemberSource("readwrite", cidrs=("10.0.0.0/8",), expires_at=first),
+        MemberSource("read", expires_at=second),
+    ]
+    denies = _denies_of(policy.latchkey_statements(_rules("none", sources={"alice": sources})), "alice")
+    assert sorted(denies, key=str) == sorted(
+        [
+            (policy.DENY_ALL, {"DateGreaterThan": {"aws:CurrentTime": "2026-12-01T20:00:00Z"}}),
+            (policy.DENY_WRITE, {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}}),
+            (policy.DENY_WRITE, {"DateGreaterThan": {"aws:CurrentTime": "2026-12-01T18:00:00Z"}}),
+        ],
+        key=str,
+    )
+
+
+def test_a_permanent_source_outlasts_any_that_ends() -> None:
+    ends = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    sources = [MemberSource("readwrite", expires_at=ends), MemberSource("readwrite")]
+    assert _denies_of(policy.latchkey_statements(_rules("none", sources={"alice": sources})), "alice") == []
+    # The bucket's rule for all members (read) stays after a read-write grant ends.
+    rules = _rules("read", sources={"bob": [MemberSource("readwrite", expires_at=ends)]})
+    assert _denies_of(policy.latchkey_statements(rules), "bob") == [
+        (policy.DENY_WRITE, {"DateGreaterThan": {"aws:CurrentTime": "2026-12-01T18:00:00Z"}})
+    ]
