@@ -25,6 +25,8 @@ class AccessKey(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+    # When S3 was seen refusing the key at every endpoint (LATCHKEY_VERIFY_REVOCATION), else empty.
+    refused_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=64, blank=True, default="")
     last_extended_at = models.DateTimeField(null=True, blank=True)
     # The expiry an exact-time job is queued for; a different value (an extension) needs a new job.

@@ -146,8 +146,14 @@ def key_end_locked(
 ) -> None:
     """With the row locked: remove the key from Ceph, then record its end. A Ceph failure
     raises before anything is recorded, so the key stays active and is retried."""
-    storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
-    AccessKey.objects.filter(pk=key.pk).update(status=status, ended_at=now, end_reason=reason)
+    refused_at = None
+    if settings.LATCHKEY_VERIFY_REVOCATION:
+        endpoints = settings.LATCHKEY_VERIFY_REVOCATION_ENDPOINTS
+        storage.key_remove_proven(tenant=key.project.tenant, access_key=key.access_key_id, endpoints=endpoints)
+        refused_at = timezone.now()
+    else:
+        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+    AccessKey.objects.filter(pk=key.pk).update(status=status, ended_at=now, end_reason=reason, refused_at=refused_at)
     key.status, key.ended_at, key.end_reason = status, now, reason
     _event(key, action, at=now, actor=actor, ip=ip, detail=reason)
     log.info("key %s ended: %s", key.access_key_id, reason)

@@ -21,6 +21,7 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -37,7 +38,7 @@ from keys.models import AccessKey, KeyEvent
 from keys.selectors import expiry_enforcement
 from lifecycle.recheck import OUTCOMES
 from lifecycle.selectors import recheck_report
-from storage.instruments import CEPH_ERRORS, CEPH_SECONDS
+from storage import instruments
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,17 @@ class DatabaseCollector(Collector):
         yield events
         lag = GaugeMetricFamily(
             "latchkey_revocation_lag_seconds",
-            "Delay from expiry to removal from Ceph, keys expired in the last 24 h",
+            "Delay from expiry to revocation, keys expired in the last 24 h: to S3's refusal at every "
+            "endpoint where LATCHKEY_VERIFY_REVOCATION proved it, else to the removal from Ceph",
             labels=["quantile"],
         )
         since = timezone.now() - timedelta(hours=24)
         delays = sorted(
             d.total_seconds()
             for d in AccessKey.objects.filter(status=AccessKey.Status.EXPIRED, ended_at__gte=since)
-            .annotate(d=ExpressionWrapper(F("ended_at") - F("expires_at"), output_field=DurationField()))
+            .annotate(
+                d=ExpressionWrapper(Coalesce("refused_at", "ended_at") - F("expires_at"), output_field=DurationField())
+            )
             .values_list("d", flat=True)
             if d is not None
         )
@@ -118,8 +122,8 @@ def _registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
     else:
-        registry.register(CEPH_SECONDS)
-        registry.register(CEPH_ERRORS)
+        for instrument in instruments.ALL:
+            registry.register(instrument)
     registry.register(DatabaseCollector())
     registry.register(QueueCollector())
     return registry

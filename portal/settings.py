@@ -247,6 +247,15 @@ CELERY_TIMEZONE = "UTC"
 # provider (lifecycle/recheck.py): the longest a person removed there keeps access.
 LATCHKEY_MEMBERSHIP_RECHECK_SECONDS = env_int("LATCHKEY_MEMBERSHIP_RECHECK_SECONDS", 3600, minimum=5, maximum=86400)
 LATCHKEY_SWEEP_SECONDS = env_int("LATCHKEY_SWEEP_SECONDS", 60, minimum=1, maximum=60)
+# Prove each revocation by S3 itself: before removing a key, read its secret from Ceph (memory
+# only); afterwards a request signed with it must be refused at every endpoint listed here
+# (default: the S3 endpoints; list each gateway's own address to check every one). An endpoint
+# that still accepts it is an alarm (log, latchkey_revocation_unproven) and the key stays active,
+# so the next sweep removes it again.
+LATCHKEY_VERIFY_REVOCATION = env_bool("LATCHKEY_VERIFY_REVOCATION", False)
+LATCHKEY_VERIFY_REVOCATION_ENDPOINTS = env_list(
+    "LATCHKEY_VERIFY_REVOCATION_ENDPOINTS", [url for _, url in LATCHKEY_S3_ENDPOINTS]
+)
 CELERY_BEAT_SCHEDULE = {
     "keys-sweep": {"task": "keys.tasks.keys_sweep_task", "schedule": float(LATCHKEY_SWEEP_SECONDS)},
     "memberships-finish-ending": {"task": "lifecycle.tasks.memberships_finish_ending_task", "schedule": 300.0},

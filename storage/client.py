@@ -27,7 +27,14 @@ from django.conf import settings
 from rgwadmin import exceptions as rgw_exc
 
 from portal.errors import Unavailable
-from storage.instruments import CEPH_CONFLICT_RETRIES, CEPH_CONFLICTS_EXHAUSTED, CEPH_ERRORS, CEPH_SECONDS
+from storage.instruments import (
+    CEPH_CONFLICT_RETRIES,
+    CEPH_CONFLICTS_EXHAUSTED,
+    CEPH_ERRORS,
+    CEPH_SECONDS,
+    REVOCATION_PROOF_SECONDS,
+    REVOCATION_UNPROVEN,
+)
 from storage.locks import writes_user
 
 log = logging.getLogger(__name__)
@@ -133,8 +140,9 @@ def _call(operation: str, func: Any, *args: Any, user_write: bool = False, **kwa
             CEPH_CONFLICT_RETRIES.labels(operation).inc()
             # Full jitter: overlapping callers spread out instead of colliding again in step.
             wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
-            log.info("rgw %s: concurrent change of the user record, attempt %d, retrying in %.3fs",
-                     operation, attempt, wait)  # fmt: skip
+            log.info(
+                "rgw %s: concurrent change of the user record, attempt %d, retry in %.3fs", operation, attempt, wait
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -387,6 +395,53 @@ def s3_client(*, access_key: str, secret_key: str, endpoint: str | None = None) 
             retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
+
+
+class RevocationUnproven(StorageError):
+    """Ceph removed the key but S3 still accepted a request signed with it afterwards."""
+
+
+def _s3_accepts(access_key: str, secret_key: str, endpoint: str) -> bool:
+    client = s3_client(access_key=access_key, secret_key=secret_key, endpoint=endpoint)
+    try:
+        client.list_buckets()
+    except ClientError:
+        return False  # InvalidAccessKeyId, AccessDenied, UserSuspended...: refused
+    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError):
+        log.warning("revocation proof: %s did not answer; a gateway that is down serves no key", endpoint)
+        return False
+    return True
+
+
+def key_remove_proven(*, tenant: str, access_key: str, endpoints: list[str], within: float = 2.0) -> float:
+    """Remove an S3 key and prove it: its secret is read from Ceph just before (kept in this
+    function's memory only), and afterwards one signed request per endpoint must be refused.
+    Gateways learn of the removal through Ceph's cache notifications, so an endpoint still
+    accepting is asked again for up to ``within`` seconds, and the removal is repeated once
+    half-way. Returns the seconds from the removal to the last refusal; raises
+    RevocationUnproven (logged, counted) if an endpoint still accepts the key."""
+    secret = key_secret(tenant=tenant, access_key=access_key)
+    key_remove(tenant=tenant, access_key=access_key)
+    removed = time.monotonic()
+    if secret is None:
+        return 0.0  # not in the user's record: there is nothing S3 could accept it with
+    pending = list(endpoints)
+    repeated = False
+    while True:
+        pending = [url for url in pending if _s3_accepts(access_key, secret, url)]
+        elapsed = time.monotonic() - removed
+        if not pending:
+            REVOCATION_PROOF_SECONDS.observe(elapsed)
+            return elapsed
+        if elapsed > within:
+            for url in pending:
+                REVOCATION_UNPROVEN.labels(url).inc()
+            log.error("revocation: S3 still accepts key %s at %s %.1fs after its removal", access_key, pending, elapsed)
+            raise RevocationUnproven(f"S3 still accepts the removed key at {', '.join(pending)}", code="StillAccepted")
+        if not repeated and elapsed > within / 2:
+            key_remove(tenant=tenant, access_key=access_key)
+            repeated = True
+        time.sleep(0.05)
 
 
 # --- Buckets and bucket policies -------------------------------------------------------------

@@ -37,3 +37,23 @@ CEPH_CONFLICTS_EXHAUSTED = Counter(
     "Admin calls still refused as a concurrent change after every retry (then a Ceph error)",
     ["operation"],
 )
+REVOCATION_PROOF_SECONDS = Histogram(
+    "latchkey_revocation_proof_seconds",
+    "With LATCHKEY_VERIFY_REVOCATION: from a key's removal to S3's refusal at every endpoint",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+REVOCATION_UNPROVEN = Counter(
+    "latchkey_revocation_unproven",
+    "Removed keys that S3 still accepted at this endpoint (alarm: the key stays active and is retried)",
+    ["endpoint"],
+)
+
+# Everything /metrics serves from this process (without PROMETHEUS_MULTIPROC_DIR).
+ALL = (
+    CEPH_SECONDS,
+    CEPH_ERRORS,
+    CEPH_CONFLICT_RETRIES,
+    CEPH_CONFLICTS_EXHAUSTED,
+    REVOCATION_PROOF_SECONDS,
+    REVOCATION_UNPROVEN,
+)
