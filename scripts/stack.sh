@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# stack.sh start|stop|status dev|test — the local services Latchkey runs against.
+# stack.sh start|stop|status dev|test|bench|soak — the local services Latchkey runs against.
 #
 # dev  : Ceph, Redis, the test IdP (SQLite for Django). Used by `make run`.
 # test : the same on other ports plus PostgreSQL. Used by `make test`.
 # bench: like test, on its own ports. Used by `make bench`.
+# soak : like test, on its own ports. Used by `make soak`, whose fault injector stops its services.
+# LATCHKEY_STACK_BASE moves a profile's ports (a second checkout's stacks beside this one's).
 # Both can run at once. Every process is recorded in .stack/<profile>/ and only those are
 # stopped. The settings Django needs are written to .stack/<profile>/latchkey.env.
 set -euo pipefail
@@ -14,8 +16,10 @@ case "$profile" in
   dev)  base=17000 ;;
   test) base=27000 ;;
   bench) base=12000 ;;  # all bases below 32768, Linux's ephemeral range: a client socket could hold the port
-  *) echo "usage: $0 start|stop|status dev|test|bench" >&2; exit 2 ;;
+  soak) base=22000 ;;
+  *) echo "usage: $0 start|stop|status dev|test|bench|soak" >&2; exit 2 ;;
 esac
+base=${LATCHKEY_STACK_BASE:-$base}
 dir=$root/.stack/$profile
 # PostgreSQL runs as the postgres user, which may not be able to enter the checkout.
 pg_dir=${TMPDIR:-/tmp}/latchkey-pg-$(printf '%s' "$root" | sha1sum | cut -c1-8)-$profile
@@ -75,5 +79,5 @@ case "$action" in
   status)
     scripts/stack/ceph.sh status || true
     ;;
-  *) echo "usage: $0 start|stop|status dev|test" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status dev|test|bench|soak" >&2; exit 2 ;;
 esac
