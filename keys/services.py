@@ -138,7 +138,11 @@ def _discard_pending(key: AccessKey) -> None:
 
 
 def key_locked(key_id: int) -> AccessKey | None:
-    return AccessKey.objects.select_for_update().select_related("project").filter(pk=key_id).first()
+    """The key's row, locked until the transaction ends. Only the key's row: FOR UPDATE over the
+    join would lock the project's row too, serialising every key of the project, and a process
+    holding it while it waits for the project's Ceph lock (storage/locks.py) deadlocks against
+    the lock holder recording its key's event (the event's foreign key needs a share lock on it)."""
+    return AccessKey.objects.select_for_update(of=("self",)).select_related("project").filter(pk=key_id).first()
 
 
 def key_end_locked(

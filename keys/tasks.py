@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from heartbeats.services import heartbeat_completed, heartbeat_queued
-from keys.expiry import key_expire, keys_sweep
+from keys.expiry import keys_expire_due, keys_sweep
 from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
 from keys.selectors import SWEEP
@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 
 @shared_task
-def key_expire_task(key_id: int) -> bool:
+def key_expire_task(key_id: int) -> int:
     # Queued for the key's exact expiry; after an extension it finds the key not yet due.
-    return key_expire(key_id=key_id)
+    return keys_expire_due(key_id=key_id)
 
 
 @shared_task
