@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gunicorn(port: int) -> subprocess.Popen[bytes]:
+def gunicorn(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LATCHKEY_ALLOWED_HOSTS": "127.0.0.1",
@@ -39,7 +39,14 @@ def gunicorn(port: int) -> subprocess.Popen[bytes]:
     }
     GUNICORN_LOG.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=env,
         stdout=GUNICORN_LOG.open("ab"),
@@ -65,9 +72,9 @@ def timed(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def celery(kind: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def celery(kind: str, log: Path, env: dict[str, str] | None = None, concurrency: int = 2) -> subprocess.Popen[bytes]:
     """A Celery worker (``kind`` "worker") or beat, logging to ``log``."""
-    args = ["worker", "--concurrency", "2", "--without-mingle", "--without-gossip"]
+    args = ["worker", "--concurrency", str(concurrency), "--without-mingle", "--without-gossip"]
     if kind != "worker":
         args = ["beat", "-s", str(log.with_suffix(".schedule"))]
     return subprocess.Popen(
