@@ -178,10 +178,14 @@ def _keys(specs: Sequence[tuple[int, dict[str, Any], bool]], start: int, now: da
     _copy(KeyEvent, [event for i, key in enumerate(keys) for event in _events(key, start + i)])
 
 
-def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], int]], start: int, now: datetime) -> None:
-    """Buckets from (project row, its membership rows, another project's id), with the grants and
+Other = tuple[int, dict[str, Any]]  # another project's id and a user row of one of its members
+
+
+def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Other]], start: int, now: datetime) -> None:
+    """Buckets from (project row, its membership rows, another project), with the grants and
     groups their rule implies: one in ten restricted (a member and a group let in), one in twenty
-    read-only for members, one in seven shared with another project, one in fifty public."""
+    read-only for members, one in seven shared with the other project, one in seven with one of
+    its users, one in fifty public."""
     buckets, groups, group_members, grants = [], [], [], []
     group_ids = iter(_ids(Group, sum(1 for i in range(len(specs)) if (start + i) % 10 == 0)))
     for i, (pk, (project, members, other)) in enumerate(zip(_ids(Bucket, len(specs)), specs, strict=True)):
@@ -200,8 +204,11 @@ def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], int]], 
             grants.append({**grant, "kind": Grant.Kind.MEMBER, "access": "readwrite", "member": members[-1]["id"]})
             grants.append({**grant, "kind": Grant.Kind.GROUP, "access": "read", "group": group})
         if n % 7 == 0:
-            grants.append({**grant, "kind": Grant.Kind.PROJECT, "access": "read", "grantee_project": other,
+            grants.append({**grant, "kind": Grant.Kind.PROJECT, "access": "read", "grantee_project": other[0],
                            "expires_at": now + timedelta(days=30), "cidrs": ["192.0.2.0/24"]})  # fmt: skip
+        if n % 7 == 3:
+            grants.append({**grant, "kind": Grant.Kind.PROJECT_USER, "access": "readwrite", "grantee_project": other[0],
+                           "grantee_user": other[1]["id"], "grantee_subuser": other[1]["rgw_name"]})  # fmt: skip
         if n % 50 == 3:
             grants.append({**grant, "kind": Grant.Kind.PUBLIC, "access": "read"})
     _copy(Bucket, buckets)
@@ -256,7 +263,11 @@ def fill_background(target: Size, *, now: datetime) -> Size:
     # Every other project holds a bucket (more when there are more buckets than that), shared
     # with the next project when its rule says so.
     at = [(2 * b) % len(projects) for b in range(add.buckets)]
-    spread = [(projects[j], members[j], projects[(j + 1) % len(projects)]["id"]) for j in at]
+    nxt = [(j + 1) % len(projects) for j in at]
+    spread = [
+        (projects[j], members[j], (projects[k]["id"], by_id[members[k][0]["user"]]))
+        for j, k in zip(at, nxt, strict=True)
+    ]
     _buckets(spread, have.buckets, now)
     _copy(Invitation, [{"project": p["id"], "email": f"newcomer-{p['number']}@example.org", "role": Role.MEMBER,
                         "invited_by": members[j][0]["user"], "status": Invitation.Status.PENDING, "created_at": now}
@@ -272,6 +283,8 @@ def fill_measured(*, projects: int = 200, now: datetime) -> Measured:
     """The measured user in ``projects`` projects (the first one, the measured project, with 21
     members, 308 keys, about 700 audit events and 8 buckets; the others with one more member
     and two keys each), and an operator."""
+    if projects < 2:
+        raise ValueError("the measured project shares buckets with a second one")
     admin, user, *pool = _users(["scale-admin", "scale-measured", *(f"ms-{i:02d}" for i in range(20))], now)
     User.objects.filter(pk=admin["id"]).update(is_staff=True, is_superuser=True)
     rows = _projects([f"{MEASURED}{i:08d}" for i in range(projects)], now)
@@ -290,8 +303,8 @@ def fill_measured(*, projects: int = 200, now: datetime) -> Measured:
         keys += [(project["id"], user, i % 2 == 1), (project["id"], other, False)]
     _copy(Membership, members)
     _keys(keys, 0, now)
-    other_project = rows[1]["id"] if projects > 1 else None
-    _buckets([(rows[0], members[: len(team)], other_project) for _ in range(8)], 0, now)
+    other = (rows[1]["id"], pool[1])  # the manager of the second measured project
+    _buckets([(rows[0], members[: len(team)], other) for _ in range(8)], 0, now)
     _copy(Invitation, [{"project": rows[0]["id"], "email": "newcomer@example.org", "role": Role.MEMBER,
                         "invited_by": user["id"], "status": Invitation.Status.PENDING, "created_at": now}])  # fmt: skip
     return Measured(
