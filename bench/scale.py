@@ -24,7 +24,9 @@ at 1/100 would make a per-item figure of a single sample. The per-item ratios co
 project (or bucket) with 10x the items in Ceph and 100x the rows in PostgreSQL around them.
 
 Also printed: ``scale_queries_grown``, how many pages and jobs ran more SQL queries at full size
-than at 1/100 (an N+1 shows here first; the counts are on stderr), and the set-up times.
+than at 1/100 (an N+1 shows here first; the counts are on stderr), and the seconds it took to
+grow PostgreSQL from 1/100 to full size (``scale_fill_full_s``) and to add the 90 Ceph projects
+(``scale_ceph_setup_full_s``).
 Run by bench/run.sh (``bench/run.sh scale``); BENCH_SCALE_FACTOR (default 1) shrinks the full
 size for a quick try.
 """
@@ -75,7 +77,7 @@ from keys.reconcile import keys_reconcile  # noqa: E402
 from projects.models import Project  # noqa: E402
 
 CEPH_PROJECTS = (10, 100)
-PAGE_RUNS, JOB_RUNS = 15, 5
+PAGE_RUNS, JOB_RUNS = 25, 5
 
 
 def _queries(call: Callable[[], object]) -> int:
@@ -185,18 +187,22 @@ def _timed_ms(call: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _fill(target: Size, ceph: int, tag: str) -> None:
+def _fill(target: Size, ceph: int, tag: str) -> tuple[float, float]:
+    """Grow the background to ``target`` and Ceph to ``ceph`` projects; seconds each took."""
     started = time.perf_counter()
     fill_background(target, now=timezone.now())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum would have done on a site this size
-    err(f"scale: background at {target} in {time.perf_counter() - started:.1f} s")
+    fill_s = time.perf_counter() - started
+    err(f"scale: background at {target} in {fill_s:.1f} s")
     started = time.perf_counter()
     # Each new project's Ceph user is looked up before it is made: a warning per project otherwise.
     logging.getLogger("storage.client").setLevel(logging.ERROR)
     ceph_projects(ceph, tag=tag)
     logging.getLogger("storage.client").setLevel(logging.WARNING)
-    err(f"scale: {ceph} projects in Ceph in {time.perf_counter() - started:.1f} s")
+    ceph_s = time.perf_counter() - started
+    err(f"scale: {ceph} projects in Ceph in {ceph_s:.1f} s")
+    return fill_s, ceph_s
 
 
 def main() -> None:
@@ -207,12 +213,12 @@ def main() -> None:
     measured = fill_measured(now=timezone.now())
     port = free_port()
     server = gunicorn(port)
-    costs = {}
+    costs, setup = {}, (0.0, 0.0)
     try:
         base = f"http://127.0.0.1:{port}"
         wait_up(requests.Session(), f"{base}/health/live", server)
         for label, target, ceph in (("small", full.scaled(0.01), CEPH_PROJECTS[0]), ("full", full, CEPH_PROJECTS[1])):
-            _fill(target, ceph, tag)
+            setup = _fill(target, ceph, tag)
             err(f"scale: measuring at {label} size")
             costs[label] = {**_page_costs(base, measured), **{n: _per_item(*job) for n, job in JOBS.items()}}
             for name, (ms, queries) in costs[label].items():
@@ -224,6 +230,8 @@ def main() -> None:
     for name, (ms, _) in costs["full"].items():
         print(f"scale_{name}_ratio={ms / costs['small'][name][0]:.2f}")
         print(f"scale_{name}_ms={ms:.2f}")
+    print(f"scale_fill_full_s={setup[0]:.1f}")
+    print(f"scale_ceph_setup_full_s={setup[1]:.1f}")
     print(f"scale_queries_grown={sum(costs['full'][n][1] > costs['small'][n][1] for n in costs['full'])}")
 
 
