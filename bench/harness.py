@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gunicorn(port: int) -> subprocess.Popen[bytes]:
+def gunicorn(port: int, log: Path = GUNICORN_LOG, workers: int = 2) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LATCHKEY_ALLOWED_HOSTS": "127.0.0.1",
@@ -37,12 +37,19 @@ def gunicorn(port: int) -> subprocess.Popen[bytes]:
         "LATCHKEY_KEY_MAX_ACTIVE": "1000000",
         "LATCHKEY_RATE_KEY_CREATE": "1000000/60",  # and the per-user creation rate limit
     }
-    GUNICORN_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "portal.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
         cwd=ROOT,
         env=env,
-        stdout=GUNICORN_LOG.open("ab"),
+        stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
 
