@@ -18,6 +18,13 @@ had its bounded time to settle. Each violation is one line of detail.
 5. No 5xx (or no answer at all) outside the windows when PostgreSQL was down. One exception,
    documented in the README: while gateway A is down the API answers 503 "storage unavailable"
    (nothing changed, try again), which is the clear answer wanted, not a failure.
+
+Besides the five: a worker or beat that exits on its own is a violation, except a worker
+exiting while Redis is down. That one is a known failure of kombu 5.7 with redis-py 8 (the
+worker dies restoring its unacknowledged ETA jobs after losing the broker: AttributeError in
+``_connparams``); a supervisor restarts it (the compose file's restart policy, this driver's
+watch) and invariant 2 still has to hold across it. It is counted and printed, never hidden:
+``soak_worker_exits_while_redis_down``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from projects.models import Project
 from storage import client as storage
 
 LIMIT = 60.0
-POSTGRES_GRACE = 5.0  # a request that began just before PostgreSQL returned may still fail
+GRACE = 5.0  # a request begun (or an exit seen) just as a service returned belongs to its outage
 
 
 @dataclass
@@ -148,7 +155,7 @@ def check_http(found: Findings, ops: list[Op], windows: list[Window]) -> None:
     for op in ops:
         if 0 < op.status < 500:
             continue
-        if any(w.overlaps(op.start, op.end, POSTGRES_GRACE) for w in down_db):
+        if any(w.overlaps(op.start, op.end, GRACE) for w in down_db):
             during_db += 1
         elif op.status == 503 and UNAVAILABLE in op.detail and any(w.overlaps(op.start, op.end) for w in down_a):
             storage_503 += 1
@@ -163,8 +170,25 @@ def check_http(found: Findings, ops: list[Op], windows: list[Window]) -> None:
     found.figures["soak_operations_by_kind"] = ",".join(f"{k}:{v}" for k, v in sorted(by_kind.items()))
 
 
+def check_exits(found: Findings, exits: list[tuple[str, float, int]], windows: list[Window]) -> None:
+    redis_down = [w for w in windows if w.kind == "redis"]
+    known = 0
+    for role, at, code in exits:
+        if role == "worker" and any(w.overlaps(at, at, GRACE) for w in redis_down):
+            known += 1
+        else:
+            found.violations.append(f"process: celery {role} exited on its own with {code}")
+    found.figures["soak_worker_exits_while_redis_down"] = str(known)
+
+
 def check_all(
-    *, prober: Prober, registry: Registry, windows: list[Window], ops: list[Op], project_ids: list[int]
+    *,
+    prober: Prober,
+    registry: Registry,
+    windows: list[Window],
+    ops: list[Op],
+    project_ids: list[int],
+    exits: list[tuple[str, float, int]],
 ) -> Findings:
     found = Findings()
     close_old_connections()
@@ -175,4 +199,5 @@ def check_all(
     check_ceph_keys(found, projects)
     check_policies(found, projects)
     check_http(found, ops, windows)
+    check_exits(found, exits, windows)
     return found

@@ -114,13 +114,14 @@ def _alive(pid: int) -> bool:
 
 class Celery:
     """The worker (concurrency 2, as deployed) and beat (production's 60 s sweep), restarted
-    when they exit, as a supervisor would. The worker logs at INFO so its restart can be timed
-    to the "ready" line."""
+    when they exit, as a supervisor would (docker-compose.yml: restart unless-stopped). The
+    worker logs at INFO so its restart can be timed to the "ready" line. Exits the injector did
+    not cause are kept as (role, epoch s, exit code) for the checker."""
 
     def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
         self.log_dir, self.env = log_dir, env
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.unplanned: list[str] = []
+        self.unplanned: list[tuple[str, float, int]] = []
         self.lock = threading.Lock()
 
     def _log(self, role: str) -> Path:
@@ -163,7 +164,7 @@ class Celery:
         with self.lock:
             for role, proc in list(self.procs.items()):
                 if proc.poll() is not None:
-                    self.unplanned.append(f"{role} exited with {proc.returncode}")
+                    self.unplanned.append((role, time.time(), proc.returncode))
                     err(f"soak: celery {role} exited on its own ({proc.returncode}); restarting it")
                     self.start(role)
 
