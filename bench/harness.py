@@ -59,7 +59,7 @@ def wait_up(http: requests.Session, url: str, server: subprocess.Popen[bytes]) -
     while True:
         try:
             return http.get(url, timeout=5)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still importing on a busy machine
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start; see {GUNICORN_LOG}") from None
             time.sleep(0.2)

@@ -144,6 +144,8 @@ def main() -> None:
         stop(server)
         celery.stop()
     found.violations += [f"fault injector: {e}" for e in injector.errors]
+    for note in found.notes:
+        err(f"soak: {note}")
     for violation in found.violations:
         err(f"VIOLATION {violation}")
     by_kind = {kind: sum(w.kind == kind for w in windows) for kind in KINDS}

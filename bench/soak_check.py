@@ -55,6 +55,7 @@ GRACE = 5.0  # a request begun (or an exit seen) just as a service returned belo
 class Findings:
     violations: list[str] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # for stderr: what else a reader should see
 
 
 def deadline(due: float, windows: list[Window]) -> float:
@@ -152,6 +153,8 @@ def check_http(found: Findings, ops: list[Op], windows: list[Window]) -> None:
     down_db = [w for w in windows if w.kind == "postgres"]
     down_a = [w for w in windows if w.kind in ("rgw-a", "rgw-both")]
     during_db = storage_503 = 0
+    refusals = Counter((op.kind, op.status, op.detail[:120]) for op in ops if 400 <= op.status < 500)
+    found.notes += [f"{n} x {kind} answered {status}: {detail}" for (kind, status, detail), n in refusals.most_common()]
     for op in ops:
         if 0 < op.status < 500:
             continue

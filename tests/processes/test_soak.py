@@ -36,6 +36,7 @@ def test_short_soak_keeps_every_invariant() -> None:
                               capture_output=True, text=True, timeout=540)  # fmt: skip
     finally:
         connection.close()  # PostgreSQL was restarted under this process's connection
+    print(done.stdout)  # the soak's figures, for pytest -rP
     figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     assert figures.get("soak_violations") == "0" and done.returncode == 0, done.stdout + done.stderr[-6000:]
     assert int(figures["soak_faults"]) >= 3, figures  # faults did happen...
