@@ -60,7 +60,12 @@ class Findings:
 
 def deadline(due: float, windows: list[Window]) -> float:
     """60 s after ``due``, pushed to 60 s after each revocation-blocking outage overlapping the wait."""
-    limit = due + LIMIT
+    return outages_in_wait(due, windows)[0]
+
+
+def outages_in_wait(due: float, windows: list[Window]) -> tuple[float, list[str]]:
+    """The deadline and the kinds of the outages that pushed it."""
+    limit, kinds = due + LIMIT, []
     changed = True
     while changed:
         changed = False
@@ -68,7 +73,8 @@ def deadline(due: float, windows: list[Window]) -> float:
             end = w.end if w.end is not None else float("inf")
             if w.kind in BLOCKS_REVOCATION and w.start < limit and end > due and end + LIMIT > limit:
                 limit, changed = end + LIMIT, True
-    return limit
+                kinds.append(w.kind)
+    return limit, kinds
 
 
 def check_ended_refused(found: Findings, prober: Prober, registry: Registry, projects: list[Project]) -> None:
@@ -95,7 +101,7 @@ def check_ended_refused(found: Findings, prober: Prober, registry: Registry, pro
 def check_late(found: Findings, prober: Prober, windows: list[Window], now: float, projects: list[Project]) -> None:
     worst = 0.0
     explained = 0
-    for access_key, seen in prober.seen.items():
+    for access_key, seen in list(prober.seen.items()):
         if seen.due is None or not seen.last_accept:
             continue
         last = max(seen.last_accept.values())
@@ -106,6 +112,10 @@ def check_late(found: Findings, prober: Prober, windows: list[Window], now: floa
             found.violations.append(f"late: {access_key} accepted at {where} {late:.1f} s after it was due")
         elif late > LIMIT:
             explained += 1
+            causes = ",".join(outages_in_wait(seen.due, windows)[1])
+            found.notes.append(
+                f"{access_key} accepted {late:.1f} s after it was due, within its deadline ({causes} down)"
+            )
     for access_key, expires_at in AccessKey.objects.filter(
         project__in=projects, status=AccessKey.Status.ACTIVE, expires_at__lt=timezone.now()
     ).values_list("access_key_id", "expires_at"):

@@ -121,6 +121,6 @@ class Prober(threading.Thread):
         tracked = dict(self.registry.items())
         return [
             key
-            for key, seen in self.seen.items()
+            for key, seen in list(self.seen.items())  # a copy: the prober's thread adds keys meanwhile
             if key in tracked and seen.due is not None and seen.due <= before and seen.refused != set(self.endpoints)
         ]
