@@ -112,8 +112,9 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
 
 
 def bucket_locked(bucket_id: int) -> Bucket:
-    """The bucket row, locked until the transaction ends: one policy writer per bucket."""
-    return Bucket.objects.select_for_update().select_related("project").get(pk=bucket_id)
+    """The bucket row, locked until the transaction ends: one policy writer per bucket. Only that
+    row (``of``), not the project's it joins (see keys.services.membership_locked)."""
+    return Bucket.objects.select_for_update(of=("self",)).select_related("project").get(pk=bucket_id)
 
 
 def buckets_sync(buckets: list[Bucket] | Any, *, now: datetime | None = None) -> dict[str, int]:
