@@ -39,7 +39,7 @@ def test_short_soak_keeps_every_invariant() -> None:
     print(done.stdout)  # the soak's figures, for pytest -rP
     figures = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     assert figures.get("soak_violations") == "0" and done.returncode == 0, done.stdout + done.stderr[-6000:]
-    assert int(figures["soak_faults"]) >= 3, figures  # faults did happen...
+    assert int(figures["soak_faults"]) >= 2, figures  # faults did happen (5-15 s apart, 5-15 s long)...
     assert int(figures["soak_operations"]) >= 50, figures  # ...under load
     assert int(figures["soak_keys_accepted_live"]) > 0, figures  # the prober can tell acceptance
     assert int(figures["soak_keys_ended_checked"]) > 0, figures  # and ended keys were checked
