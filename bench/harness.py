@@ -29,7 +29,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def gunicorn(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+def gunicorn(port: int, log: Path = GUNICORN_LOG, workers: int = 2) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LATCHKEY_ALLOWED_HOSTS": "127.0.0.1",
@@ -37,7 +37,7 @@ def gunicorn(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
         "LATCHKEY_KEY_MAX_ACTIVE": "1000000",
         "LATCHKEY_RATE_KEY_CREATE": "1000000/60",  # and the per-user creation rate limit
     }
-    GUNICORN_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -49,7 +49,7 @@ def gunicorn(port: int, workers: int = 2) -> subprocess.Popen[bytes]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=GUNICORN_LOG.open("ab"),
+        stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
 
@@ -59,7 +59,7 @@ def wait_up(http: requests.Session, url: str, server: subprocess.Popen[bytes]) -
     while True:
         try:
             return http.get(url, timeout=5)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still importing on a busy machine
             if server.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"gunicorn did not start; see {GUNICORN_LOG}") from None
             time.sleep(0.2)

@@ -112,9 +112,8 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
 
 
 def bucket_locked(bucket_id: int) -> Bucket:
-    """The bucket row, locked until the transaction ends: one policy writer per bucket."""
-    # Only the bucket's row (FOR UPDATE over the join would hold the project's row through the
-    # policy calls, and every key event of the project waits on that row: see keys.services.key_locked).
+    """The bucket row, locked until the transaction ends: one policy writer per bucket. Only that
+    row (``of``), not the project's it joins (see keys.services.membership_locked)."""
     return Bucket.objects.select_for_update(of=("self",)).select_related("project").get(pk=bucket_id)
 
 

@@ -65,7 +65,7 @@ def key_issue(
     now = now or timezone.now()
     with transaction.atomic():
         # Serialises concurrent creations by one member, so the limit cannot be overrun.
-        Membership.objects.select_for_update().filter(pk=membership.pk).first()
+        membership_locked(membership.pk)
         active = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE).count()
         if active >= settings.LATCHKEY_KEY_MAX_ACTIVE:
             raise KeyActionError(
@@ -137,11 +137,21 @@ def _discard_pending(key: AccessKey) -> None:
     key.delete()
 
 
+# Every row lock names its own table (``of``): a join (a model's ordering, select_related) would
+# otherwise lock the project's row as well. make soak found what that did: key creation (member
+# row, then project row) deadlocked against a grant (bucket and project rows, then the member
+# row its new grant refers to), and answered 500.
+
+
+def membership_locked(membership_id: int) -> Membership | None:
+    """The member's row, locked until the transaction ends (Membership's ordering joins the project)."""
+    return Membership.objects.select_for_update(of=("self",)).filter(pk=membership_id).first()
+
+
 def key_locked(key_id: int) -> AccessKey | None:
-    """The key's row, locked until the transaction ends. Only the key's row: FOR UPDATE over the
-    join would lock the project's row too, serialising every key of the project, and a process
-    holding it while it waits for the project's Ceph lock (storage/locks.py) deadlocks against
-    the lock holder recording its key's event (the event's foreign key needs a share lock on it)."""
+    """The key's row, locked until the transaction ends (see above). With the project's row too, a
+    process holding it while it waits for the project's Ceph lock (storage/locks.py) deadlocked
+    against the lock holder recording its key's event (tests/ceph/test_expiry_turns.py)."""
     return AccessKey.objects.select_for_update(of=("self",)).select_related("project").filter(pk=key_id).first()
 
 
