@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from keys.models import AccessKey
 from lifecycle.keys import key_create
+from portal.celery import app as celery_app
 from tests.support.s3 import s3_error_code, wait_refused
-from tests.support.workers import sweep_until_expired
+from tests.support.workers import start_worker, stop_worker, sweep_until_expired
 
 pytestmark = [pytest.mark.ceph]
 
@@ -74,3 +75,21 @@ def _lists(s3, bucket: str) -> bool:  # type: ignore[no-untyped-def]
     except ClientError:
         return False
     return True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_starting_worker_sweeps_without_being_asked(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    """No beat and no sweep sent: the worker's own start removes what fell due while it was away."""
+    membership = member_of(project)
+    overdue = key_create(membership=membership, hours=1, description="old", now=timezone.now() - timedelta(hours=2))
+    celery_app.control.purge()
+    proc = start_worker()
+    try:
+        deadline = time.monotonic() + 60
+        while AccessKey.objects.get(pk=overdue.key.pk).status != AccessKey.Status.EXPIRED:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else "the worker stopped"
+            assert time.monotonic() < deadline, "the starting worker did not sweep"
+            time.sleep(0.2)
+    finally:
+        stop_worker(proc)
+    assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
