@@ -64,9 +64,8 @@ def _sweep_at_start(**_: Any) -> None:
 
 @worker_ready.connect
 def _sweep_when_ready(**_: Any) -> None:
-    # A worker that starts (a deploy, or its supervisor restarting it after a crash: kombu 5.7's
-    # worker dies when Redis goes away while it holds exact-time jobs) sweeps at once, so keys
-    # that fell due meanwhile are removed now rather than at beat's next tick, up to a sweep
-    # interval later (make soak saw keys accepted 75-86 s after their expiry that way).
+    # A worker that starts (a deploy, or its supervisor restarting it after a crash or a kill)
+    # sweeps at once, so keys that fell due meanwhile are removed now rather than at beat's next
+    # tick, up to a sweep interval later (make soak saw keys accepted 75-86 s after expiry so).
     log.info("worker ready: sending the expiry sweep now")
     keys_sweep_task.delay()

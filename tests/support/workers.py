@@ -21,12 +21,13 @@ def subprocess_database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def start_worker(extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """A real Celery worker process on the test stack's Redis and this test's database."""
+def start_worker(extra_env: dict[str, str] | None = None, pool: str = "solo") -> subprocess.Popen[str]:
+    """A real Celery worker process on the test stack's Redis and this test's database; ``pool``
+    "prefork" runs it as deployed (two pool processes), "solo" starts faster."""
     env = {**os.environ, "LATCHKEY_DATABASE_URL": subprocess_database_url(), **(extra_env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--without-mingle",
-         "--without-gossip", "-l", "INFO"],
+        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", pool, "--concurrency", "2",
+         "--without-mingle", "--without-gossip", "-l", "INFO"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
