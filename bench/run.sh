@@ -11,13 +11,9 @@ modules=("$@")
 for module in "${modules[@]}"; do
   [ -f "bench/$module.py" ] || { echo "no benchmark bench/$module.py" >&2; exit 2; }
 done
-scripts/install-deps.sh >&2
-trap 'scripts/stack.sh stop bench >&2' EXIT
-scripts/stack.sh start bench >&2
-set -a
-# shellcheck disable=SC1091
-. .stack/bench/latchkey.env
-set +a
+# shellcheck source=bench/stack_up.sh
+. bench/stack_up.sh
+stack_up bench
 # As deployed: DEBUG off (with it on Django records every query), static files collected.
 export PYTHONPATH=$PWD LATCHKEY_LOG_LEVEL=WARNING LATCHKEY_DEBUG=false LATCHKEY_SECURE_COOKIES=false LATCHKEY_SSL_REDIRECT=false
 LATCHKEY_SECRET_KEY="bench-$(head -c 18 /dev/urandom | base64)"
