@@ -60,7 +60,9 @@ def wait_ready(t0: float, run_pid: int, log: Path) -> float:
 
 
 def stack_settings(checkout: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in (checkout / ".stack/dev/latchkey.env").read_text().splitlines())
+    # The dev stack writes an empty line where the test stack lists its second gateway.
+    lines = (checkout / ".stack/dev/latchkey.env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if "=" in line)
     return {name: value.strip("'\"") for name, value in pairs}
 
 
