@@ -8,11 +8,14 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from buckets.models import Access, Bucket, Grant
+from buckets.selectors import key_scope_buckets
 from keys.models import AccessKey
 from keys.rules import clean_description_text
+from keys.scopes import KeyScope, ScopeError, scope_from
 
 
 def _description() -> serializers.CharField:
@@ -54,10 +57,49 @@ class EndpointField(serializers.ChoiceField):
         return data
 
 
+class ScopeField(serializers.Field):
+    """``{"kind": "member" | "read-only" | "buckets", "buckets": [{"name": ..., "access": "read" |
+    "readwrite"}]}``; absent: the member's own access. Every wrong shape is a field error."""
+
+    default_error_messages = {"shape": 'Give {"kind": ..., "buckets": [{"name": ..., "access": ...}]}.'}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> KeyScope:
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("kind", "member"), str)
+            or set(data) - {"kind", "buckets"}
+        ):
+            self.fail("shape")
+        buckets = data.get("buckets", [])
+        if not isinstance(buckets, list) or not all(
+            isinstance(b, dict) and isinstance(b.get("name"), str) and isinstance(b.get("access", "read"), str)
+            and not set(b) - {"name", "access"}
+            for b in buckets
+        ):  # fmt: skip
+            self.fail("shape")
+        try:
+            return scope_from(data.get("kind", "member"), [(b["name"], b.get("access", "read")) for b in buckets])
+        except ScopeError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return scope_out(value)
+
+
+def scope_out(key: AccessKey) -> dict[str, Any]:
+    if key.scope != AccessKey.Scope.BUCKETS:
+        return {"kind": key.scope}
+    return {"kind": key.scope, "buckets": [{"name": n, "access": a} for n, a in key_scope_buckets(key)]}
+
+
 class KeyCreateIn(serializers.Serializer):
     description = _description()
     hours = HoursField()
     endpoint = EndpointField()
+    scope = ScopeField()
 
     def validate_description(self, value: str) -> str:
         return _validate_description(value)
@@ -92,12 +134,31 @@ class ProjectOut(serializers.Serializer):
     tenant = serializers.CharField(source="project.tenant")
 
 
+class ScopeOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AccessKey.Scope.choices)
+    buckets = serializers.ListField(child=serializers.DictField(child=serializers.CharField()), required=False)
+
+
 class KeyOut(serializers.ModelSerializer):
     project = serializers.CharField(source="project.number")
+    scope = serializers.SerializerMethodField()
 
     class Meta:
         model = AccessKey
-        fields = ["access_key_id", "project", "description", "status", "created_at", "expires_at", "last_extended_at"]
+        fields = [
+            "access_key_id",
+            "project",
+            "description",
+            "status",
+            "scope",
+            "created_at",
+            "expires_at",
+            "last_extended_at",
+        ]
+
+    @extend_schema_field(ScopeOut)
+    def get_scope(self, key: AccessKey) -> dict[str, Any]:
+        return scope_out(key)
 
 
 class ConfigOut(serializers.Serializer):

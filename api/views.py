@@ -17,10 +17,12 @@ from accounts.signals import auth_time_fresh
 from api import serializers as s
 from api.device_login import token_auth_at
 from api.errors import NON_FIELD
+from buckets.selectors import key_scope_label, with_scope_buckets
 from keys.access import owned_key
 from keys.configs import secret_bundle
 from keys.models import AccessKey
 from keys.rules import endpoint_url
+from keys.scopes import MEMBER_SCOPE
 from keys.selectors import keys_of, memberships_of
 from keys.services import key_delete, key_edit_description, key_extend
 from lifecycle.keys import FreshLoginNeeded, RevealNotOffered, key_request, key_reveal
@@ -39,7 +41,11 @@ def payload(request: Request, serializer_class: type[s.serializers.Serializer], 
 
 def secret_answer(key: AccessKey, secret: str, endpoint: str) -> dict[str, Any]:
     bundle = secret_bundle(
-        access_key=key.access_key_id, secret=secret, project_number=key.project.number, endpoint=endpoint
+        access_key=key.access_key_id,
+        secret=secret,
+        project_number=key.project.number,
+        endpoint=endpoint,
+        scope=key_scope_label(key),
     )
     return {
         "key": s.KeyOut(key).data,
@@ -65,14 +71,19 @@ class ProjectDetail(APIView):
 class KeyList(APIView):
     @extend_schema(responses=s.KeyOut(many=True))
     def get(self, request: Request, number: str) -> Response:
-        return Response(s.KeyOut(keys_of(membership_for(request.user, number)), many=True).data)
+        keys = with_scope_buckets(keys_of(membership_for(request.user, number)))
+        return Response(s.KeyOut(keys, many=True).data)
 
     @extend_schema(request=s.KeyCreateIn, responses={201: s.SecretOut})
     def post(self, request: Request, number: str) -> Response:
         membership = membership_for(request.user, number)
         data = payload(request, s.KeyCreateIn, max_hours=membership.project.key_max_hours)
         issued = key_request(
-            membership=membership, hours=data["hours"], description=data["description"], ip=client_ip(request)
+            membership=membership,
+            hours=data["hours"],
+            description=data["description"],
+            scope=data.get("scope", MEMBER_SCOPE),
+            ip=client_ip(request),
         )
         answer = secret_answer(issued.key, issued.secret, endpoint_url(data.get("endpoint") or ""))
         return Response(answer, status=status.HTTP_201_CREATED, headers={"Cache-Control": "no-store"})

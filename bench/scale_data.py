@@ -135,7 +135,11 @@ def _key(pk: int, n: int, *, project: int, owner: dict[str, Any], now: datetime,
            "subuser": owner["rgw_name"], "description": f"{('laptop', 'cluster job', 'rclone sync')[n % 3]} {n}",
            "status": AccessKey.Status.ACTIVE, "created_at": created, "expires_at": created + timedelta(hours=hours),
            "ended_at": None, "refused_at": None, "end_reason": "", "last_extended_at": None,
-           "expiry_job_for": None, "reminded_hours": None}  # fmt: skip
+           "expiry_job_for": None, "reminded_hours": None, "scope": AccessKey.Scope.MEMBER, "scope_writes": True,
+           "rgw_user": ""}  # fmt: skip
+    if n % 25 == 0:  # some read-only scoped keys: their own users, no subuser
+        row.update(scope=AccessKey.Scope.READ_ONLY, scope_writes=False, subuser="")
+        row["rgw_user"] = "k" + str(row["access_key_id"]).lower()
     if live:
         row["expires_at"] = now + timedelta(days=1 + n % 6, minutes=n % 1440)
     elif n % 10 < 7:

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from celery import signature
 from django.db import transaction
 
 from buckets.errors import BucketError
 from buckets.models import Bucket, Group
-from buckets.sync import mark_dirty
+from buckets.sync import mark_dirty, policies_sync_soon
 from projects.models import Membership, Project
 
 log = logging.getLogger(__name__)
-SYNC_TASK = "buckets.tasks.policies_sync_dirty_task"  # sent by name: the task module imports grants
 
 
 def _group_name(name: str) -> str:
@@ -31,16 +29,6 @@ def group_create(*, project: Project, name: str) -> Group:
     return Group.objects.create(project=project, name=name)
 
 
-def _enqueue_sync(project: Project) -> None:
-    def send() -> None:
-        try:
-            signature(SYNC_TASK, args=[project.pk]).delay()  # by name: the task module imports this one
-        except Exception:  # broker down: the periodic check writes the dirty buckets
-            log.warning("project %s: policy sync not queued; the periodic check will do it", project.number)
-
-    transaction.on_commit(send)
-
-
 def group_set_members(*, group: Group, membership_ids: list[int]) -> int:
     """Replace the group's members. Every bucket whose policy names the group is marked for
     rewriting and a task writes them; returns how many buckets that is."""
@@ -54,7 +42,7 @@ def group_set_members(*, group: Group, membership_ids: list[int]) -> int:
         affected = mark_dirty(
             Bucket.objects.filter(grants__group=group).exclude(members_access=Bucket.MembersAccess.READWRITE)
         )
-        _enqueue_sync(group.project)
+        policies_sync_soon(group.project)
     log.info("group %s: %d members; %d bucket policies to rewrite", group, len(members), affected)
     return affected
 
@@ -64,5 +52,5 @@ def group_delete(*, group: Group) -> int:
     with transaction.atomic():
         affected = mark_dirty(Bucket.objects.filter(grants__group=group))
         group.delete()
-        _enqueue_sync(group.project)
+        policies_sync_soon(group.project)
     return affected

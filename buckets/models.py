@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from keys.models import AccessKey
 from projects.models import Membership, Project
 
 
@@ -99,3 +100,20 @@ class Grant(models.Model):
             user = self.grantee_user
             return f"{user.get_full_name() or user.username} of project {self.grantee_project.number}"
         return "the public"
+
+
+class KeyBucket(models.Model):
+    """A bucket a bucket-scoped key may reach, and how. The key is its own RGW user, granted by
+    a statement in this bucket's policy (buckets/policy.py) and by nothing else, so a bucket made
+    after the key is out of its reach. Deleting the bucket's row deletes this one."""
+
+    key = models.ForeignKey(AccessKey, on_delete=models.CASCADE, related_name="scope_buckets")
+    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="scoped_keys")
+    access = models.CharField(max_length=16, choices=Access.choices)
+
+    class Meta:
+        ordering = ["bucket__name"]
+        constraints = [models.UniqueConstraint(fields=["key", "bucket"], name="key_bucket_once")]
+
+    def __str__(self) -> str:
+        return f"{self.bucket.name}:{self.access}"

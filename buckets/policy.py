@@ -13,6 +13,13 @@ How access maps onto what Ceph enforces (principals verified in ../shared/design
   (``arn:aws:iam::T2:user/T2:name``) and the public (``*``) get Allow statements. An expiry
   becomes an ``aws:CurrentTime`` condition, so Ceph itself stops honouring the grant on time.
 - CIDR limits are ``aws:SourceIp`` conditions: IpAddress on an Allow, NotIpAddress on a Deny.
+- A scoped key is a user of its own in the project's tenant (``arn:aws:iam::T:user/k…``, not
+  covered by ``user/T`` nor by a member's Deny: docs/scoped-keys-rgw16.md), so it reaches the
+  bucket only through an Allow here: for each reason its owner may reach the bucket, the lower
+  of that reason's level and the key's, with that reason's CIDRs and end. Keys sharing all of
+  that share one statement (a policy is read on every request: size costs every request). Where
+  a key may write, objects it writes belong to its user, so the project's own members get an
+  Allow to read objects; their Denies still win over it.
 
 Every Latchkey statement has a Sid starting with ``SID_PREFIX``; statements without it were
 written by people (e.g. ``s3cmd setpolicy``) and are kept as they are, in front of ours.
@@ -82,6 +89,17 @@ class Outside:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ScopedKey:
+    """A scoped key that names this bucket (or reads the whole project): its user within the
+    tenant, the most its scope gives here, and its owner's reasons to reach the bucket (empty:
+    none, e.g. an excluded member or one whose membership is ending)."""
+
+    user: str
+    level: str  # "read" or "readwrite"
+    sources: tuple[MemberSource, ...] = ()
+
+
 @dataclass
 class BucketRules:
     tenant: str
@@ -90,6 +108,7 @@ class BucketRules:
     members: list[Member] = field(default_factory=list)
     sources: dict[str, list[MemberSource]] = field(default_factory=dict)  # subuser → grants
     outside: list[Outside] = field(default_factory=list)
+    keys: list[ScopedKey] = field(default_factory=list)
 
 
 def principal_project(tenant: str) -> str:
@@ -98,6 +117,10 @@ def principal_project(tenant: str) -> str:
 
 def principal_subuser(tenant: str, subuser: str) -> str:
     return f"arn:aws:iam::{tenant}:user/{tenant}:{subuser}"
+
+
+def principal_key_user(tenant: str, user: str) -> str:
+    return f"arn:aws:iam::{tenant}:user/{user}"
 
 
 def _resources(bucket: str) -> list[str]:
@@ -134,6 +157,35 @@ def _tier_denies(tier: str, sources: list[MemberSource]) -> list[tuple[str, tupl
     return found
 
 
+def _statement(
+    sid: str,
+    effect: str,
+    principal: Any,
+    actions: list[str],
+    resources: list[str],
+    *,
+    cidrs: Iterable[str],
+    time: tuple[str, str],
+) -> dict[str, Any]:
+    """One statement; ``cidrs`` limit where from (IpAddress on an Allow, NotIpAddress on a Deny),
+    ``time`` is (operator, stamp) on aws:CurrentTime, no condition when the stamp is empty."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": effect,
+        "Principal": principal,
+        "Action": actions,
+        "Resource": resources,
+    }
+    condition: dict[str, Any] = {}
+    if cidrs := list(cidrs):
+        condition["IpAddress" if effect == "Allow" else "NotIpAddress"] = {"aws:SourceIp": cidrs}
+    if time[1]:
+        condition[time[0]] = {"aws:CurrentTime": time[1]}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
 def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
     """The statements Latchkey wants in the bucket's policy, in a stable order."""
     resources = _resources(rules.bucket)
@@ -154,21 +206,17 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
                     denies.setdefault(("write", start, allowed_from), []).append(member.subuser)
     statements: list[dict[str, Any]] = []
     for n, ((tier, start, cidrs), subusers) in enumerate(sorted(denies.items())):
-        statement: dict[str, Any] = {
-            "Sid": f"{SID_PREFIX}deny-{tier}-{n}",
-            "Effect": "Deny",
-            "Principal": {"AWS": [principal_subuser(rules.tenant, s) for s in subusers]},
-            "Action": DENY_ALL if tier == "read" else DENY_WRITE,
-            "Resource": resources,
-        }
-        condition: dict[str, Any] = {}
-        if cidrs:
-            condition["NotIpAddress"] = {"aws:SourceIp": list(cidrs)}
-        if start:
-            condition["DateGreaterThan"] = {"aws:CurrentTime": start}
-        if condition:
-            statement["Condition"] = condition
-        statements.append(statement)
+        statements.append(
+            _statement(
+                f"{SID_PREFIX}deny-{tier}-{n}",
+                "Deny",
+                {"AWS": [principal_subuser(rules.tenant, s) for s in subusers]},
+                DENY_ALL if tier == "read" else DENY_WRITE,
+                resources,
+                cidrs=cidrs,
+                time=("DateGreaterThan", start),
+            )
+        )
     for grant in sorted(rules.outside, key=lambda g: g.grant_id):
         if grant.principal is None:
             principal: Any = "*"
@@ -176,21 +224,54 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
         else:
             principal = {"AWS": [grant.principal]}
             actions = READ_ACTIONS + (WRITE_ACTIONS if grant.level == "readwrite" else [])
-        statement = {
-            "Sid": f"{SID_PREFIX}grant-{grant.grant_id}",
-            "Effect": "Allow",
-            "Principal": principal,
-            "Action": actions,
-            "Resource": resources,
-        }
-        condition = {}
-        if grant.cidrs:
-            condition["IpAddress"] = {"aws:SourceIp": list(grant.cidrs)}
-        if grant.expires_at is not None:
-            condition["DateLessThan"] = {"aws:CurrentTime": _stamp(grant.expires_at)}
-        if condition:
-            statement["Condition"] = condition
-        statements.append(statement)
+        end = "" if grant.expires_at is None else _stamp(grant.expires_at)
+        statements.append(
+            _statement(
+                f"{SID_PREFIX}grant-{grant.grant_id}",
+                "Allow",
+                principal,
+                actions,
+                resources,
+                cidrs=grant.cidrs,
+                time=("DateLessThan", end),
+            )
+        )
+    return statements + _key_statements(rules)
+
+
+def _key_statements(rules: BucketRules) -> list[dict[str, Any]]:
+    grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = {}
+    for key in rules.keys:
+        for source in key.sources:
+            level = min(key.level, source.level, key=LEVELS.__getitem__)
+            end = "" if source.expires_at is None else _stamp(source.expires_at)
+            users = grouped.setdefault((level, tuple(sorted(source.cidrs)), end), [])
+            if key.user not in users:
+                users.append(key.user)
+    statements: list[dict[str, Any]] = []
+    resources = _resources(rules.bucket)
+    for n, ((level, cidrs, end), users) in enumerate(sorted(grouped.items())):
+        statements.append(
+            _statement(
+                f"{SID_PREFIX}key-{level}-{n}",
+                "Allow",
+                {"AWS": [principal_key_user(rules.tenant, u) for u in sorted(users)]},
+                READ_ACTIONS + (WRITE_ACTIONS if level == "readwrite" else []),
+                resources,
+                cidrs=cidrs,
+                time=("DateLessThan", end),
+            )
+        )
+    if any(level == "readwrite" for level, _, _ in grouped):
+        statements.append(
+            {
+                "Sid": f"{SID_PREFIX}members-read-key-objects",
+                "Effect": "Allow",
+                "Principal": {"AWS": [principal_project(rules.tenant)]},
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": [f"arn:aws:s3:::{rules.bucket}/*"],
+            }
+        )
     return statements
 
 

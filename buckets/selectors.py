@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from buckets.models import Bucket, Grant, Group
+from buckets.models import Bucket, Grant, Group, KeyBucket
+from keys.models import AccessKey
 from projects.models import Project
 from storage import client as storage
 
@@ -59,3 +60,26 @@ def buckets_granted_to(group: Group) -> QuerySet[Bucket]:
 def bucket_policy_in_ceph(bucket: Bucket) -> dict[str, Any] | None:
     """The policy Ceph applies to ``bucket`` now (people's statements and Latchkey's)."""
     return storage.bucket_policy_get(tenant=bucket.project.tenant, name=bucket.name)
+
+
+def bucket_names(project_id: int) -> list[str]:
+    return list(Bucket.objects.filter(project_id=project_id).values_list("name", flat=True))
+
+
+def with_scope_buckets(keys: QuerySet[AccessKey]) -> QuerySet[AccessKey]:
+    """Keys with the buckets of their scope fetched in one more query (``key_scope_buckets``)."""
+    return keys.prefetch_related(Prefetch("scope_buckets", queryset=KeyBucket.objects.select_related("bucket")))
+
+
+def key_scope_buckets(key: AccessKey) -> list[tuple[str, str]]:
+    """(bucket name, access) of a bucket-scoped key, by name; [] for other keys."""
+    if key.scope != AccessKey.Scope.BUCKETS:
+        return []
+    return sorted((kb.bucket.name, kb.access) for kb in key.scope_buckets.all())
+
+
+def key_scope_label(key: AccessKey) -> str:
+    """The scope in a word or a list: "member", "read-only", "raw:read, results:readwrite"."""
+    if key.scope != AccessKey.Scope.BUCKETS:
+        return str(key.scope)
+    return ", ".join(f"{name}:{access}" for name, access in key_scope_buckets(key)) or "no bucket left"

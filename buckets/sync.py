@@ -13,16 +13,20 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from celery import signature
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from buckets import policy
-from buckets.models import Bucket, Grant
-from projects.models import MANAGING, ROLE_RANK, Membership, Project, Role
+from buckets.models import Bucket, Grant, KeyBucket
+from keys.models import AccessKey
+from keys.services import LIVE
+from projects.models import MANAGING, ROLE_RANK, WRITING, Membership, Project, Role
 from storage import client as storage
 
 log = logging.getLogger(__name__)
+SYNC_TASK = "buckets.tasks.policies_sync_dirty_task"  # sent by name: the task module imports this one
 
 
 def _live(now: datetime) -> Q:
@@ -88,7 +92,58 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 expires_at=grant.expires_at,
             )
         )
+    rules.keys = _scoped_keys(bucket, grants)
     return rules
+
+
+def _scoped_keys(bucket: Bucket, grants: list[Grant]) -> list[policy.ScopedKey]:
+    """The live scoped keys that may reach ``bucket``, each with its owner's reasons to."""
+    levels = {
+        key_id: level
+        for key_id, level in KeyBucket.objects.filter(bucket=bucket, key__status__in=LIVE).values_list(
+            "key_id", "access"
+        )
+    }
+    keys = list(
+        AccessKey.objects.filter(project=bucket.project_id, status__in=LIVE, rgw_user__gt="")
+        .filter(Q(scope=AccessKey.Scope.READ_ONLY) | Q(pk__in=list(levels)))
+        .values_list("pk", "rgw_user", "owner_id")
+    )
+    if not keys:
+        return []
+    owners = {
+        m.user_id: m
+        for m in Membership.objects.filter(
+            project=bucket.project_id, user__in={owner for _, _, owner in keys}, status=Membership.Status.ACTIVE
+        )
+    }
+    found = []
+    for key_id, user, owner in keys:
+        membership = owners.get(owner)
+        sources = () if membership is None else owner_sources(bucket, membership, grants)
+        found.append(policy.ScopedKey(user=user, level=levels.get(key_id, "read"), sources=sources))
+    return found
+
+
+def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -> tuple[policy.MemberSource, ...]:
+    """Why an active member may reach ``bucket``: everything for managers and deputies, else the
+    bucket's rule for all members and the grants to them or their groups, read at most for a
+    read-only role."""
+    if membership.role in MANAGING:
+        return (policy.MemberSource("readwrite"),)
+    sources = [policy.MemberSource(bucket.members_access)] if bucket.members_access != "none" else []
+    for grant in grants:
+        if (grant.kind == Grant.Kind.MEMBER and grant.member_id == membership.pk) or (
+            grant.kind == Grant.Kind.GROUP
+            and grant.group is not None
+            and any(m.pk == membership.pk for m in grant.group.members.all())
+        ):
+            sources.append(
+                policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs), expires_at=grant.expires_at)
+            )
+    if membership.role not in WRITING:
+        sources = [policy.MemberSource("read", s.cidrs, s.expires_at) for s in sources]
+    return tuple(sources)
 
 
 def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
@@ -152,8 +207,15 @@ def policies_check(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def member_dependent_buckets(project: Project) -> Any:
-    """Buckets whose policy names individual members: only those that narrow members' access."""
-    return Bucket.objects.filter(project=project).exclude(members_access=Bucket.MembersAccess.READWRITE)
+    """Buckets whose policy names individual members or their scoped keys: those that narrow
+    members' access, those a live bucket-scoped key names, every bucket while a live read-only
+    key reads the whole project."""
+    buckets = Bucket.objects.filter(project=project)
+    live = AccessKey.objects.filter(project=project, status__in=LIVE)
+    if live.filter(scope=AccessKey.Scope.READ_ONLY).exists():
+        return buckets
+    named = KeyBucket.objects.filter(key__in=live).values("bucket_id")
+    return buckets.filter(~Q(members_access=Bucket.MembersAccess.READWRITE) | Q(pk__in=named))
 
 
 def policies_before_member_change(*, project: Project) -> None:
@@ -163,6 +225,23 @@ def policies_before_member_change(*, project: Project) -> None:
     for bucket in member_dependent_buckets(project):
         with transaction.atomic():
             bucket_policy_sync(bucket_locked(bucket.pk))
+
+
+def live_grants(bucket: Bucket, *, now: datetime) -> list[Grant]:
+    return list(Grant.objects.filter(_live(now), bucket=bucket).prefetch_related("group__members"))
+
+
+def policies_sync_soon(project: Project) -> None:
+    """After the commit, a task writes the project's dirty buckets; if the broker is down, the
+    periodic check does."""
+
+    def send() -> None:
+        try:
+            signature(SYNC_TASK, args=[project.pk]).delay()
+        except Exception:
+            log.warning("project %s: policy sync not queued; the periodic check will do it", project.number)
+
+    transaction.on_commit(send)
 
 
 def mark_dirty(buckets: Any) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlparse
 
 from storage import client as storage
@@ -180,10 +180,26 @@ class SecretBundle:
     configs: list[ConfigFile]
 
 
-def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint: str) -> SecretBundle:
-    """Every client's file for a key, with the cluster's region."""
+def scope_comment(scope: str) -> str:
+    """The comment every file of a scoped key starts with ("" for a member's own key): what
+    the key may do, and that listing buckets shows none (the key owns no bucket)."""
+    if not scope or scope == "member":
+        return ""
+    what = "read-only, every bucket of the project" if scope == "read-only" else f"only the buckets {scope}"
+    return (
+        f"# Latchkey key scope: {what}.\n"
+        "# Listing buckets shows none with this key: name the bucket (e.g. rclone ls REMOTE:BUCKET).\n"
+    )
+
+
+def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint: str, scope: str = "") -> SecretBundle:
+    """Every client's file for a key, with the cluster's region; a scoped key's files say its
+    scope in a comment (JSON has none: s3.json goes without)."""
     region = storage.region()
     configs = client_configs(ClientSettings(access_key, secret, endpoint, region), project_number=project_number)
+    note = scope_comment(scope)
+    if note:
+        configs = [c if c.filename.endswith(".json") else replace(c, content=note + c.content) for c in configs]
     return SecretBundle(access_key=access_key, secret=secret, endpoint=endpoint, region=region, configs=configs)
 
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from keys.models import AccessKey, KeyEvent
-from keys.services import key_end_locked, key_locked
+from keys.services import key_ceph_remove, key_end_locked, key_locked
 from storage import client as storage
 from storage.locks import one_writer
 
@@ -107,7 +107,7 @@ def keys_sweep(*, now: datetime | None = None, horizon: timedelta | None = None)
     )
     for key in abandoned:
         try:
-            storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+            key_ceph_remove(key)
             key.delete()
             cleaned += 1
         except storage.StorageError:

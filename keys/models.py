@@ -16,11 +16,24 @@ class AccessKey(models.Model):
         EXPIRED = "expired", "Expired"
         REVOKED = "revoked", "Deleted"
 
+    class Scope(models.TextChoices):
+        # What the key may do, within what its owner may do (keys/scopes.py, buckets/scoped_keys.py).
+        MEMBER = "member", "The member's access"
+        READ_ONLY = "read-only", "Read-only, whole project"
+        BUCKETS = "buckets", "Chosen buckets only"
+
     access_key_id = models.CharField(max_length=20, unique=True)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="access_keys")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_keys")
     subuser = models.CharField(max_length=32)  # the owner's rgw_name when the key was made
     description = models.CharField(max_length=200)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.MEMBER)
+    # Whether the scope itself allows any write (member: yes; read-only: no; buckets: if one is
+    # read-write). Ceph's floor for the key is this and the owner's role (op-mask).
+    scope_writes = models.BooleanField(default=True)
+    # A scoped key is the one key of its own RGW user "T$<rgw_user>" in the project's tenant,
+    # granted only by bucket policies; member keys ("") live on the member's subuser.
+    rgw_user = models.CharField(max_length=32, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

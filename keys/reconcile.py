@@ -4,6 +4,8 @@
   when the operator says so (``remove_unknown``), since an operator may have made it by hand.
 - A key Latchkey believes active that Ceph lacks is marked revoked ("missing from Ceph"),
   so nobody is told a key works when it does not.
+Scoped keys are users of their own (``T$k…``): a user of that shape with no live key is unknown
+too, and one listing of the cluster's users serves every project.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from keys.expiry import PENDING_GRACE
@@ -42,9 +45,14 @@ class ReconcileReport:
 def keys_reconcile(*, remove_unknown: bool = False, now: datetime | None = None) -> ReconcileReport:
     now = now or timezone.now()
     report = ReconcileReport()
+    try:
+        scoped: dict[str, set[str]] | None = storage.scoped_users()
+    except storage.StorageError:
+        scoped = None  # scoped keys are left alone this time; member keys are still compared
     for project in Project.objects.filter(rgw_provisioned=True):
+        users = None if scoped is None else scoped.get(project.tenant, set())
         try:
-            _reconcile_project(project, report, remove_unknown=remove_unknown, now=now)
+            _reconcile_project(project, report, users, remove_unknown=remove_unknown, now=now)
         except storage.StorageError:
             log.warning("reconcile: project %s skipped, Ceph unavailable", project.number)
             report.failed_projects.append(project.number)
@@ -53,17 +61,24 @@ def keys_reconcile(*, remove_unknown: bool = False, now: datetime | None = None)
     return report
 
 
-def _reconcile_project(project: Project, report: ReconcileReport, *, remove_unknown: bool, now: datetime) -> None:
+def _live_or_young(now: datetime) -> Q:
+    young = Q(status=AccessKey.Status.PENDING, created_at__gt=now - PENDING_GRACE)
+    return Q(status=AccessKey.Status.ACTIVE) | young
+
+
+def _reconcile_project(
+    project: Project, report: ReconcileReport, users: set[str] | None, *, remove_unknown: bool, now: datetime
+) -> None:
     in_ceph = {key.access_key: key.subuser for key in storage.keys_list(tenant=project.tenant)}
-    rows = AccessKey.objects.filter(project=project, access_key_id__in=list(in_ceph)).values_list(
-        "access_key_id", "status", "created_at"
-    )
-    known = {
-        access_key
-        for access_key, status, created_at in rows
-        if status == AccessKey.Status.ACTIVE
-        or (status == AccessKey.Status.PENDING and created_at > now - PENDING_GRACE)
-    }
+    rows = AccessKey.objects.filter(_live_or_young(now), project=project)
+    known = set(rows.filter(access_key_id__in=list(in_ceph)).values_list("access_key_id", flat=True))
+    if users is not None:
+        known_users = set(rows.filter(rgw_user__in=list(users)).values_list("rgw_user", flat=True))
+        for user in sorted(users - known_users):
+            report.unknown.append((project.number, storage.scoped_uid(project.tenant, user), ""))
+            if remove_unknown:
+                storage.scoped_user_remove(tenant=project.tenant, user=user)
+                report.removed.append(user)
     for access_key, subuser in sorted(in_ceph.items()):
         if access_key in known:
             continue
@@ -77,6 +92,7 @@ def _reconcile_project(project: Project, report: ReconcileReport, *, remove_unkn
     believed = AccessKey.objects.filter(
         project=project, status=AccessKey.Status.ACTIVE, created_at__lt=now - PENDING_GRACE
     ).exclude(access_key_id__in=list(in_ceph))
+    believed = believed.filter(rgw_user="") if users is None else believed.exclude(rgw_user__in=list(users))
     for key_id in list(believed.values_list("pk", flat=True)):
         with transaction.atomic():
             key = AccessKey.objects.select_for_update().filter(pk=key_id, status=AccessKey.Status.ACTIVE).first()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +19,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from keys.models import AccessKey, KeyEvent
+from keys.scopes import MEMBER_SCOPE, KeyScope
+from keys.signals import scoped_key_gone
 from portal.errors import Refused
-from projects.models import Membership, Project
+from projects.models import WRITING, Membership, Project
 from storage import client as storage
 
 log = logging.getLogger(__name__)
@@ -57,10 +60,19 @@ def key_check_hours(project: Project, hours: int) -> None:
 
 
 def key_issue(
-    *, membership: Membership, hours: int, description: str, ip: str | None = None, now: datetime | None = None
+    *,
+    membership: Membership,
+    hours: int,
+    description: str,
+    scope: KeyScope = MEMBER_SCOPE,
+    prepare: Callable[[AccessKey], None] | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> IssuedKey:
-    """A new key for a member whose subuser is provisioned (lifecycle.keys.key_create does that
-    first; call that one)."""
+    """A new key for a member whose subuser is provisioned, or (scoped) on a user of its own
+    (lifecycle.keys.key_create: call that one). ``prepare`` runs once Ceph has the key and
+    before it is confirmed (a scoped key's policy statements); a StorageError from it withdraws
+    the key."""
     key_check_hours(membership.project, hours)
     now = now or timezone.now()
     with transaction.atomic():
@@ -76,15 +88,23 @@ def key_issue(
             access_key_id=_new_access_key_id(),
             project=membership.project,
             owner=membership.user,
-            subuser=membership.user.rgw_name or "",
+            subuser="" if scope.scoped else membership.user.rgw_name or "",
             description=description,
+            scope=scope.kind,
+            scope_writes=scope.writes,
             status=AccessKey.Status.PENDING,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
-    tenant = membership.project.tenant
+        if scope.scoped:
+            # Never reused (the id is unique and random): a statement naming an old user must
+            # never apply to a new one.
+            key.rgw_user = "k" + key.access_key_id.lower()
+            AccessKey.objects.filter(pk=key.pk).update(rgw_user=key.rgw_user)
     try:
-        secret = storage.key_create(tenant=tenant, subuser=key.subuser, access_key=key.access_key_id)
+        secret = _ceph_create(key, writes=scope.writes and membership.role in WRITING)
+        if prepare is not None:
+            prepare(key)
     except storage.StorageError:
         _discard_pending(key)
         raise
@@ -99,7 +119,8 @@ def key_issue(
         if confirmed:
             AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
             key.status = AccessKey.Status.ACTIVE
-            _event(key, KeyEvent.Action.CREATE, at=now, actor=membership.user, ip=ip, detail=f"{hours} h")
+            detail = f"{hours} h" if not scope.scoped else f"{hours} h, scope {scope.label}"
+            _event(key, KeyEvent.Action.CREATE, at=now, actor=membership.user, ip=ip, detail=detail)
     if not confirmed:
         _withdraw(key, now=now)
         raise KeyActionError("Your access to this project ended while the key was being made; it was not issued.")
@@ -113,6 +134,30 @@ def key_issue(
     return IssuedKey(key=key, secret=secret)
 
 
+def _ceph_create(key: AccessKey, *, writes: bool) -> str:
+    tenant = key.project.tenant
+    if key.rgw_user:
+        return storage.scoped_user_create(tenant=tenant, user=key.rgw_user, access_key=key.access_key_id, writes=writes)
+    return storage.key_create(tenant=tenant, subuser=key.subuser, access_key=key.access_key_id)
+
+
+def key_ceph_remove(key: AccessKey) -> None:
+    """Remove the key from Ceph (a scoped key: its whole user). Safe to repeat."""
+    if key.rgw_user:
+        storage.scoped_user_remove(tenant=key.project.tenant, user=key.rgw_user)
+        _tell_gone(key)
+    else:
+        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+
+
+def _tell_gone(key: AccessKey) -> None:
+    """After the commit, the statements naming a scoped key's user are stale (keys/signals.py)."""
+    key_id, project_id, kind = key.pk, key.project_id, key.scope
+    transaction.on_commit(
+        lambda: scoped_key_gone.send(sender=AccessKey, key_id=key_id, project_id=project_id, scope=kind)
+    )
+
+
 def _withdraw(key: AccessKey, *, now: datetime) -> None:
     """Take back a key Ceph made after Latchkey stopped honouring it. A PENDING one is revoked as
     usual; one already revoked (its removal ran before Ceph made it) is removed again. If Ceph
@@ -120,7 +165,7 @@ def _withdraw(key: AccessKey, *, now: datetime) -> None:
     try:
         if keys_revoke(keys=[key], reason="access ended during creation", now=now):
             return
-        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+        key_ceph_remove(key)
     except storage.StorageError:
         log.warning("key %s: made after its access ended; removal deferred to the sweep", key.access_key_id)
         AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.PENDING)
@@ -130,7 +175,7 @@ def _discard_pending(key: AccessKey) -> None:
     """Undo a creation that Ceph did not confirm. If Ceph cannot even be asked, the PENDING row
     stays and ``keys_sweep`` removes the key from Ceph (if it is there) and the row."""
     try:
-        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+        key_ceph_remove(key)
     except storage.StorageError:
         log.warning("key %s: creation failed and cleanup deferred", key.access_key_id)
         return
@@ -163,10 +208,14 @@ def key_end_locked(
     refused_at = None
     if settings.LATCHKEY_VERIFY_REVOCATION:
         endpoints = settings.LATCHKEY_VERIFY_REVOCATION_ENDPOINTS
-        storage.key_remove_proven(tenant=key.project.tenant, access_key=key.access_key_id, endpoints=endpoints)
+        storage.key_remove_proven(
+            tenant=key.project.tenant, access_key=key.access_key_id, endpoints=endpoints, user=key.rgw_user
+        )
+        if key.rgw_user:
+            _tell_gone(key)
         refused_at = timezone.now()
     else:
-        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
+        key_ceph_remove(key)
     AccessKey.objects.filter(pk=key.pk).update(status=status, ended_at=now, end_reason=reason, refused_at=refused_at)
     key.status, key.ended_at, key.end_reason = status, now, reason
     _event(key, action, at=now, actor=actor, ip=ip, detail=reason)
@@ -227,7 +276,10 @@ def key_reveal_secret(*, key: AccessKey, actor: User, ip: str | None = None, now
     """Fetch the secret from Ceph for its owner (the caller checks fresh authentication)."""
     if key.status != AccessKey.Status.ACTIVE or key.owner_id != actor.pk:
         raise KeyActionError("This key cannot be revealed.")
-    secret = storage.key_secret(tenant=key.project.tenant, access_key=key.access_key_id)
+    if key.rgw_user:
+        secret = storage.scoped_user_secret(tenant=key.project.tenant, user=key.rgw_user)
+    else:
+        secret = storage.key_secret(tenant=key.project.tenant, access_key=key.access_key_id)
     if secret is None:
         raise KeyActionError("The storage service no longer has this key. It will be marked as ended.")
     _event(key, KeyEvent.Action.REVEAL, at=now or timezone.now(), actor=actor, ip=ip)

@@ -9,12 +9,15 @@ from datetime import datetime
 
 from django.conf import settings
 
+from buckets.scoped_keys import scope_check, scoped_key_prepare
 from keys.models import AccessKey
+from keys.scopes import MEMBER_SCOPE, KeyScope
 from keys.services import IssuedKey, key_check_hours, key_issue, key_reveal_secret
 from lifecycle.memberships import membership_provision
 from portal import ratelimit
 from portal.errors import Refused
 from projects.models import Membership
+from projects.services import project_provision
 
 
 class RevealNotOffered(Refused):
@@ -28,17 +31,38 @@ class FreshLoginNeeded(Exception):
 
 
 def key_create(
-    *, membership: Membership, hours: int, description: str, ip: str | None = None, now: datetime | None = None
+    *,
+    membership: Membership,
+    hours: int,
+    description: str,
+    scope: KeyScope = MEMBER_SCOPE,
+    ip: str | None = None,
+    now: datetime | None = None,
 ) -> IssuedKey:
     key_check_hours(membership.project, hours)  # before anything reaches Ceph
-    membership_provision(membership=membership)
-    return key_issue(membership=membership, hours=hours, description=description, ip=ip, now=now)
+    scope_check(membership=membership, scope=scope)
+    if not scope.scoped:
+        membership_provision(membership=membership)
+        return key_issue(membership=membership, hours=hours, description=description, ip=ip, now=now)
+    # A scoped key needs no subuser: it is a user of its own, granted by bucket policies.
+    project_provision(project=membership.project)
+    return key_issue(
+        membership=membership,
+        hours=hours,
+        description=description,
+        scope=scope,
+        prepare=lambda key: scoped_key_prepare(key, scope),
+        ip=ip,
+        now=now,
+    )
 
 
-def key_request(*, membership: Membership, hours: int, description: str, ip: str | None = None) -> IssuedKey:
+def key_request(
+    *, membership: Membership, hours: int, description: str, scope: KeyScope = MEMBER_SCOPE, ip: str | None = None
+) -> IssuedKey:
     """A person asks for a key: within the rate limit (ratelimit.RateLimited otherwise)."""
     ratelimit.check("key_create", membership.user_id)
-    return key_create(membership=membership, hours=hours, description=description, ip=ip)
+    return key_create(membership=membership, hours=hours, description=description, scope=scope, ip=ip)
 
 
 def key_reveal(*, membership: Membership, key: AccessKey, fresh: bool, ip: str | None = None) -> str:

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from accounts.claims import claim_values
 from accounts.models import User
 from accounts.services import user_ensure_rgw_name
+from buckets.scoped_keys import scoped_keys_follow_member
 from buckets.sync import mark_dirty, member_dependent_buckets, policies_before_member_change
 from keys.models import AccessKey
 from keys.services import LIVE, keys_revoke, keys_revoke_for_membership
@@ -53,6 +54,12 @@ def membership_set_role(*, membership: Membership, role: Role) -> None:
             # Ceph still has the old level; memberships_apply_stale applies it within a minute.
             Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
             log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
+    try:
+        scoped_keys_follow_member(membership=membership)
+    except storage.StorageError:
+        # The statements are marked dirty (the periodic check rewrites them from the new role);
+        # a key's op-mask floor that could not be set is logged here.
+        log.warning("membership %s: scoped keys not yet narrowed to the new role in Ceph", membership.pk)
 
 
 def membership_end(*, membership: Membership) -> None:

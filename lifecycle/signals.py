@@ -11,8 +11,12 @@ from django.dispatch import receiver
 
 from accounts.claims import merged_claims
 from accounts.models import User
+from buckets.scoped_keys import scoped_key_gone
+from buckets.sync import policies_sync_soon
+from keys.signals import scoped_key_gone as key_gone_signal
 from lifecycle.memberships import memberships_sync_from_idp
 from lifecycle.users import user_revoke_keys_if_inactive
+from projects.models import Project
 
 
 def _sync(sociallogin: Any) -> None:
@@ -38,3 +42,13 @@ def revoke_keys_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) 
     # Operators deactivate people in the Django admin; the keys must not outlive that.
     if not instance.is_active and not kwargs.get("created"):
         user_revoke_keys_if_inactive(user=instance)
+
+
+@receiver(key_gone_signal)
+def rewrite_policies_naming_a_gone_key(sender: Any, key_id: int, project_id: int, scope: str, **kwargs: Any) -> None:
+    # Ceph has already refused the key (its user is gone); this removes the statements that
+    # still name it, so nothing of it stays in Ceph.
+    if scoped_key_gone(key_id=key_id, project_id=project_id, scope=scope):
+        project = Project.objects.filter(pk=project_id).first()
+        if project is not None:
+            policies_sync_soon(project)

@@ -204,6 +204,8 @@ LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "default")
 LATCHKEY_KEY_MAX_HOURS = env_int("LATCHKEY_KEY_MAX_HOURS", 168, minimum=1, maximum=168)
 LATCHKEY_KEY_DESCRIPTION_MAX = 200
 LATCHKEY_KEY_MAX_ACTIVE = env_int("LATCHKEY_KEY_MAX_ACTIVE", 10, minimum=1)
+# The most buckets one bucket-scoped key may name (each is a statement in that bucket's policy).
+LATCHKEY_KEY_MAX_BUCKETS = env_int("LATCHKEY_KEY_MAX_BUCKETS", 10, minimum=1, maximum=100)
 # "reauth": the owner may view a secret again after a fresh login at their IdP (LUMI-O);
 # "never": the secret is shown once, at creation (JASMIN).
 LATCHKEY_REVEAL_POLICY = env_str("LATCHKEY_REVEAL_POLICY", "reauth")

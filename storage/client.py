@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import boto3
 import requests
@@ -359,6 +359,90 @@ def key_secret(*, tenant: str, access_key: str) -> str | None:
     return None
 
 
+# --- Scoped keys: one RGW user per key ------------------------------------------------------
+# A scoped key is the only key of its own user "T$<user>" in the project's tenant (measured on
+# radosgw 16, docs/scoped-keys-rgw16.md): it owns no bucket and may create none
+# (max-buckets=-1; 0 would mean unlimited), so it reaches only what bucket policies name it in;
+# op-mask "read" refuses every write whatever a policy allows. Its record is its own, so these
+# calls need no turn at the project user's lock. User ids are never reused: a policy statement
+# naming a removed user would apply again to a new user of the same id.
+
+
+def scoped_uid(tenant: str, user: str) -> str:
+    return f"{tenant}${user}"
+
+
+def _op_mask(writes: bool) -> str:
+    return "read,write,delete" if writes else "read"
+
+
+def scoped_user_create(*, tenant: str, user: str, access_key: str, writes: bool) -> str:
+    """Create the key's user with our ``access_key`` id in one admin call; return the secret
+    Ceph generated. Repeating it for a user that exists returns that user's secret."""
+    query = urlencode(
+        {
+            "format": "json",
+            "uid": scoped_uid(tenant, user),
+            "display-name": f"Latchkey scoped key {access_key}",
+            "key-type": "s3",
+            "access-key": access_key,
+            "generate-key": "True",
+            "max-buckets": "-1",
+            "op-mask": _op_mask(writes),  # rgwadmin's create_user has no op-mask
+        }
+    )
+    adm = _client()
+    try:
+        answer = _call("create_user", adm.request, "put", f"/{adm._admin}/user?{query}")
+    except StorageError as exc:
+        if exc.code != "UserAlreadyExists":
+            raise
+        answer = _call("get_user", adm.get_user, uid=scoped_uid(tenant, user))
+    for key in (answer or {}).get("keys", []):
+        if key.get("access_key") == access_key:
+            return str(key["secret_key"])
+    raise StorageError("the storage service did not return the new key", code="MissingKey")
+
+
+def scoped_user_writes(*, tenant: str, user: str, writes: bool) -> None:
+    """Set the key's floor: read only, or reads and writes (still only where policies allow)."""
+    adm = _client()
+    query = urlencode({"format": "json", "uid": scoped_uid(tenant, user), "op-mask": _op_mask(writes)})
+    _call("modify_user", adm.request, "post", f"/{adm._admin}/user?{query}")
+
+
+def scoped_user_remove(*, tenant: str, user: str) -> None:
+    """Remove the key's user and its key; objects it wrote stay in the project's buckets.
+    Removing a user already gone succeeds."""
+    try:
+        _call("remove_user", _client().remove_user, uid=scoped_uid(tenant, user), purge_data=False)
+    except StorageError as exc:
+        if exc.code != "NoSuchUser":
+            raise
+
+
+def scoped_user_secret(*, tenant: str, user: str) -> str | None:
+    try:
+        answer = _call("get_user", _client().get_user, uid=scoped_uid(tenant, user))
+    except StorageError as exc:
+        if exc.code == "NoSuchUser":
+            return None
+        raise
+    keys = (answer or {}).get("keys", [])
+    return str(keys[0]["secret_key"]) if keys else None
+
+
+def scoped_users(*, prefix: str = "k") -> dict[str, set[str]]:
+    """Every user whose id within its tenant starts with ``prefix``, by tenant (one admin call
+    for the whole cluster: the metadata listing of users)."""
+    found: dict[str, set[str]] = {}
+    for entry in _call("get_users", _client().get_users) or []:
+        tenant, sep, user = str(entry).partition("$")
+        if sep and user.startswith(prefix) and ":" not in user:
+            found.setdefault(tenant, set()).add(user)
+    return found
+
+
 def ping(*, timeout: float = 2.0) -> None:
     """Raise StorageUnavailable unless radosgw answers HTTP at all (its cheapest request, an
     anonymous GET /). Used by the readiness check."""
@@ -413,15 +497,25 @@ def _s3_accepts(access_key: str, secret_key: str, endpoint: str) -> bool:
     return True
 
 
-def key_remove_proven(*, tenant: str, access_key: str, endpoints: list[str], within: float = 2.0) -> float:
+def key_remove_proven(
+    *, tenant: str, access_key: str, endpoints: list[str], within: float = 2.0, user: str = ""
+) -> float:
     """Remove an S3 key and prove it: its secret is read from Ceph just before (kept in this
     function's memory only), and afterwards one signed request per endpoint must be refused.
     Gateways learn of the removal through Ceph's cache notifications, so an endpoint still
     accepting is asked again for up to ``within`` seconds, and the removal is repeated once
     half-way. Returns the seconds from the removal to the last refusal; raises
-    RevocationUnproven (logged, counted) if an endpoint still accepts the key."""
-    secret = key_secret(tenant=tenant, access_key=access_key)
-    key_remove(tenant=tenant, access_key=access_key)
+    RevocationUnproven (logged, counted) if an endpoint still accepts the key. ``user``: the
+    scoped key's own user, removed with it."""
+
+    def remove() -> None:
+        if user:
+            scoped_user_remove(tenant=tenant, user=user)
+        else:
+            key_remove(tenant=tenant, access_key=access_key)
+
+    secret = scoped_user_secret(tenant=tenant, user=user) if user else key_secret(tenant=tenant, access_key=access_key)
+    remove()
     removed = time.monotonic()
     if secret is None:
         return 0.0  # not in the user's record: there is nothing S3 could accept it with
@@ -439,7 +533,7 @@ def key_remove_proven(*, tenant: str, access_key: str, endpoints: list[str], wit
             log.error("revocation: S3 still accepts key %s at %s %.1fs after its removal", access_key, pending, elapsed)
             raise RevocationUnproven(f"S3 still accepts the removed key at {', '.join(pending)}", code="StillAccepted")
         if not repeated and elapsed > within / 2:
-            key_remove(tenant=tenant, access_key=access_key)
+            remove()
             repeated = True
         time.sleep(0.05)
 

@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.signals import AUTH_PROVIDER, authenticated_within
+from buckets.selectors import bucket_names, key_scope_label, with_scope_buckets
 from keys.access import owned_key
 from keys.configs import remote_name, secret_bundle
 from keys.models import AccessKey
@@ -32,7 +33,11 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
     """The only page that shows a secret. Nothing on it is stored or sent again: the config
     files are client-side data: downloads, and the response is marked no-store."""
     bundle = secret_bundle(
-        access_key=key.access_key_id, secret=secret, project_number=key.project.number, endpoint=endpoint
+        access_key=key.access_key_id,
+        secret=secret,
+        project_number=key.project.number,
+        endpoint=endpoint,
+        scope=key_scope_label(key),
     )
     return render(
         request,
@@ -54,12 +59,20 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
 @never_cache
 def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
-    form = KeyCreateForm(request.POST, max_hours=membership.project.key_max_hours)
+    form = KeyCreateForm(
+        request.POST, max_hours=membership.project.key_max_hours, buckets=bucket_names(membership.project_id)
+    )
     if form.is_valid():
         data, ip = form.cleaned_data, client_ip(request)
         try:
             issued = attempt(
-                lambda: key_request(membership=membership, hours=data["hours"], description=data["description"], ip=ip),
+                lambda: key_request(
+                    membership=membership,
+                    hours=data["hours"],
+                    description=data["description"],
+                    scope=data["key_scope"],
+                    ip=ip,
+                ),
                 form=form,
             )
         except ratelimit.RateLimited as exc:
@@ -105,11 +118,12 @@ def _key_page(
 @require_GET
 @login_required
 def key_list_view(request: HttpRequest, number: str) -> HttpResponse:
-    """The member's active keys in one project: a light page (one key query), for phones and
-    for the benchmark's key list."""
+    """The member's active keys in one project: a light page (one key query, and one for the
+    buckets of scoped keys), for phones and for the benchmark's key list."""
     membership = membership_for(request.user, number)
     detail_base = reverse("keys:list", args=[number])  # each key's page is below it
-    context = {"project": membership.project, "keys": keys_of(membership), "detail_base": detail_base}
+    keys = with_scope_buckets(keys_of(membership))
+    context = {"project": membership.project, "keys": keys, "detail_base": detail_base}
     return render(request, "keys/list.html", context)
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from buckets.inventory import project_refresh_usage
-from buckets.selectors import access_summary, buckets_of
+from buckets.selectors import access_summary, buckets_of, with_scope_buckets
 from keys.selectors import expiry_enforcement, keys_of, memberships_of
 from projects.access import membership_for
 from projects.members import invitations_for
@@ -35,14 +35,20 @@ def render_project_page(
     request: HttpRequest, membership: Membership, *, form: KeyCreateForm | None = None, status: int = 200
 ) -> HttpResponse:
     """The project page; the key form comes back here, with its errors, when it does not validate."""
+    buckets = [(bucket, access_summary(bucket)) for bucket in buckets_of(membership.project_id)]
     return render(
         request,
         "projects/detail.html",
         {
             "membership": membership,
             "project": membership.project,
-            "keys": keys_of(membership),
-            "form": form or KeyCreateForm(initial={"hours": 8}, max_hours=membership.project.key_max_hours),
+            "keys": with_scope_buckets(keys_of(membership)),
+            "form": form
+            or KeyCreateForm(
+                initial={"hours": 8},
+                max_hours=membership.project.key_max_hours,
+                buckets=[bucket.name for bucket, _ in buckets],
+            ),
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
             "members": members_of(membership),
             "manages": membership.role in MANAGING,
@@ -51,7 +57,7 @@ def render_project_page(
             "requests": pending_requests(membership) if membership.role in MANAGING else [],
             "role_choices": RoleForm.base_fields["role"].choices,  # type: ignore[attr-defined]
             "invite_form": InviteForm(),
-            "buckets": [(bucket, access_summary(bucket)) for bucket in buckets_of(membership.project_id)],
+            "buckets": buckets,
             "writes": membership.role != Role.READ_ONLY,
         },
         status=status,

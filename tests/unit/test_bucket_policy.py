@@ -266,3 +266,47 @@ def test_a_permanent_source_outlasts_any_that_ends() -> None:
     assert _denies_of(policy.latchkey_statements(rules), "bob") == [
         (policy.DENY_WRITE, {"DateGreaterThan": {"aws:CurrentTime": "2026-12-01T18:00:00Z"}})
     ]
+
+
+def _key_statements(keys: list[policy.ScopedKey]) -> list[dict[str, Any]]:
+    return [s for s in policy.latchkey_statements(_rules("readwrite", keys=keys)) if s["Effect"] == "Allow"]
+
+
+def test_scoped_keys_sharing_level_and_conditions_share_one_statement() -> None:
+    rw, ro = MemberSource("readwrite"), MemberSource("read")
+    keys = [
+        policy.ScopedKey(user="kb", level="read", sources=(rw,)),
+        policy.ScopedKey(user="ka", level="read", sources=(ro,)),
+        policy.ScopedKey(user="kc", level="readwrite", sources=(ro,)),  # capped by its owner: read
+        policy.ScopedKey(user="kd", level="readwrite", sources=(rw,)),
+        policy.ScopedKey(user="kx", level="readwrite", sources=()),  # owner excluded: nothing
+    ]
+    statements = _key_statements(keys)
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["latchkey-key-read-0"]["Principal"]["AWS"] == [
+        f"arn:aws:iam::{T}:user/{u}" for u in ("ka", "kb", "kc")
+    ]
+    assert by_sid["latchkey-key-read-0"]["Action"] == policy.READ_ACTIONS
+    assert by_sid["latchkey-key-readwrite-1"]["Principal"]["AWS"] == [f"arn:aws:iam::{T}:user/kd"]
+    assert by_sid["latchkey-key-readwrite-1"]["Action"] == policy.READ_ACTIONS + policy.WRITE_ACTIONS
+    assert "kx" not in str(statements)
+    # A key that writes: the project's members may read what it wrote (its user owns the objects).
+    assert by_sid["latchkey-members-read-key-objects"]["Principal"] == {"AWS": [policy.principal_project(T)]}
+    assert by_sid["latchkey-members-read-key-objects"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+
+
+def test_a_scoped_key_carries_each_reason_of_its_owner_with_its_conditions() -> None:
+    ends = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
+    sources = (MemberSource("read", cidrs=("10.0.0.0/8",)), MemberSource("readwrite", expires_at=ends))
+    statements = _key_statements([policy.ScopedKey(user="ka", level="readwrite", sources=sources)])
+    conditions = {s["Sid"]: s.get("Condition") for s in statements}
+    assert conditions == {
+        "latchkey-key-read-0": {"IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]}},
+        "latchkey-key-readwrite-1": {"DateLessThan": {"aws:CurrentTime": "2027-01-02T03:04:05Z"}},
+        "latchkey-members-read-key-objects": None,
+    }
+
+
+def test_read_only_scoped_keys_add_no_member_read_statement() -> None:
+    statements = _key_statements([policy.ScopedKey(user="ka", level="read", sources=(MemberSource("readwrite"),))])
+    assert [s["Sid"] for s in statements] == ["latchkey-key-read-0"]

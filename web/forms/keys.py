@@ -6,7 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
+from keys.models import AccessKey
 from keys.rules import clean_description_text
+from keys.scopes import ScopeError, scope_from
 
 
 def description_field() -> forms.CharField:
@@ -56,15 +58,59 @@ def fit_endpoint(form: forms.Form) -> None:
 class KeyCreateForm(forms.Form):
     description = description_field()
     hours = hours_field()
+    scope = forms.ChoiceField(
+        label="What the key may do",
+        choices=[
+            (AccessKey.Scope.MEMBER, "Everything you may do in this project"),
+            (AccessKey.Scope.READ_ONLY, "Read only, every bucket you may read"),
+            (AccessKey.Scope.BUCKETS, "Only the buckets chosen below"),
+        ],
+        initial=AccessKey.Scope.MEMBER,
+        widget=forms.RadioSelect,
+        help_text="A job that only reads its input needs no more than that: a narrower key does less harm if it leaks.",
+        error_messages={"invalid_choice": "Choose one of the listed scopes."},
+    )
+    read_buckets = forms.MultipleChoiceField(
+        label="Buckets the key may read",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "%(value)s is not a bucket of this project."},
+    )
+    write_buckets = forms.MultipleChoiceField(
+        label="Buckets the key may read and write",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only with “Only the buckets chosen below”. The key cannot list or reach any other bucket.",
+        error_messages={"invalid_choice": "%(value)s is not a bucket of this project."},
+    )
     endpoint = endpoint_field()
 
-    def __init__(self, *args: Any, max_hours: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, max_hours: int | None = None, buckets: list[str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         _limit_hours(self.fields["hours"], max_hours)
         fit_endpoint(self)
+        choices = [(name, name) for name in buckets or []]
+        for name in ("read_buckets", "write_buckets"):
+            self.fields[name].choices = choices  # type: ignore[attr-defined]
+        if not choices:
+            for name in ("read_buckets", "write_buckets"):
+                self.fields[name].widget = forms.MultipleHiddenInput()
 
     def clean_description(self) -> str:
         return clean_description_text(self.cleaned_data["description"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        writes = data.get("write_buckets") or []
+        chosen = [(name, "read") for name in data.get("read_buckets") or [] if name not in writes]
+        chosen += [(name, "readwrite") for name in writes]
+        try:
+            data["key_scope"] = scope_from(data.get("scope") or AccessKey.Scope.MEMBER, chosen)
+        except ScopeError as exc:
+            self.add_error("scope", str(exc))
+        return data
 
 
 class KeyExtendForm(forms.Form):

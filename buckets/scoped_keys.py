@@ -1,0 +1,104 @@
+"""Scoped keys against the project's buckets: whether a scope may be granted at all, the
+statements a new key needs before it is handed out, and keeping keys as narrow as their owner
+when the owner's role changes. How a scope maps onto Ceph: buckets/policy.py and
+docs/scoped-keys-rgw16.md."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from buckets.models import Bucket, KeyBucket
+from buckets.policy import LEVELS
+from buckets.sync import bucket_locked, bucket_policy_sync, live_grants, mark_dirty, owner_sources
+from keys.models import AccessKey
+from keys.scopes import KeyScope, ScopeError
+from keys.services import LIVE
+from projects.models import WRITING, Membership
+from storage import client as storage
+
+log = logging.getLogger(__name__)
+
+
+def member_level(bucket: Bucket, membership: Membership) -> str:
+    """The most a member may do in ``bucket`` now, from somewhere: "none", "read", "readwrite"."""
+    sources = owner_sources(bucket, membership, live_grants(bucket, now=timezone.now()))
+    return max((s.level for s in sources), key=LEVELS.__getitem__, default="none")
+
+
+def scope_check(*, membership: Membership, scope: KeyScope) -> None:
+    """Refuse (ScopeError, naming the field) a scope beyond the member's own access."""
+    if scope.kind == AccessKey.Scope.BUCKETS:
+        names = [name for name, _ in scope.buckets]
+        found = {b.name: b for b in Bucket.objects.filter(project=membership.project, name__in=names)}
+        for name, access in scope.buckets:
+            bucket = found.get(name)
+            if bucket is None:
+                raise ScopeError(f"Project {membership.project.number} has no bucket {name!r}.")
+            level = member_level(bucket, membership)
+            if level == "none":
+                raise ScopeError(f"You have no access to bucket {name!r}.")
+            if LEVELS[access] > LEVELS[level]:
+                raise ScopeError(f"You may only read bucket {name!r}, so a key cannot write to it.")
+
+
+def _buckets_of(key: AccessKey) -> list[Bucket]:
+    if key.scope == AccessKey.Scope.READ_ONLY:
+        return list(Bucket.objects.filter(project=key.project_id))
+    return list(Bucket.objects.filter(scoped_keys__key=key))
+
+
+def _sync_each(buckets: list[Bucket]) -> None:
+    try:
+        for bucket in buckets:
+            with transaction.atomic():
+                bucket_policy_sync(bucket_locked(bucket.pk))
+    except storage.StorageError:
+        mark_dirty(Bucket.objects.filter(pk__in=[b.pk for b in buckets]))
+        raise
+
+
+def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
+    """Before a new scoped key is handed out: its buckets recorded and their policies written,
+    so the key works the moment its owner has it. Raises StorageError (the key is withdrawn;
+    buckets already written are marked for rewriting)."""
+    if scope.kind == AccessKey.Scope.BUCKETS:
+        buckets = {b.name: b for b in Bucket.objects.filter(project=key.project_id)}
+        KeyBucket.objects.bulk_create(
+            [
+                KeyBucket(key=key, bucket=buckets[name], access=access)
+                for name, access in scope.buckets
+                if name in buckets
+            ]
+        )
+    _sync_each(_buckets_of(key))
+
+
+def scoped_keys_follow_member(*, membership: Membership) -> int:
+    """After a role change: each live scoped key of the member gets its floor in Ceph (read only
+    unless both the scope and the role write) and the statements naming it are rewritten from
+    the new role. Returns how many keys; raises StorageError (statements left dirty)."""
+    keys = list(
+        AccessKey.objects.filter(
+            project=membership.project, owner=membership.user, status__in=LIVE, rgw_user__gt=""
+        ).select_related("project")
+    )
+    buckets: dict[int, Bucket] = {}
+    for key in keys:
+        writes = key.scope_writes and membership.role in WRITING
+        storage.scoped_user_writes(tenant=key.project.tenant, user=key.rgw_user, writes=writes)
+        buckets.update((b.pk, b) for b in _buckets_of(key))
+    _sync_each(list(buckets.values()))
+    return len(keys)
+
+
+def scoped_key_gone(*, key_id: int, project_id: int, scope: str) -> int:
+    """A scoped key ended: the buckets whose policy named it are marked for rewriting (the
+    caller queues the sync). Returns how many."""
+    buckets = Bucket.objects.filter(project_id=project_id)
+    named = KeyBucket.objects.filter(key_id=key_id)
+    if scope != AccessKey.Scope.READ_ONLY and named.exists():
+        buckets = buckets.filter(pk__in=named.values("bucket_id"))
+    return mark_dirty(buckets)
