@@ -57,11 +57,25 @@ class EndpointField(serializers.ChoiceField):
         return data
 
 
+class BucketScopeIn(serializers.Serializer):
+    name = serializers.CharField(max_length=63)
+    access = serializers.ChoiceField(choices=Access.choices, default=Access.READ)
+
+
+class ScopeIn(serializers.Serializer):
+    """A key's scope, as the API takes it and gives it back (schema only: ScopeField parses)."""
+
+    kind = serializers.ChoiceField(choices=AccessKey.Scope.choices, default=AccessKey.Scope.MEMBER)
+    buckets = BucketScopeIn(many=True, required=False)
+
+
+@extend_schema_field(ScopeIn)
 class ScopeField(serializers.Field):
     """``{"kind": "member" | "read-only" | "buckets", "buckets": [{"name": ..., "access": "read" |
     "readwrite"}]}``; absent: the member's own access. Every wrong shape is a field error."""
 
-    default_error_messages = {"shape": 'Give {"kind": ..., "buckets": [{"name": ..., "access": ...}]}.'}
+    # Doubled braces: DRF formats these messages.
+    default_error_messages = {"shape": 'Give {{"kind": ..., "buckets": [{{"name": ..., "access": ...}}]}}.'}
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, **kwargs)
@@ -134,11 +148,6 @@ class ProjectOut(serializers.Serializer):
     tenant = serializers.CharField(source="project.tenant")
 
 
-class ScopeOut(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=AccessKey.Scope.choices)
-    buckets = serializers.ListField(child=serializers.DictField(child=serializers.CharField()), required=False)
-
-
 class KeyOut(serializers.ModelSerializer):
     project = serializers.CharField(source="project.number")
     scope = serializers.SerializerMethodField()
@@ -156,7 +165,7 @@ class KeyOut(serializers.ModelSerializer):
             "last_extended_at",
         ]
 
-    @extend_schema_field(ScopeOut)
+    @extend_schema_field(ScopeIn)
     def get_scope(self, key: AccessKey) -> dict[str, Any]:
         return scope_out(key)
 

@@ -2,7 +2,8 @@
 
 revocation_lag_p99_s: 500 keys whose expiries fall within the same minute; a real worker and
 beat run as in production. Lag = when S3 refuses a request signed with the key at every
-configured endpoint (both gateways of the bench stack) minus its expires_at.
+configured endpoint (both gateways of the bench stack) minus its expires_at. Every other key is
+a read-only scoped key (its own RGW user): scoped_revocation_lag_p99_s is theirs, in the same run.
 
 revocation_after_worker_restart_s: keys due shortly; the worker is killed (SIGKILL) after the
 sweep queued their exact-time jobs and restarted after they are overdue; time from the restart
@@ -34,6 +35,7 @@ from refusal import Watched, endpoints, p99, refused, watch_until_refused  # noq
 
 from accounts.models import User  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
+from keys.scopes import KeyScope  # noqa: E402
 from lifecycle.keys import key_create  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Membership, Project  # noqa: E402
@@ -42,7 +44,7 @@ SWEEP_SECONDS = 10  # the bench runs the sweep more often than production so it 
 CELERY_ENV = {"LATCHKEY_SWEEP_SECONDS": str(SWEEP_SECONDS)}
 
 
-def _keys_due(count: int, first_in: float, spread: float, label: str) -> list[Watched]:
+def _keys_due(count: int, first_in: float, spread: float, label: str, scoped: set[str] | None = None) -> list[Watched]:
     """``count`` real keys in a fresh project, expiring between first_in and first_in + spread
     seconds after the last one is made. Creating 500 keys takes longer than a minute's lead, so
     the keys are made first and their expiries then set, as if they had been made earlier."""
@@ -50,7 +52,18 @@ def _keys_due(count: int, first_in: float, spread: float, label: str) -> list[Wa
     project = Project.objects.create(number=str(900000000000 + secrets.randbelow(10**11)), title=label, tenant=tenant)
     user = User.objects.create(username=f"bench-{tenant}")
     membership = Membership.objects.create(user=user, project=project)
-    issued = [key_create(membership=membership, hours=1, description=f"bench {i}") for i in range(count)]
+    read_only = KeyScope(kind=AccessKey.Scope.READ_ONLY)
+    issued = [
+        key_create(
+            membership=membership,
+            hours=1,
+            description=f"bench {i}",
+            scope=read_only if scoped is not None and i % 2 else KeyScope(),
+        )
+        for i in range(count)
+    ]
+    if scoped is not None:
+        scoped.update(made.key.access_key_id for made in issued if made.key.rgw_user)
     base = timezone.now() + timedelta(seconds=first_in)
     watched = []
     for i, made in enumerate(issued):
@@ -60,9 +73,10 @@ def _keys_due(count: int, first_in: float, spread: float, label: str) -> list[Wa
     return watched
 
 
-def revocation_lag(log_dir: Path, count: int) -> float:
+def revocation_lag(log_dir: Path, count: int) -> tuple[float, float]:
     # The expiries start after the first sweep has had time to queue their exact-time jobs.
-    keys = _keys_due(count, first_in=3 * SWEEP_SECONDS + 5, spread=60, label="lag")
+    scoped: set[str] = set()
+    keys = _keys_due(count, first_in=3 * SWEEP_SECONDS + 5, spread=60, label="lag", scoped=scoped)
     err(f"revocation_lag: {count} keys created; waiting for their expiry")
     worker = celery("worker", log_dir / "worker.log", CELERY_ENV)
     beat = celery("beat", log_dir / "beat.log", CELERY_ENV)
@@ -73,7 +87,8 @@ def revocation_lag(log_dir: Path, count: int) -> float:
         stop(worker)
     lags = sorted(max(0.0, refused_at[k.access_key] - k.due) for k in keys)
     err(f"revocation_lag: median {statistics.median(lags):.3f} s, max {lags[-1]:.3f} s at {len(endpoints())} endpoints")
-    return p99(lags)
+    scoped_lags = sorted(max(0.0, refused_at[k.access_key] - k.due) for k in keys if k.access_key in scoped)
+    return p99(lags), p99(scoped_lags)
 
 
 def revocation_after_restart(log_dir: Path, count: int) -> float:
@@ -110,9 +125,10 @@ def main() -> None:
     settings.LATCHKEY_KEY_MAX_ACTIVE = 100_000  # one member holds all the bench keys
     celery_app.control.purge()
     count = int(os.environ.get("BENCH_REVOCATION_KEYS", "500"))
-    lag = revocation_lag(log_dir, count)
+    lag, scoped_lag = revocation_lag(log_dir, count)
     print(f"revocation_lag_p99_s={lag:.3f}")
     print(f"revocation_lag_keys={count}")
+    print(f"scoped_revocation_lag_p99_s={scoped_lag:.3f}")
     after = revocation_after_restart(log_dir, max(20, count // 5))
     print(f"revocation_after_worker_restart_s={after:.3f}")
     print(f"revocation_sweep_interval_s={SWEEP_SECONDS}")

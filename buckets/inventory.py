@@ -11,6 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from buckets.models import Bucket
+from buckets.sync import policies_sync_soon
+from keys.models import AccessKey
+from keys.services import LIVE
 from projects.models import Project
 from storage import client as storage
 
@@ -38,6 +41,9 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
     Bucket.objects.filter(settled, project=project).exclude(name__in=[b.name for b in buckets]).delete()
     stored = {b.name: b for b in Bucket.objects.filter(project=project)}
     new, changed = [], []
+    # A bucket made over S3 has no policy: a live read-only key reads it only once its statement
+    # is written, so new buckets of such a project are written at once (until then: refused).
+    readers = AccessKey.objects.filter(project=project, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY).exists()
     for figures in buckets:
         created = parse_datetime(figures.created) if figures.created else None
         row = stored.get(figures.name)
@@ -49,6 +55,7 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
                     size_bytes=figures.size_bytes,
                     object_count=figures.objects,
                     created_at=created,
+                    policy_dirty=readers,
                 )
             )
         elif (row.size_bytes, row.object_count, row.created_at) != (figures.size_bytes, figures.objects, created):
@@ -56,6 +63,8 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
             changed.append(row)
     Bucket.objects.bulk_create(new)
     Bucket.objects.bulk_update(changed, ["size_bytes", "object_count", "created_at"])
+    if new and readers:
+        policies_sync_soon(project)
 
 
 def projects_refresh_usage(*, now: datetime | None = None) -> dict[str, int]:

@@ -47,19 +47,21 @@ def membership_set_role(*, membership: Membership, role: Role) -> None:
         return
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
-    if membership.rgw_access:
-        try:
-            membership_provision(membership=membership)
-        except storage.StorageError:
-            # Ceph still has the old level; memberships_apply_stale applies it within a minute.
-            Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
-            log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
     try:
+        if membership.rgw_access:
+            membership_provision(membership=membership)
         scoped_keys_follow_member(membership=membership)
     except storage.StorageError:
-        # The statements are marked dirty (the periodic check rewrites them from the new role);
-        # a key's op-mask floor that could not be set is logged here.
-        log.warning("membership %s: scoped keys not yet narrowed to the new role in Ceph", membership.pk)
+        # Ceph still has the old level (or a scoped key its old floor; its statements are marked
+        # dirty): memberships_apply_stale applies the role within a minute.
+        Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
+        log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
+
+
+def _role_apply(*, membership: Membership) -> None:
+    # Scoped keys first: provisioning marks the membership applied, ending the retries.
+    scoped_keys_follow_member(membership=membership)
+    membership_provision(membership=membership)
 
 
 def membership_end(*, membership: Membership) -> None:
@@ -105,7 +107,7 @@ def memberships_apply_stale() -> dict[str, int]:
     """Apply the access levels Ceph refused earlier (a role change while it was down), so that a
     downgrade does not wait for anyone's next action. Run every minute; idempotent."""
     stale = Membership.objects.filter(status=Membership.Status.ACTIVE, rgw_access=STALE)
-    done, failed = _retry(stale, membership_provision, still="access level still not applied in Ceph")
+    done, failed = _retry(stale, _role_apply, still="access level still not applied in Ceph")
     return {"applied": done, "failed": failed}
 
 

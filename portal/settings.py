@@ -332,6 +332,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Two "kind" enums (grants, key scopes): each its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "KeyScopeKindEnum": "keys.models.AccessKey.Scope",
+        "GrantKindEnum": "buckets.models.Grant.Kind",
+    },
 }
 
 LATCHKEY_LOG_FORMAT = env_str("LATCHKEY_LOG_FORMAT", "plain")

@@ -20,6 +20,7 @@ from buckets.services import bucket_create
 from keys.models import AccessKey
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
+from storage import client as storage
 from tests.support.api import Api, device_token
 from tests.support.s3 import s3_error_code, wait_refused
 
@@ -73,6 +74,31 @@ def test_key_lifecycle_through_the_api(project: Project, api_for: Callable[[str]
         ({"hours": 1}, "description", "required"),
         ({"description": "x", "hours": 1, "endpoint": "nowhere"}, "endpoint", "Choose one of the endpoints"),
         (["not", "an", "object"], "non_field_errors", "JSON object"),
+        ({"description": "x", "hours": 1, "scope": "read-only"}, "scope", '{"kind": ...'),
+        ({"description": "x", "hours": 1, "scope": {"kind": "read-only", "x": 1}}, "scope", '{"kind": ...'),
+        ({"description": "x", "hours": 1, "scope": {"kind": 3}}, "scope", '{"kind": ...'),
+        ({"description": "x", "hours": 1, "scope": {"kind": "buckets", "buckets": "raw"}}, "scope", '{"kind": ...'),
+        ({"description": "x", "hours": 1, "scope": {"kind": "admin"}}, "scope", "Unknown scope 'admin'"),
+        ({"description": "x", "hours": 1, "scope": {"kind": "buckets"}}, "scope", "at least one bucket"),
+        (
+            {"description": "x", "hours": 1, "scope": {"kind": "buckets", "buckets": [{"name": "b", "access": "w"}]}},
+            "scope",
+            "must be 'read' or 'readwrite'",
+        ),
+        (
+            {"description": "x", "hours": 1, "scope": {"kind": "buckets", "buckets": [{"name": "nowhere"}]}},
+            "scope",
+            "has no bucket 'nowhere'",
+        ),
+        (
+            {
+                "description": "x",
+                "hours": 1,
+                "scope": {"kind": "buckets", "buckets": [{"name": f"b{i}"} for i in range(11)]},
+            },
+            "scope",
+            "at most 10 buckets",
+        ),
     ],
 )
 def test_bad_key_input_names_the_field_and_changes_nothing(
@@ -83,6 +109,26 @@ def test_bad_key_input_names_the_field_and_changes_nothing(
     errors = response.json()["errors"]
     assert reason in " ".join(errors[field]), errors
     assert not AccessKey.objects.filter(project=project).exists()
+    assert project.tenant not in storage.scoped_users()
+
+
+def test_scoped_keys_through_the_api(project: Project, api_for: Callable[[str], Api]) -> None:
+    bucket_create(membership=Membership.objects.get(project=project, role=Role.MANAGER), name="api-scope")
+    keys = f"projects/{project.number}/keys/"
+    reader = api_for("read-only")
+    write = {"kind": "buckets", "buckets": [{"name": "api-scope", "access": "readwrite"}]}
+    refused = reader("POST", keys, {"description": "x", "hours": 1, "scope": write})
+    assert refused.status_code == 400 and "may only read bucket 'api-scope'" in refused.json()["errors"]["scope"][0]
+    made = reader("POST", keys, {"description": "job", "hours": 1, "scope": {"kind": "read-only"}})
+    assert made.status_code == 201 and made.json()["key"]["scope"] == {"kind": "read-only"}
+    assert "key scope: read-only" in next(c["content"] for c in made.json()["configs"] if c["client"] == "rclone")
+    member = api_for("member")
+    made = member("POST", keys, {"description": "job", "hours": 1, "scope": write}).json()
+    assert made["key"]["scope"] == write
+    s3 = storage.s3_client(access_key=made["key"]["access_key_id"], secret_key=made["secret_key"])
+    s3.put_object(Bucket="api-scope", Key="out", Body=b"1")
+    assert member("GET", keys).json()[0]["scope"] == write
+    assert reader("GET", keys).json()[0]["scope"] == {"kind": "read-only"}
 
 
 def test_authorization_by_the_cast(
@@ -92,15 +138,19 @@ def test_authorization_by_the_cast(
     key = key_create(membership=owner, hours=1, description="owned").key
     bucket_create(membership=Membership.objects.get(project=project, role=Role.MANAGER), name="cast-api")
     n = project.number
-    expected = {  # who: (project, someone else's key, create bucket, list grants, make grant)
-        "anonymous": (401, 401, 401, 401, 401),
-        "outsider": (404, 404, 404, 404, 404),
-        "read-only": (200, 404, 403, 200, 403),
-        "member": (200, 200, 201, 200, 403),
-        "deputy": (200, 404, 201, 200, 201),
-        "manager": (200, 404, 201, 200, 400),  # 400: the deputy's grant for the same group exists
-        "operator": (404, 404, 404, 404, 404),
+    # who: (project, someone else's key, create bucket, list grants, make grant, a read-write key
+    # scoped to the bucket: 400 for the read-only member, whose role never writes)
+    expected = {
+        "anonymous": (401, 401, 401, 401, 401, 401),
+        "outsider": (404, 404, 404, 404, 404, 404),
+        "read-only": (200, 404, 403, 200, 403, 400),
+        "member": (200, 200, 201, 200, 403, 201),
+        "deputy": (200, 404, 201, 200, 201, 201),
+        "manager": (200, 404, 201, 200, 400, 201),  # 400: the deputy's grant for the same group exists
+        "operator": (404, 404, 404, 404, 404, 404),
     }
+    scoped = {"description": "cast", "hours": 1,
+              "scope": {"kind": "buckets", "buckets": [{"name": "cast-api", "access": "readwrite"}]}}  # fmt: skip
     seen = {}
     PUBLIC = {"kind": "public", "confirm_public": True}
     for who in expected:
@@ -111,6 +161,7 @@ def test_authorization_by_the_cast(
             api("POST", f"projects/{n}/buckets/", {"name": f"b-{who.replace('-', '')}"}).status_code,
             api("GET", f"projects/{n}/buckets/cast-api/grants/").status_code,
             api("POST", f"projects/{n}/buckets/cast-api/grants/", PUBLIC).status_code,
+            api("POST", f"projects/{n}/keys/", scoped).status_code,
         )
     assert seen == expected
 

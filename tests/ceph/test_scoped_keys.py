@@ -22,9 +22,9 @@ from keys.expiry import keys_sweep
 from keys.models import AccessKey
 from keys.reconcile import keys_reconcile
 from keys.scopes import KeyScope, ScopeError, scope_from
-from keys.services import key_delete
+from keys.services import key_delete, key_reveal_secret
 from lifecycle.keys import key_create
-from lifecycle.memberships import membership_set_role
+from lifecycle.memberships import STALE, membership_set_role, memberships_apply_stale
 from projects.models import Membership, Project, Role
 from storage import client as storage
 from tests.support.s3 import s3_error_code, wait_refused
@@ -230,7 +230,28 @@ def test_a_policy_write_failing_withdraws_the_new_key(world: dict[str, Any], mon
     assert Bucket.objects.get(pk=world["raw"].pk).policy_dirty
 
 
-def test_scoped_keys_count_against_the_project_and_its_own_limit(world: dict[str, Any]) -> None:
+def test_a_scoped_key_is_its_own_user_and_its_secret_can_be_shown_again(world: dict[str, Any]) -> None:
     key = Key(world["alice"], _buckets(("results", "readwrite")))
     assert s3_error_code(key.key.access_key_id, key.secret) is None  # ListBuckets answers (empty)
     assert key.key.subuser == "" and key.key.rgw_user == "k" + key.key.access_key_id.lower()
+    assert key_reveal_secret(key=key.key, actor=world["alice"].user) == key.secret
+    # No write of the project user: the member got no subuser for it (only the manager has one).
+    subusers = storage._client().get_user(uid=storage.uid(world["project"].tenant))["subusers"]
+    assert Membership.objects.get(pk=world["alice"].pk).rgw_access == "" and len(subusers) == 1
+
+
+def test_a_role_change_ceph_refused_is_applied_by_the_retry(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = world["alice"]
+    key = Key(alice, _buckets(("raw", "readwrite")))
+
+    def down(**kwargs: object) -> None:
+        raise storage.StorageUnavailable("down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(storage, "scoped_user_writes", down)
+        membership_set_role(membership=alice, role=Role.READ_ONLY)
+    assert Membership.objects.get(pk=alice.pk).rgw_access == STALE
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert key.can("raw") == "r"

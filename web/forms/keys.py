@@ -66,6 +66,7 @@ class KeyCreateForm(forms.Form):
             (AccessKey.Scope.BUCKETS, "Only the buckets chosen below"),
         ],
         initial=AccessKey.Scope.MEMBER,
+        required=False,  # absent: the member's own access, as before scopes existed
         widget=forms.RadioSelect,
         help_text="A job that only reads its input needs no more than that: a narrower key does less harm if it leaks.",
         error_messages={"invalid_choice": "Choose one of the listed scopes."},
