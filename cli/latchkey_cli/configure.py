@@ -118,14 +118,21 @@ def configure(
     line), the aws profile runs that command instead and no file but the key cache holds a secret."""
     plan = [t for c in clients for t in targets(c, project)]
     texts = {t.path: inifile.read(t.path) for t in plan}  # refuses invalid files before anything changes
+    state = _state()
+    previous = state.get(project)
+    originals = {(f["path"], f["section"]): f for f in (previous or {}).get("files", [])}
     if process:  # static keys in ~/.aws/credentials would win over credential_process: ours go
-        plan = [t for t in plan if t.config != "aws-credentials" or inifile.section(texts[t.path], t.section)]
+        plan = [
+            t
+            for t in plan
+            if t.config != "aws-credentials"
+            or inifile.section(texts[t.path], t.section)
+            or (str(t.path), t.section) in originals  # taken out before: its original is kept for --remove
+        ]
     for t in plan:  # a first check; the writes themselves are undone if one still fails
         folder = next(p for p in (t.path, *t.path.parents) if p.exists())
         if not os.access(folder, os.W_OK) or (folder != t.path and not folder.is_dir()):
             raise CliError(f"{t.path}: no permission to write it.")
-    state = _state()
-    previous = state.get(project)
     what = "aws credential_process" if process else ",".join(clients)
     description = credentials.description(f"latchkey configure ({what}, {scopes.label(scope)})")
     body = scopes.key_body(description=description, hours=hours, scope=scope)
@@ -134,7 +141,6 @@ def configure(
     created = api.call("POST", f"projects/{project}/keys/", body)
     configs = {c["client"]: c["content"] for c in created["configs"]}
     records: list[dict[str, Any]] = []
-    originals = {(f["path"], f["section"]): f for f in (previous or {}).get("files", [])}
     try:
         for t in plan:
             text = texts[t.path]

@@ -166,6 +166,13 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
     ]
     current = used_and_renewed(current)
 
+    # Configured again: its new key replaces the cached one, and --remove still restores the
+    # credentials section the first run took out.
+    cli_run(home, LATCHKEY, "configure", "-p", "462000042", "--client", "aws", "--credential-process",
+            "--hours", "1", "--renew-minutes", "61")  # fmt: skip
+    current = used_and_renewed(current)
+    assert (aws_dir / "config").read_text() == config
+
     # No secret in any file but the cache.
     for path in home.rglob("*"):
         if path.is_file() and path != cache_path:
