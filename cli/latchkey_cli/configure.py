@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from latchkey_cli import inifile
+from latchkey_cli import credentials, inifile
+from latchkey_cli import scope as scopes
 from latchkey_cli.session import Api, CliError, state_dir
 
 CLIENTS = ("rclone", "s3cmd", "aws")
@@ -45,12 +46,22 @@ def targets(client: str, project: str) -> list[Target]:
     raise CliError(f"Unknown client {client!r}: choose from {', '.join(CLIENTS)}.")
 
 
-def parse_clients(text: str) -> list[str]:
+def parse_clients(text: str | None, *, credential_process: bool = False) -> list[str]:
+    if text is None:
+        return ["aws"] if credential_process else list(CLIENTS)
     clients = [c.strip() for c in text.split(",") if c.strip()]
     unknown = [c for c in clients if c not in CLIENTS]
     if not clients or unknown:
         raise CliError(f"Unknown client {', '.join(unknown) or '(none)'}: choose from {', '.join(CLIENTS)}.")
+    if credential_process and clients != ["aws"]:
+        raise CliError("--credential-process is for --client aws only: rclone and s3cmd cannot run a command.")
     return list(dict.fromkeys(clients))
+
+
+def _with_process(aws_config: str, command: list[str]) -> str:
+    """The profile as the server writes it, getting its keys from ``command`` instead."""
+    header, rest = aws_config.split("\n", 1)
+    return f"{header}\ncredential_process = {shlex.join(command)}\n{rest}"
 
 
 def _merge(old: str | None, new: str) -> str:
@@ -93,31 +104,51 @@ def _save_state(state: dict[str, Any]) -> None:
     inifile.write(_state_file(), json.dumps(state, indent=2), backup=False)
 
 
-def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoint: str | None) -> list[str]:
+def configure(
+    api: Api,
+    *,
+    project: str,
+    clients: list[str],
+    hours: int,
+    endpoint: str | None,
+    scope: scopes.Scope | None = None,
+    process: list[str] | None = None,
+) -> list[str]:
+    """Write a new key into ``clients``' files; with ``process`` (the `latchkey credentials` command
+    line), the aws profile runs that command instead and no file but the key cache holds a secret."""
     plan = [t for c in clients for t in targets(c, project)]
     texts = {t.path: inifile.read(t.path) for t in plan}  # refuses invalid files before anything changes
+    state = _state()
+    previous = state.get(project)
+    originals = {(f["path"], f["section"]): f for f in (previous or {}).get("files", [])}
+    if process:  # static keys in ~/.aws/credentials would win over credential_process: ours go
+        plan = [
+            t
+            for t in plan
+            if t.config != "aws-credentials"
+            or inifile.section(texts[t.path], t.section)
+            or (str(t.path), t.section) in originals  # taken out before: its original is kept for --remove
+        ]
     for t in plan:  # a first check; the writes themselves are undone if one still fails
         folder = next(p for p in (t.path, *t.path.parents) if p.exists())
         if not os.access(folder, os.W_OK) or (folder != t.path and not folder.is_dir()):
             raise CliError(f"{t.path}: no permission to write it.")
-    state = _state()
-    previous = state.get(project)
-    body: dict[str, Any] = {
-        "description": f"latchkey configure ({','.join(clients)}) on {socket.gethostname()}"[:200],
-        "hours": hours,
-    }
+    what = "aws credential_process" if process else ",".join(clients)
+    description = credentials.description(f"latchkey configure ({what}, {scopes.label(scope)})")
+    body = scopes.key_body(description=description, hours=hours, scope=scope)
     if endpoint:
         body["endpoint"] = endpoint
     created = api.call("POST", f"projects/{project}/keys/", body)
     configs = {c["client"]: c["content"] for c in created["configs"]}
     records: list[dict[str, Any]] = []
-    originals = {(f["path"], f["section"]): f for f in (previous or {}).get("files", [])}
     try:
         for t in plan:
             text = texts[t.path]
             old = inifile.section(text, t.section)
-            new = configs[t.config]
-            if t.section == "default":  # s3cmd: our keys over the user's [default]
+            new: str | None = configs[t.config]
+            if process and new is not None:
+                new = _with_process(new, process) if t.config == "aws-config" else None
+            if t.section == "default" and new is not None:  # s3cmd: our keys over the user's [default]
                 new = _merge(old, new)
             texts[t.path] = inifile.splice(text, t.section, new)
             inifile.write(t.path, texts[t.path], backup=True)
@@ -136,12 +167,20 @@ def configure(api: Api, *, project: str, clients: list[str], hours: int, endpoin
         _undo(records)
         api.call("DELETE", f"projects/{project}/keys/{created['key']['access_key_id']}/")
         raise
-    state[project] = {"server": api.server, "access_key_id": created["key"]["access_key_id"], "files": records}
+    entry = {"server": api.server, "access_key_id": created["key"]["access_key_id"], "files": records}
+    if process:
+        with credentials.cache_locked(project, scope) as cache:  # the first aws call uses this key
+            credentials.adopt(api, cache, project=project, made=created)
+        entry["cache"] = str(cache)
+    state[project] = entry
     _save_state(state)
     if previous:  # the key this replaces
-        _delete_key(api, project, previous["access_key_id"])
+        if previous.get("cache") and previous["cache"] != entry.get("cache"):
+            credentials.forget(api, Path(previous["cache"]), project)
+        credentials.revoke(api, project, previous["access_key_id"])
     return [f"{t.path} [{t.section}]" for t in plan] + [
         f"key {created['key']['access_key_id']} expires {created['key']['expires_at']}"
+        + (" (then renewed by `latchkey credentials`)" if process else "")
     ]
 
 
@@ -157,24 +196,15 @@ def _undo(records: list[dict[str, Any]]) -> None:
             inifile.write(path, text, backup=False)
 
 
-def _delete_key(api: Api, project: str, access_key_id: str) -> None:
-    try:
-        api.call("DELETE", f"projects/{project}/keys/{access_key_id}/")
-    except CliError as exc:
-        # 404: gone already; 400 on a bodiless DELETE: the key has already ended. Both are done.
-        if exc.status not in (400, 404):
-            raise
-
-
 def remove(api: Api, *, project: str) -> list[str]:
     state = _state()
     entry = state.get(project)
     if not entry:
         raise CliError(f"Nothing was configured for project {project} on this machine.")
     _undo(entry["files"])
-    _delete_key(api, project, entry["access_key_id"])
+    revoked = credentials.forget(api, Path(entry["cache"]), project) if entry.get("cache") else []
+    credentials.revoke(api, project, entry["access_key_id"])
     del state[project]
     _save_state(state)
-    return [f"{r['path']} [{r['section']}] restored" for r in entry["files"]] + [
-        f"key {entry['access_key_id']} revoked"
-    ]
+    ids = dict.fromkeys([entry["access_key_id"], *revoked])
+    return [f"{r['path']} [{r['section']}] restored" for r in entry["files"]] + [f"key {i} revoked" for i in ids]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import shutil
 import sys
 from typing import Any
 
 from latchkey_cli import configure as conf
+from latchkey_cli import credentials as creds
 from latchkey_cli import inifile
+from latchkey_cli import scope as scopes
 from latchkey_cli.session import Api, CliError, login, logout
+
+PROJECT = re.compile(r"^[0-9]{3,20}$")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,15 +36,60 @@ def _parser() -> argparse.ArgumentParser:
             k.add_argument("--hours", type=int, required=True)
         if name == "create":
             k.add_argument("--description", "-d", required=True)
+            scopes.add_options(k)
         if name == "show":
             k.add_argument("--plain", action="store_true", help="access and secret key on one line")
+    cr = sub.add_parser(
+        "credentials",
+        help="a key as AWS credential_process JSON, renewed before it ends",
+        description="Prints the AWS credential_process JSON for a key of the project, kept (secret included, "
+        "mode 0600) in ~/.config/latchkey/credentials/ and reused until it is --renew-minutes from its end; "
+        "then a new key replaces it and the old one is deleted.",
+    )
+    cr.add_argument("--project", "-p", required=True)
+    cr.add_argument("--hours", type=int, default=8, help="how long each new key lasts (default 8)")
+    _renew_option(cr)
+    scopes.add_options(cr)
     c = sub.add_parser("configure", help="make a key and write it into rclone, s3cmd and aws configs")
     c.add_argument("--project", "-p", required=True)
-    c.add_argument("--client", default="rclone,s3cmd,aws", help="comma-separated: rclone, s3cmd, aws")
+    c.add_argument("--client", help="comma-separated: rclone, s3cmd, aws (default all; aws with --credential-process)")
     c.add_argument("--hours", type=int, default=8)
     c.add_argument("--endpoint", help="an endpoint name the site offers")
+    c.add_argument(
+        "--credential-process",
+        action="store_true",
+        help="write an aws profile that runs `latchkey credentials` (keys renewed, no secret in ~/.aws)",
+    )
+    _renew_option(c)
+    scopes.add_options(c)
     c.add_argument("--remove", action="store_true", help="remove what configure wrote and revoke its key")
     return p
+
+
+def _renew_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--renew-minutes",
+        type=int,
+        default=None,
+        help=f"make a new key when the cached one has this little time left (default {creds.RENEW_MINUTES})",
+    )
+
+
+def _program() -> str:
+    """This command's absolute path, for a credential_process line that works from any directory."""
+    here = os.path.abspath(sys.argv[0])
+    if os.path.basename(here) == "latchkey" and os.access(here, os.X_OK):
+        return here
+    found = shutil.which("latchkey")
+    if not found:
+        raise CliError("Cannot find the latchkey command on PATH to write into the profile.")
+    return os.path.abspath(found)
+
+
+def _process_command(args: argparse.Namespace, scope: scopes.Scope | None) -> list[str]:
+    renew = [] if args.renew_minutes is None else ["--renew-minutes", str(args.renew_minutes)]
+    command = [_program(), "credentials", "-p", args.project, "--hours", str(args.hours)]
+    return command + renew + scopes.arguments(scope)
 
 
 def _table(rows: list[list[Any]]) -> str:
@@ -57,6 +109,11 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "logout":
         logout()
         return "Logged out."
+    if getattr(args, "project", None) is not None and not PROJECT.match(args.project):
+        raise CliError(f"--project {args.project!r}: a project is its number, 3 to 20 digits.")
+    scope = scopes.parse(read_only=args.read_only, buckets=args.bucket) if hasattr(args, "bucket") else None
+    if args.command == "configure" and args.renew_minutes is not None and not args.credential_process:
+        raise CliError("--renew-minutes goes with --credential-process.")
     api = Api()
     if args.command == "projects":
         rows = [["PROJECT", "TITLE", "ROLE", "USED", "QUOTA"]] + [
@@ -67,18 +124,31 @@ def run(args: argparse.Namespace) -> str:
     if args.command == "configure":
         if args.remove:
             return "\n".join(conf.remove(api, project=args.project))
-        clients = conf.parse_clients(args.client)
-        lines = conf.configure(api, project=args.project, clients=clients, hours=args.hours, endpoint=args.endpoint)
+        clients = conf.parse_clients(args.client, credential_process=args.credential_process)
+        process = _process_command(args, scope) if args.credential_process else None
+        lines = conf.configure(
+            api,
+            project=args.project,
+            clients=clients,
+            hours=args.hours,
+            endpoint=args.endpoint,
+            scope=scope,
+            process=process,
+        )
         return "Written:\n  " + "\n  ".join(lines)
+    if args.command == "credentials":
+        renew = creds.RENEW_MINUTES if args.renew_minutes is None else args.renew_minutes
+        answer = creds.credentials(api, project=args.project, scope=scope, hours=args.hours, renew_minutes=renew)
+        return json.dumps(answer)
     base = f"projects/{args.project}/keys/"
     if args.action == "list":
         keys = api.call("GET", base)
-        rows = [["ACCESS KEY", "EXPIRES", "DESCRIPTION"]] + [
-            [k["access_key_id"], k["expires_at"], k["description"]] for k in keys
+        rows = [["ACCESS KEY", "EXPIRES", "SCOPE", "DESCRIPTION"]] + [
+            [k["access_key_id"], k["expires_at"], scopes.label(k.get("scope")), k["description"]] for k in keys
         ]
         return _table(rows) if keys else "No active keys."
     if args.action == "create":
-        made = api.call("POST", base, {"description": args.description, "hours": args.hours})
+        made = api.call("POST", base, scopes.key_body(description=args.description, hours=args.hours, scope=scope))
         return f"{made['key']['access_key_id']} {made['secret_key']}\n(the secret is shown only now)"
     if args.action == "extend":
         key = api.call("POST", f"{base}{args.access_key_id}/extend/", {"hours": args.hours})

@@ -34,15 +34,15 @@ def _token_file() -> Path:
     return state_dir() / "token.json"
 
 
-def _save(data: dict[str, Any]) -> None:
-    """Atomically, 0600, never through a symbolic link: the file holds a refresh token. A link
-    planted at the path (say, into a shared folder) is refused, not followed; the new content goes
-    to a fresh private file that then replaces the old one in one step."""
-    path = _token_file()
+def save_private(path: Path, data: dict[str, Any]) -> None:
+    """Atomically, 0600 from the start, never through a symbolic link: the file holds a secret (a
+    refresh token, a cached key). A link planted at the path (say, into a shared folder) is refused,
+    not followed; the new content goes to a fresh private file that then replaces the old one in
+    one step."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.is_symlink() or path.parent.is_symlink():
-        raise CliError(f"{path} is a symbolic link; Latchkey will not write its login through one. Remove it.")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".token.", suffix=".json")  # 0600, O_EXCL
+        raise CliError(f"{path} is a symbolic link; Latchkey will not write a secret through one. Remove it.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".json")  # 0600, O_EXCL
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle)
@@ -51,7 +51,7 @@ def _save(data: dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise CliError(f"{path}: cannot save the login ({exc.strerror})") from None
+        raise CliError(f"{path}: cannot save it ({exc.strerror})") from None
 
 
 def _load() -> dict[str, Any]:
@@ -130,14 +130,15 @@ def login(server: str, *, say: Callable[[str], None] = print, sleep: Callable[[f
 
 
 def _store_tokens(server: str, token_endpoint: str, body: dict[str, Any]) -> None:
-    _save(
+    save_private(
+        _token_file(),
         {
             "server": server,
             "token_endpoint": token_endpoint,
             "access_token": body["access_token"],
             "refresh_token": body.get("refresh_token"),
             "expires_at": time.time() + float(body.get("expires_in", 3600)) - 30,
-        }
+        },
     )
 
 

@@ -70,7 +70,7 @@ def test_the_login_is_saved_atomically_0600_and_never_through_a_link(tmp_path: P
     token.parent.mkdir()
     token.write_text("{}")
     token.chmod(0o644)  # left readable by an older version or by hand
-    session._save({"refresh_token": "r1"})
+    session.save_private(token, {"refresh_token": "r1"})
     assert token.stat().st_mode & 0o777 == 0o600 and session._load() == {"refresh_token": "r1"}
     assert [p.name for p in token.parent.iterdir()] == ["token.json"]  # no temporary file left
 
@@ -79,7 +79,7 @@ def test_the_login_is_saved_atomically_0600_and_never_through_a_link(tmp_path: P
     token.unlink()
     token.symlink_to(shared)
     with pytest.raises(CliError, match="symbolic link"):
-        session._save({"refresh_token": "r2"})
+        session.save_private(token, {"refresh_token": "r2"})
     with pytest.raises(CliError, match="symbolic link"):
         session._load()
     assert shared.read_text() == "untouched"
