@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from accounts.models import User
+from buckets.services import bucket_create
 from keys.models import AccessKey
 from projects.models import Membership, Project, Role
+from storage import client as storage
 from tests.support import ROOT
 from tests.support.cli import LATCHKEY, approve_in_django, cli_run
 from tests.support.s3 import s3_error_code, wait_refused
@@ -220,3 +223,29 @@ def test_bad_scope_options_are_one_clear_line_and_make_no_key(live_server, tmp_p
     assert too_long.returncode == 1 and "hours" in too_long.stderr and "Traceback" not in too_long.stderr
     assert not AccessKey.objects.exists()
     assert not (home / ".aws").exists() and not list((home / ".config/latchkey/credentials").glob("*.json"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scope_options_make_keys_ceph_holds_to_their_scope(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    number = "462000044"
+    home = _member(live_server.url, tmp_path, number)
+    member = Membership.objects.get(project__number=number)
+    manager = Membership.objects.create(user=User.objects.create_user(username=f"m-{secrets.token_hex(3)}"),
+                                        project=member.project, role=Role.MANAGER)  # fmt: skip
+    for name in ("inputs", "outputs"):
+        bucket_create(membership=manager, name=name)
+    made = cli_run(home, LATCHKEY, "keys", "create", "-p", number, "-d", "job", "--hours", "1",
+                   "--bucket", "outputs:readwrite").stdout.split()  # fmt: skip
+    s3 = storage.s3_client(access_key=made[0], secret_key=made[1])
+    s3.put_object(Bucket="outputs", Key="result", Body=b"1")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.list_objects_v2(Bucket="inputs")
+    listed = cli_run(home, LATCHKEY, "keys", "list", "-p", number).stdout
+    assert re.search(rf"{made[0]}\s.*outputs:readwrite", listed), listed
+
+    reader = _credentials(home, "-p", number, "--read-only")
+    s3 = storage.s3_client(access_key=reader["AccessKeyId"], secret_key=reader["SecretAccessKey"])
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="outputs")["Contents"]] == ["result"]
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3.put_object(Bucket="inputs", Key="x", Body=b"1")
+    assert AccessKey.objects.get(access_key_id=reader["AccessKeyId"]).scope == AccessKey.Scope.READ_ONLY
