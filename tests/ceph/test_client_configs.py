@@ -16,10 +16,12 @@ import pytest
 import requests
 from django.conf import settings
 
+from accounts.models import User
 from buckets.grants import GrantRequest, grant_create
 from buckets.services import bucket_create
-from keys.configs import ClientSettings, ConfigFile, client_configs, remote_name
+from keys.configs import ClientSettings, ConfigFile, client_configs, remote_name, secret_bundle
 from keys.models import AccessKey
+from keys.scopes import scope_from
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from storage import client as storage
@@ -188,3 +190,31 @@ def test_another_projects_bucket_as_tenant_colon_bucket(configs: dict[str, Any],
         f"print(len(s3.get_object(Bucket={target!r}, Key='from-rclone.bin')['Body'].read()))\n"
     )
     assert run(sys.executable, "-c", script).stdout.strip() == str(len(PAYLOAD))
+
+
+def test_a_bucket_scoped_keys_files_say_so_and_work_with_rclone_s3cmd_and_aws(configs: dict[str, Any]) -> None:
+    """The scope comment leaves every file readable by its client; the key writes (multipart
+    too: the payload is more than one chunk) and reads its bucket through each of them."""
+    d, project = configs["dir"], configs["project"]
+    boss = Membership.objects.create(user=User.objects.create_user(username=f"boss-{secrets.token_hex(3)}"),
+                                     project=project, role=Role.MANAGER)  # fmt: skip
+    bucket_create(membership=boss, name="scoped-out")
+    scope = scope_from("buckets", [("scoped-out", "readwrite")])
+    issued = key_create(membership=configs["membership"], hours=1, description="scoped", scope=scope)
+    bundle = secret_bundle(access_key=issued.key.access_key_id, secret=issued.secret, project_number=project.number,
+                           endpoint=settings.LATCHKEY_S3_ENDPOINTS[0][1], scope=scope.label)  # fmt: skip
+    files = {c.client: c for c in bundle.configs}
+    assert files["rclone"].content.startswith("# Latchkey key scope: only the buckets scoped-out:readwrite.")
+    remote = remote_name(project.number)
+    rc = ("rclone", "--config", str(_write(d, files["rclone"])))
+    run(*rc, "copyto", str(d / "payload.bin"), f"{remote}:scoped-out/rc.bin")
+    s3 = ("s3cmd", "-c", str(_write(d, files["s3cmd"])))
+    run(*s3, "put", str(d / "payload.bin"), "s3://scoped-out/s3cmd.bin")
+    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(_write(d, files["aws-credentials"])),
+               AWS_CONFIG_FILE=str(_write(d, files["aws-config"])))  # fmt: skip
+    aws = (str(ROOT / ".venv/bin/aws"), "--profile", remote, "s3")
+    run(*aws, "cp", str(d / "payload.bin"), "s3://scoped-out/aws.bin", env=env)
+    assert sorted(run(*rc, "lsf", f"{remote}:scoped-out").stdout.split()) == ["aws.bin", "rc.bin", "s3cmd.bin"]
+    run(*aws, "cp", "s3://scoped-out/rc.bin", str(d / "back.bin"), env=env)
+    assert (d / "back.bin").read_bytes() == PAYLOAD
+    assert run(*s3, "mb", "s3://not-for-this-key", check=False).returncode != 0  # it creates no bucket

@@ -9,9 +9,14 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from buckets.models import Bucket as ProjectBucket
+from buckets.services import bucket_create
 from keys.models import AccessKey
+from keys.scopes import scope_from
 from lifecycle.keys import key_create
 from portal.celery import app as celery_app
+from projects.models import Role as MemberRole
+from storage.client import bucket_policy_get, scoped_users
 from tests.support.s3 import s3_error_code, wait_refused
 from tests.support.workers import start_worker, stop_worker, sweep_until_expired
 
@@ -93,3 +98,25 @@ def test_a_starting_worker_sweeps_without_being_asked(project, member_of) -> Non
     finally:
         stop_worker(proc)
     assert wait_refused(overdue.key.access_key_id, overdue.secret) == "InvalidAccessKeyId"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_ends_a_scoped_key_and_then_its_statements(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
+    """Nothing of an expired scoped key stays in Ceph: the worker removes its user, and the task
+    its end queues rewrites the bucket that named it, with nobody else asking."""
+    manager, member = member_of(project, MemberRole.MANAGER, "boss"), member_of(project)
+    bucket_create(membership=manager, name="job-input")
+    scope = scope_from("buckets", [("job-input", "read")])
+    issued = key_create(membership=member, hours=1, description="job", scope=scope)
+    assert issued.key.rgw_user in str(bucket_policy_get(tenant=project.tenant, name="job-input"))
+    AccessKey.objects.filter(pk=issued.key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    sweep_until_expired(worker, issued.key.pk)
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    deadline = time.monotonic() + 60
+    while bucket_policy_get(tenant=project.tenant, name="job-input") is not None:
+        assert worker.poll() is None, worker.stdout.read()
+        assert time.monotonic() < deadline, "the worker did not remove the statement"
+        time.sleep(0.2)
+    assert not ProjectBucket.objects.get(project=project, name="job-input").policy_dirty
+    assert project.tenant not in scoped_users()
