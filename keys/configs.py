@@ -21,6 +21,7 @@ class ClientSettings:
     secret_key: str
     endpoint: str  # with scheme: rclone assumes https without one
     region: str  # the zonegroup's api_name; other values break bucket creation
+    makes_buckets: bool = True  # False for scoped keys: their user may create no bucket
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def rclone_config(settings: ClientSettings, *, remote: str) -> str:
         f"secret_access_key = {settings.secret_key}\n"
         f"endpoint = {settings.endpoint}\n"
         f"region = {settings.region}\n"
-        "acl = bucket-owner-full-control\n"
+        "acl = bucket-owner-full-control\n" + ("" if settings.makes_buckets else "no_check_bucket = true\n")
+        # rclone creates the bucket before its first upload unless told not to; a scoped key may
+        # not (AccessDenied, the whole copy fails), and its bucket exists already.
     )
 
 
@@ -196,8 +199,10 @@ def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint
     """Every client's file for a key, with the cluster's region; a scoped key's files say its
     scope in a comment (JSON has none: s3.json goes without)."""
     region = storage.region()
-    configs = client_configs(ClientSettings(access_key, secret, endpoint, region), project_number=project_number)
     note = scope_comment(scope)
+    configs = client_configs(
+        ClientSettings(access_key, secret, endpoint, region, makes_buckets=not note), project_number=project_number
+    )
     if note:
         configs = [c if c.filename.endswith(".json") else replace(c, content=note + c.content) for c in configs]
     return SecretBundle(access_key=access_key, secret=secret, endpoint=endpoint, region=region, configs=configs)
