@@ -25,7 +25,7 @@ class AccessKey(models.Model):
     access_key_id = models.CharField(max_length=20, unique=True)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="access_keys")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_keys")
-    subuser = models.CharField(max_length=32)  # the owner's rgw_name when the key was made
+    subuser = models.CharField(max_length=32, blank=True)  # the owner's rgw_name when the key was made; "" if scoped
     description = models.CharField(max_length=200)
     scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.MEMBER)
     # Whether the scope itself allows any write (member: yes; read-only: no; buckets: if one is
