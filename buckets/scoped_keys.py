@@ -50,20 +50,30 @@ def _buckets_of(key: AccessKey) -> list[Bucket]:
     return list(Bucket.objects.filter(scoped_keys__key=key))
 
 
-def _sync_each(buckets: list[Bucket]) -> None:
-    try:
-        for bucket in buckets:
+def _sync_each(buckets: list[Bucket], *, tolerate: bool = False) -> None:
+    """Write each bucket's policy. A failure marks what is left dirty and raises; with
+    ``tolerate``, a bucket Ceph refuses (gone, a broken foreign policy) is only marked dirty and
+    the rest are written, while an unreachable Ceph still raises."""
+    for n, bucket in enumerate(buckets):
+        try:
             with transaction.atomic():
                 bucket_policy_sync(bucket_locked(bucket.pk))
-    except storage.StorageError:
-        mark_dirty(Bucket.objects.filter(pk__in=[b.pk for b in buckets]))
-        raise
+        except Bucket.DoesNotExist:
+            continue
+        except storage.StorageError as exc:
+            if tolerate and not isinstance(exc, storage.StorageUnavailable):
+                mark_dirty(Bucket.objects.filter(pk=bucket.pk))
+                log.warning("bucket %s: policy not written (%s); the periodic check retries", bucket, exc.code)
+                continue
+            mark_dirty(Bucket.objects.filter(pk__in=[b.pk for b in buckets[n:]]))
+            raise
 
 
 def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
     """Before a new scoped key is handed out: its buckets recorded and their policies written,
     so the key works the moment its owner has it. Raises StorageError (the key is withdrawn;
-    buckets already written are marked for rewriting)."""
+    buckets already written are marked for rewriting). A read-only key does not wait for a
+    bucket Ceph refuses: that one stays unreadable to it until the periodic check writes it."""
     if scope.kind == AccessKey.Scope.BUCKETS:
         buckets = {b.name: b for b in Bucket.objects.filter(project=key.project_id)}
         KeyBucket.objects.bulk_create(
@@ -73,13 +83,18 @@ def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
                 if name in buckets
             ]
         )
-    _sync_each(_buckets_of(key))
+    try:
+        _sync_each(_buckets_of(key), tolerate=scope.kind == AccessKey.Scope.READ_ONLY)
+    except storage.StorageError:
+        mark_dirty(Bucket.objects.filter(pk__in=[b.pk for b in _buckets_of(key)]))
+        raise
 
 
 def scoped_keys_follow_member(*, membership: Membership) -> int:
-    """After a role change: each live scoped key of the member gets its floor in Ceph (read only
-    unless both the scope and the role write) and the statements naming it are rewritten from
-    the new role. Returns how many keys; raises StorageError (statements left dirty)."""
+    """After a role change: the statements naming the member's live scoped keys are marked and
+    rewritten from the new role, and each key gets its floor in Ceph (read only unless both the
+    scope and the role write). Every key is tried; returns how many; raises the last
+    StorageError (what failed stays dirty, the role stays stale and is retried)."""
     keys = list(
         AccessKey.objects.filter(
             project=membership.project, owner=membership.user, status__in=LIVE, rgw_user__gt=""
@@ -87,10 +102,21 @@ def scoped_keys_follow_member(*, membership: Membership) -> int:
     )
     buckets: dict[int, Bucket] = {}
     for key in keys:
-        writes = key.scope_writes and membership.role in WRITING
-        storage.scoped_user_writes(tenant=key.project.tenant, user=key.rgw_user, writes=writes)
         buckets.update((b.pk, b) for b in _buckets_of(key))
-    _sync_each(list(buckets.values()))
+    mark_dirty(Bucket.objects.filter(pk__in=list(buckets)))  # first: a failure below leaves them dirty
+    failure: storage.StorageError | None = None
+    try:
+        _sync_each(list(buckets.values()))
+    except storage.StorageError as exc:
+        failure = exc
+    for key in keys:
+        writes = key.scope_writes and membership.role in WRITING
+        try:
+            storage.scoped_user_writes(tenant=key.project.tenant, user=key.rgw_user, writes=writes)
+        except storage.StorageError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
     return len(keys)
 
 

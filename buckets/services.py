@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from buckets.errors import BucketError
 from buckets.models import Bucket
-from buckets.sync import bucket_locked, bucket_policy_sync
+from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_soon
+from keys.models import AccessKey
+from keys.services import LIVE
 from projects.models import Membership
 from projects.services import project_provision
 from storage import client as storage
@@ -73,6 +75,11 @@ def bucket_create(*, membership: Membership, name: str) -> Bucket:
     except IntegrityError:  # recorded concurrently (a usage refresh saw it first)
         bucket = Bucket.objects.get(project=project, name=name)
     log.info("bucket %s created by user %s", bucket, membership.user_id)
+    if AccessKey.objects.filter(project=project, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY).exists():
+        # The project's read-only keys read every bucket: this one too, now. If Ceph refuses,
+        # the bucket is made and the periodic check writes its policy (the keys wait, refused).
+        Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=True)
+        policies_sync_soon(project)
     return bucket
 
 

@@ -195,6 +195,15 @@ def scope_comment(scope: str) -> str:
     )
 
 
+def _noted(content: str, note: str) -> str:
+    """``note`` at the top, or under the section header of an INI file: a comment above the
+    header would belong to whatever section comes before it once the text is added to a file."""
+    first, _, rest = content.partition("\n")
+    if first.startswith("[") and first.rstrip().endswith("]"):
+        return f"{first}\n{note}{rest}"
+    return note + content
+
+
 def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint: str, scope: str = "") -> SecretBundle:
     """Every client's file for a key, with the cluster's region; a scoped key's files say its
     scope in a comment (JSON has none: s3.json goes without)."""
@@ -204,7 +213,7 @@ def secret_bundle(*, access_key: str, secret: str, project_number: str, endpoint
         ClientSettings(access_key, secret, endpoint, region, makes_buckets=not note), project_number=project_number
     )
     if note:
-        configs = [c if c.filename.endswith(".json") else replace(c, content=note + c.content) for c in configs]
+        configs = [c if c.filename.endswith(".json") else replace(c, content=_noted(c.content, note)) for c in configs]
     return SecretBundle(access_key=access_key, secret=secret, endpoint=endpoint, region=region, configs=configs)
 
 

@@ -4,6 +4,7 @@ and the member may reach them is checked against the project in buckets/scoped_k
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,6 +13,9 @@ from keys.models import AccessKey
 from portal.errors import Refused
 
 ACCESSES = ("read", "readwrite")
+# Wide enough for any bucket radosgw 16 accepts by default, narrow enough that nothing odd (a
+# control character, a tenant prefix "T:") reaches a query.
+BUCKET_NAME = re.compile(r"^[A-Za-z0-9._-]{1,63}$")
 
 
 class ScopeError(Refused):
@@ -61,8 +65,10 @@ def scope_from(kind: str, buckets: list[tuple[str, str]] | None = None) -> KeySc
         raise ScopeError(f"A key can be limited to at most {limit} buckets.")
     seen: dict[str, str] = {}
     for name, access in buckets:
-        if not name or len(name) > 63:
-            raise ScopeError("A bucket name is 1 to 63 characters long.")
+        if not BUCKET_NAME.match(name):
+            raise ScopeError(
+                f"{name[:70]!r} is not a bucket name: 1 to 63 letters, digits, dots, hyphens or underscores."
+            )
         if access not in ACCESSES:
             raise ScopeError(f"The access to bucket {name!r} must be 'read' or 'readwrite'.")
         if name in seen:

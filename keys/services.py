@@ -76,8 +76,10 @@ def key_issue(
     key_check_hours(membership.project, hours)
     now = now or timezone.now()
     with transaction.atomic():
-        # Serialises concurrent creations by one member, so the limit cannot be overrun.
-        membership_locked(membership.pk)
+        # Serialises concurrent creations by one member, so the limit cannot be overrun; its
+        # role now, not the caller's copy, sets a scoped key's floor (a downgrade may have won).
+        current = membership_locked(membership.pk)
+        role = current.role if current is not None else membership.role
         active = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE).count()
         if active >= settings.LATCHKEY_KEY_MAX_ACTIVE:
             raise KeyActionError(
@@ -102,7 +104,7 @@ def key_issue(
             key.rgw_user = "k" + key.access_key_id.lower()
             AccessKey.objects.filter(pk=key.pk).update(rgw_user=key.rgw_user)
     try:
-        secret = _ceph_create(key, writes=scope.writes and membership.role in WRITING)
+        secret = _ceph_create(key, writes=scope.writes and role in WRITING)
         if prepare is not None:
             prepare(key)
     except storage.StorageError:

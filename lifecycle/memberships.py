@@ -59,8 +59,14 @@ def membership_set_role(*, membership: Membership, role: Role) -> None:
 
 
 def _role_apply(*, membership: Membership) -> None:
-    # Scoped keys first: provisioning marks the membership applied, ending the retries.
-    scoped_keys_follow_member(membership=membership)
+    """Both halves of a role in Ceph, each tried whatever the other does; a failure keeps the
+    membership stale (provisioning marks it applied), so it is retried."""
+    try:
+        scoped_keys_follow_member(membership=membership)
+    except storage.StorageError:
+        membership_provision(membership=membership)
+        Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
+        raise
     membership_provision(membership=membership)
 
 

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import random
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -405,10 +406,15 @@ def scoped_user_create(*, tenant: str, user: str, access_key: str, writes: bool)
 
 
 def scoped_user_writes(*, tenant: str, user: str, writes: bool) -> None:
-    """Set the key's floor: read only, or reads and writes (still only where policies allow)."""
+    """Set the key's floor: read only, or reads and writes (still only where policies allow).
+    A user already gone has no floor to set: done."""
     adm = _client()
     query = urlencode({"format": "json", "uid": scoped_uid(tenant, user), "op-mask": _op_mask(writes)})
-    _call("modify_user", adm.request, "post", f"/{adm._admin}/user?{query}")
+    try:
+        _call("modify_user", adm.request, "post", f"/{adm._admin}/user?{query}")
+    except StorageError as exc:
+        if exc.code != "NoSuchUser":
+            raise
 
 
 def scoped_user_remove(*, tenant: str, user: str) -> None:
@@ -432,13 +438,18 @@ def scoped_user_secret(*, tenant: str, user: str) -> str | None:
     return str(keys[0]["secret_key"]) if keys else None
 
 
-def scoped_users(*, prefix: str = "k") -> dict[str, set[str]]:
-    """Every user whose id within its tenant starts with ``prefix``, by tenant (one admin call
-    for the whole cluster: the metadata listing of users)."""
+# Exactly what keys.services names them: "k" + the access key id ("LK" + 18) in lower case. A
+# looser match would take a project's own user "T$T" for a scoped key when T starts with "k".
+SCOPED_USER = re.compile(r"^klk[a-z0-9]{18}$")
+
+
+def scoped_users() -> dict[str, set[str]]:
+    """Every scoped key's user, by tenant (one admin call for the whole cluster: the metadata
+    listing of users)."""
     found: dict[str, set[str]] = {}
     for entry in _call("get_users", _client().get_users) or []:
         tenant, sep, user = str(entry).partition("$")
-        if sep and user.startswith(prefix) and ":" not in user:
+        if sep and user != tenant and SCOPED_USER.match(user):
             found.setdefault(tenant, set()).add(user)
     return found
 

@@ -60,8 +60,12 @@ def parse_clients(text: str | None, *, credential_process: bool = False) -> list
 
 def _with_process(aws_config: str, command: list[str]) -> str:
     """The profile as the server writes it, getting its keys from ``command`` instead."""
-    header, rest = aws_config.split("\n", 1)
-    return f"{header}\ncredential_process = {shlex.join(command)}\n{rest}"
+    lines = aws_config.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if inifile.HEADER.match(line.strip())), None)
+    if at is None:
+        raise CliError("The site sent an aws config without a profile; it cannot be used.")
+    process = f"credential_process = {shlex.join(command)}\n"
+    return "".join([*lines[: at + 1], process, *lines[at + 1 :]])
 
 
 def _merge(old: str | None, new: str) -> str:

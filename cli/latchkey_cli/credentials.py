@@ -162,6 +162,7 @@ def forget(api: Api, path: Path, project: str) -> list[str]:
         ids = [*(cached.get("revoke") or []), cached["access_key_id"]] if cached else []
         for access_key_id in ids:
             revoke(api, project, access_key_id)
+        # The lock file stays: a process waiting on it and one opening a new file would each
+        # hold "the" lock and each make a key.
         path.unlink(missing_ok=True)
-        path.with_suffix(".lock").unlink(missing_ok=True)
     return ids

@@ -249,3 +249,17 @@ def test_scope_options_make_keys_ceph_holds_to_their_scope(live_server, tmp_path
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.put_object(Bucket="inputs", Key="x", Body=b"1")
     assert AccessKey.objects.get(access_key_id=reader["AccessKeyId"]).scope == AccessKey.Scope.READ_ONLY
+
+    # A profile for a scoped key: the site's scope comment lands under the profile's header, so
+    # the file still parses, the default profile gains nothing, and aws reads with the key.
+    aws_dir = home / ".aws"
+    aws_dir.mkdir(exist_ok=True)
+    (aws_dir / "config").write_text("[default]\nregion = eu-north-1\n")
+    cli_run(home, LATCHKEY, "configure", "-p", number, "--client", "aws", "--credential-process", "--read-only")
+    config = (aws_dir / "config").read_text()
+    assert config.split("[profile")[0].strip() == "[default]\nregion = eu-north-1", config
+    assert re.search(r"^\[profile latchkey-462000044\]\n# Latchkey key scope: read-only", config, re.M), config
+    assert config.count("credential_process") == 1
+    profile = ("--profile", "latchkey-462000044")
+    assert "result" in cli_run(home, AWS, *profile, "s3api", "list-objects-v2", "--bucket", "outputs").stdout
+    assert cli_run(home, AWS, *profile, "s3", "cp", str(aws_dir / "config"), "s3://outputs/x", check=False).returncode

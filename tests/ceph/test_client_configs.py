@@ -204,7 +204,9 @@ def test_a_bucket_scoped_keys_files_say_so_and_work_with_rclone_s3cmd_and_aws(co
     bundle = secret_bundle(access_key=issued.key.access_key_id, secret=issued.secret, project_number=project.number,
                            endpoint=settings.LATCHKEY_S3_ENDPOINTS[0][1], scope=scope.label)  # fmt: skip
     files = {c.client: c for c in bundle.configs}
-    assert files["rclone"].content.startswith("# Latchkey key scope: only the buckets scoped-out:readwrite.")
+    assert files["rclone"].content.startswith(
+        f"[{remote_name(project.number)}]\n# Latchkey key scope: only the buckets"
+    )
     assert "no_check_bucket = true" in files["rclone"].content  # else rclone's CreateBucket fails the copy
     assert "no_check_bucket" not in configs["rclone"].content  # a member's key may make buckets
     remote = remote_name(project.number)

@@ -77,7 +77,8 @@ def test_a_bucket_key_made_on_the_page_works_and_says_its_scope(project, member_
     key = AccessKey.objects.get(project=project)
     assert key.scope == "buckets" and key.rgw_user
     configs = {c.client: c.content for c, _ in response.context["configs"]}
-    assert configs["rclone"].startswith("# Latchkey key scope: only the buckets inputs:read, outputs:readwrite.")
+    assert configs["rclone"].split("\n")[1] == "# Latchkey key scope: only the buckets inputs:read, outputs:readwrite."
+    assert configs["shell"].startswith("# Latchkey key scope: only the buckets")
     assert "scope" not in configs["s3fs-json"]  # JSON has no comments; the file must still parse
     s3 = storage.s3_client(access_key=key.access_key_id, secret_key=response.context["secret"])
     s3.put_object(Bucket="outputs", Key="result", Body=b"1")

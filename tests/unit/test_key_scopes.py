@@ -23,8 +23,10 @@ def test_bucket_scopes_are_sorted_and_say_whether_they_write() -> None:
         ("buckets", [], "at least one bucket"),
         ("read-only", [("raw", "read")], "only with the 'buckets' scope"),
         ("buckets", [("raw", "write")], "must be 'read' or 'readwrite'"),
-        ("buckets", [("", "read")], "1 to 63 characters"),
-        ("buckets", [("x" * 64, "read")], "1 to 63 characters"),
+        ("buckets", [("", "read")], "1 to 63 letters"),
+        ("buckets", [("x" * 64, "read")], "1 to 63 letters"),
+        ("buckets", [("a\x00", "read")], "1 to 63 letters"),
+        ("buckets", [("T:theirs", "read")], "1 to 63 letters"),
         ("buckets", [("raw", "read"), ("raw", "readwrite")], "named twice"),
     ],
 )
