@@ -5,6 +5,7 @@ more, follows its owner, and leaves nothing of itself in Ceph when it ends. Ever
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -204,22 +205,20 @@ def test_a_grant_with_an_end_carries_it_to_the_key(world: dict[str, Any]) -> Non
 def test_reconcile_finds_scoped_users_ceph_and_latchkey_disagree_on(world: dict[str, Any]) -> None:
     project = world["project"]
     live = Key(world["alice"], READ_ONLY)
-    stray = "klk" + "stray".ljust(18, "0")  # a scoped key's shape, made by hand
-    assert storage.scoped_user_create(
-        tenant=project.tenant, user=stray, access_key="LKSTRAY000000000000A", writes=False
-    )
-    # A user that is not of that shape is not a scoped key's, whatever its first letter.
-    assert storage.scoped_user_create(
-        tenant=project.tenant, user="keep-me", access_key="LKKEEP0000000000000A", writes=False
-    )
+    # Made by hand (Ceph outlives each test's database, so the ids are fresh): one of a scoped
+    # key's exact shape, one not, whatever its first letter.
+    stray, other = "klk" + secrets.token_hex(9), "keep" + secrets.token_hex(4)
+    for user in (stray, other):
+        access_key = "LK" + secrets.token_hex(9).upper()
+        assert storage.scoped_user_create(tenant=project.tenant, user=user, access_key=access_key, writes=False)
     storage.scoped_user_remove(tenant=project.tenant, user=live.key.rgw_user)  # removed by hand
     live.key.created_at = timezone.now() - timedelta(hours=1)
     AccessKey.objects.filter(pk=live.key.pk).update(created_at=live.key.created_at)
     report = keys_reconcile(remove_unknown=True)
     assert (project.number, f"{project.tenant}${stray}", "") in report.unknown
     assert stray in report.removed and live.key.access_key_id in report.missing
-    assert storage.scoped_user_secret(tenant=project.tenant, user="keep-me") is not None
-    storage.scoped_user_remove(tenant=project.tenant, user="keep-me")
+    assert storage.scoped_user_secret(tenant=project.tenant, user=other) is not None
+    storage.scoped_user_remove(tenant=project.tenant, user=other)
     assert _scoped_users(project) == set()
     assert AccessKey.objects.get(pk=live.key.pk).status == AccessKey.Status.REVOKED
 
