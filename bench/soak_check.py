@@ -125,23 +125,30 @@ def check_late(found: Findings, prober: Prober, windows: list[Window], now: floa
 
 
 def check_ceph_keys(found: Findings, projects: list[Project]) -> None:
+    """Every key in Ceph, on a member's subuser or a scoped key's own user, is one Latchkey holds
+    active (or is still making)."""
     pending = 0
     grace_start = timezone.now() - PENDING_GRACE
+    scoped = storage.scoped_users()
     for project in projects:
+        keys = AccessKey.objects.filter(project=project)
         rows = {
-            access_key: (status, created_at)
-            for access_key, status, created_at in AccessKey.objects.filter(project=project).values_list(
-                "access_key_id", "status", "created_at"
+            name: (status, created_at)
+            for access_key, user, status, created_at in keys.values_list(
+                "access_key_id", "rgw_user", "status", "created_at"
             )
+            for name in (access_key, user)
+            if name
         }
-        for stored in storage.keys_list(tenant=project.tenant):
-            status, created_at = rows.get(stored.access_key, ("unknown", None))
+        in_ceph = [stored.access_key for stored in storage.keys_list(tenant=project.tenant)]
+        for name in in_ceph + sorted(scoped.get(project.tenant, set())):
+            status, created_at = rows.get(name, ("unknown", None))
             if status == AccessKey.Status.ACTIVE:
                 continue
             if status == AccessKey.Status.PENDING and created_at is not None and created_at > grace_start:
                 pending += 1
                 continue
-            found.violations.append(f"ceph: {stored.access_key} of {project.tenant} in Ceph, Latchkey says {status}")
+            found.violations.append(f"ceph: {name} of {project.tenant} in Ceph, Latchkey says {status}")
     found.figures["soak_pending_keys_in_ceph"] = str(pending)
 
 

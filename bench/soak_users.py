@@ -109,7 +109,14 @@ class User(threading.Thread):
                 err(f"soak: {self.person.name}: {type(exc).__name__}: {exc}")
 
     def _create(self) -> None:
-        response = self._call("create", "POST", "keys/", {"hours": 1, "description": "soak"})
+        body: dict[str, object] = {"hours": 1, "description": "soak"}
+        roll = self.rng.random()
+        if roll < 0.2:  # scoped keys are users of their own: their revocation is held to the same rules
+            body["scope"] = {"kind": "read-only"}
+        elif roll < 0.4:
+            bucket = self.world.restricted[self.person.project].replace("closed-", "open-", 1)
+            body["scope"] = {"kind": "buckets", "buckets": [{"name": bucket, "access": "read"}]}
+        response = self._call("create", "POST", "keys/", body)
         if response is None or response.status_code != 201:
             return
         answer = response.json()
