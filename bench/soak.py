@@ -55,6 +55,7 @@ from soak_probe import Prober  # noqa: E402
 from soak_users import Registry, User  # noqa: E402
 from soak_world import world_create  # noqa: E402
 
+from keys.models import AccessKey  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Project  # noqa: E402
 from storage import client as storage  # noqa: E402
@@ -155,6 +156,8 @@ def main() -> None:
     print("soak_faults_by_kind=" + ",".join(f"{k}:{v}" for k, v in by_kind.items()))
     print(f"soak_operations={len(ops)}")
     print(f"soak_keys_created={len(registry.items())}")
+    made = AccessKey.objects.filter(access_key_id__in=[access_key for access_key, _ in registry.items()])
+    print(f"soak_scoped_keys_created={made.exclude(rgw_user='').count()}")
     print(f"soak_probes={sum(prober.probes.values())}")
     print(f"soak_probes_undecided={prober.probes['undecided']}")
     print(f"soak_settle_s={settle:.1f}")

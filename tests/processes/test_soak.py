@@ -43,3 +43,4 @@ def test_short_soak_keeps_every_invariant() -> None:
     assert int(figures["soak_operations"]) >= 50, figures  # ...under load
     assert int(figures["soak_keys_accepted_live"]) > 0, figures  # the prober can tell acceptance
     assert int(figures["soak_keys_ended_checked"]) > 0, figures  # and ended keys were checked
+    assert int(figures["soak_scoped_keys_created"]) > 0, figures  # scoped keys among them
