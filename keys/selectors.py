@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from heartbeats.models import Heartbeat
 from keys.models import AccessKey, KeyEvent
+from keys.timeline import TimelineKey
 from projects.models import MANAGING, Membership
 
 SWEEP = "keys-sweep"  # the heartbeat of keys.tasks.keys_sweep_task
@@ -69,6 +70,28 @@ def keys_of(membership: Membership) -> QuerySet[AccessKey]:
     return AccessKey.objects.filter(
         owner=membership.user, project=membership.project, status=AccessKey.Status.ACTIVE
     ).order_by("expires_at")
+
+
+def timeline_keys_of(membership: Membership) -> list[TimelineKey]:
+    """The live keys on the project page's timeline: the member's own; managers and deputies
+    answer for the project's keys and see every member's, each named with its owner."""
+    keys = (
+        AccessKey.objects.filter(project=membership.project, status=AccessKey.Status.ACTIVE)
+        .select_related("owner")
+        .order_by("expires_at", "pk")
+    )
+    if membership.role not in MANAGING:
+        keys = keys.filter(owner=membership.user)
+    return [
+        TimelineKey(
+            access_key_id=key.access_key_id,
+            owner=key.owner.get_full_name() or key.owner.username,
+            description=key.description,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+        )
+        for key in keys
+    ]
 
 
 def events_visible_to(membership: Membership) -> QuerySet[KeyEvent]:

@@ -5,12 +5,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from buckets.inventory import project_refresh_usage
 from buckets.selectors import access_summary, buckets_of, with_scope_buckets
-from keys.selectors import expiry_enforcement, keys_of, memberships_of
+from keys.selectors import expiry_enforcement, keys_of, memberships_of, timeline_keys_of
+from keys.timeline import key_timeline
 from projects.access import membership_for
 from projects.members import invitations_for
 from projects.models import MANAGING, Membership, Role
@@ -43,6 +45,12 @@ def render_project_page(
             "membership": membership,
             "project": membership.project,
             "keys": with_scope_buckets(keys_of(membership)),
+            "timeline": key_timeline(
+                timeline_keys_of(membership),
+                now=timezone.now(),
+                reminder_hours=settings.LATCHKEY_REMINDER_HOURS,
+                zone=timezone.get_current_timezone(),
+            ),
             "form": form
             or KeyCreateForm(
                 initial={"hours": 8},
