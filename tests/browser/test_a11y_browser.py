@@ -73,6 +73,10 @@ def test_main_pages_are_accessible_and_fit_a_phone(live_server) -> None:  # type
         _check(page, "key-created", problems)
 
         page.goto(live_server.url + "/projects/462000008/")
+        # With a live key the page draws the key timeline (an SVG and its table) too.
+        expect(page.get_by_role("img", name="Key timeline: 1 key; it ends in 2 hours")).to_be_visible()
+        page.get_by_text("The timeline as a table").click()
+        _check(page, "project-timeline", problems)
         page.get_by_role("link", name="New bucket").click()
         _check(page, "bucket-new", problems)
         page.get_by_label("Bucket name").fill("a11y-data")
