@@ -71,9 +71,10 @@ def _sync_each(buckets: list[Bucket], *, tolerate: bool = False) -> None:
 
 def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
     """Before a new scoped key is handed out: its buckets recorded and their policies written,
-    so the key works the moment its owner has it. Raises StorageError (the key is withdrawn;
-    buckets already written are marked for rewriting). A read-only key does not wait for a
-    bucket Ceph refuses: that one stays unreadable to it until the periodic check writes it."""
+    so the key works the moment its owner has it. Raises StorageError: the buckets not yet
+    written are marked dirty here, and withdrawing the key (its removal's signal) marks the
+    rest. A read-only key does not wait for a bucket Ceph refuses: that one stays unreadable to
+    it until the periodic check writes it."""
     if scope.kind == AccessKey.Scope.BUCKETS:
         buckets = {b.name: b for b in Bucket.objects.filter(project=key.project_id)}
         KeyBucket.objects.bulk_create(
@@ -83,11 +84,7 @@ def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
                 if name in buckets
             ]
         )
-    try:
-        _sync_each(_buckets_of(key), tolerate=scope.kind == AccessKey.Scope.READ_ONLY)
-    except storage.StorageError:
-        mark_dirty(Bucket.objects.filter(pk__in=[b.pk for b in _buckets_of(key)]))
-        raise
+    _sync_each(_buckets_of(key), tolerate=scope.kind == AccessKey.Scope.READ_ONLY)
 
 
 def scoped_keys_follow_member(*, membership: Membership) -> int:

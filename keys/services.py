@@ -86,23 +86,22 @@ def key_issue(
                 f"You already have {active} active keys in this project, the most allowed. "
                 "Delete a key you no longer need first."
             )
+        access_key_id = _new_access_key_id()
         key = AccessKey.objects.create(
-            access_key_id=_new_access_key_id(),
+            access_key_id=access_key_id,
             project=membership.project,
             owner=membership.user,
             subuser="" if scope.scoped else membership.user.rgw_name or "",
             description=description,
             scope=scope.kind,
             scope_writes=scope.writes,
+            # A scoped key's own user, named after its unique random id: never reused, so a
+            # statement naming an old user never applies to a new one.
+            rgw_user="k" + access_key_id.lower() if scope.scoped else "",
             status=AccessKey.Status.PENDING,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
-        if scope.scoped:
-            # Never reused (the id is unique and random): a statement naming an old user must
-            # never apply to a new one.
-            key.rgw_user = "k" + key.access_key_id.lower()
-            AccessKey.objects.filter(pk=key.pk).update(rgw_user=key.rgw_user)
     try:
         secret = _ceph_create(key, writes=scope.writes and role in WRITING)
         if prepare is not None:
