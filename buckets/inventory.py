@@ -16,10 +16,12 @@ from keys.models import AccessKey
 from keys.services import LIVE
 from projects.models import Project
 from storage import client as storage
+from usage.services import Figures, usage_record
 
 
 def project_refresh_usage(*, project: Project, now: datetime | None = None) -> None:
-    """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time."""
+    """Usage and the bucket list, both from Ceph now (two admin calls), stored with their time
+    and kept as points of the usage history."""
     asked_at = timezone.now()
     if not project.rgw_provisioned:
         usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
@@ -30,6 +32,12 @@ def project_refresh_usage(*, project: Project, now: datetime | None = None) -> N
     with transaction.atomic():
         Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)
         _store_buckets(project, buckets, asked_at=asked_at)
+        usage_record(
+            project=project,
+            at=now,
+            total=(usage.bytes, usage.objects),
+            buckets=[Figures(b.name, b.size_bytes, b.objects) for b in buckets],
+        )
     project.usage_bytes, project.usage_objects, project.usage_at = usage.bytes, usage.objects, now
 
 

@@ -143,3 +143,36 @@ def env_networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Networ
         except ValueError:
             raise EnvError(f"{name}: {item!r} is not an IP address or CIDR range") from None
     return networks
+
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(text: str) -> int | None:
+    """``90m``, ``1h``, ``30d`` as seconds; None when it is not such a figure."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+        return None
+    return int(number) * _UNITS[unit]
+
+
+def env_retention(name: str, default: str) -> list[tuple[int, int]]:
+    """How long points are kept and how close together, youngest first, as ``age:step`` pairs,
+    e.g. ``2d:all,30d:1h,730d:1d``: every point for 2 days, one an hour up to 30 days, one a day
+    up to 730 days, none older. Returns (age seconds, step seconds; 0 for all)."""
+    text = _raw(name) or default
+    tiers: list[tuple[int, int]] = []
+    for item in (part.strip() for part in text.split(",")):
+        age_text, sep, step_text = item.partition(":")
+        age = _seconds(age_text.strip())
+        step = 0 if step_text.strip() == "all" else _seconds(step_text.strip())
+        if not sep or age is None or step is None:
+            raise EnvError(
+                f"{name}: expected age:step entries such as 30d:1h (units m, h, d; step 'all'), got {item!r}"
+            )
+        if tiers and (age <= tiers[-1][0] or step < tiers[-1][1]):
+            raise EnvError(f"{name}: each entry must keep points longer, and no closer together, than the one before")
+        if step >= age:
+            raise EnvError(f"{name}: the step of {item!r} is not shorter than its age")
+        tiers.append((age, step))
+    return tiers

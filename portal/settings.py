@@ -16,6 +16,7 @@ from portal.env import (
     env_json,
     env_list,
     env_networks,
+    env_retention,
     env_secret,
     env_str,
     url_with_password,
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "projects",
     "keys",
+    "usage",
     "buckets",
     "lifecycle",
     "web",
@@ -213,6 +215,11 @@ if LATCHKEY_REVEAL_POLICY not in ("reauth", "never"):
     raise RuntimeError("LATCHKEY_REVEAL_POLICY must be 'reauth' or 'never'")
 LATCHKEY_REAUTH_SECONDS = env_int("LATCHKEY_REAUTH_SECONDS", 600, minimum=30, maximum=3600)
 LATCHKEY_REMINDER_HOURS = sorted({int(h) for h in env_list("LATCHKEY_REMINDER_HOURS", ["24", "1"])}, reverse=True)
+# Usage history (usage/): a point per project and bucket at every usage refresh, thinned with age
+# by usage.tasks.usage_prune_task: every point for 2 days, one an hour for 30, one a day for 2 years.
+LATCHKEY_USAGE_KEEP = env_retention("LATCHKEY_USAGE_KEEP", "2d:all,30d:1h,730d:1d")
+# The project page charts the project and its largest buckets (each a line).
+LATCHKEY_USAGE_CHART_BUCKETS = env_int("LATCHKEY_USAGE_CHART_BUCKETS", 5, minimum=0, maximum=5)
 # The hourly reconcile reports keys in Ceph that Latchkey did not issue; remove them too?
 LATCHKEY_RECONCILE_REMOVE_UNKNOWN = env_bool("LATCHKEY_RECONCILE_REMOVE_UNKNOWN", False)
 LATCHKEY_BASE_URL = env_str("LATCHKEY_BASE_URL", "http://127.0.0.1:8000")
@@ -268,6 +275,7 @@ CELERY_BEAT_SCHEDULE = {
     "projects-refresh-usage": {"task": "buckets.tasks.projects_refresh_usage_task", "schedule": 600.0},
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
+    "usage-prune": {"task": "usage.tasks.usage_prune_task", "schedule": 3600.0},
     "memberships-recheck": {
         "task": "lifecycle.tasks.memberships_recheck_task",
         "schedule": float(LATCHKEY_MEMBERSHIP_RECHECK_SECONDS),

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from keys.selectors import events_visible_to
 from projects.access import membership_for
 from projects.models import MANAGING
+from web.csvfile import safe_cell
 
 PAGE = 200
 
@@ -50,8 +51,7 @@ def audit_csv_view(request: HttpRequest, number: str) -> HttpResponse:
                 event.key.owner.username,
                 event.actor.username if event.actor else "latchkey",
                 event.ip or "",
-                # A leading =, +, - or @ would run as a formula in a spreadsheet.
-                ("'" + event.detail) if event.detail[:1] in ("=", "+", "-", "@") else event.detail,
+                safe_cell(event.detail),
             ]
         )
     return response

@@ -20,6 +20,7 @@ from projects.access import membership_for
 from projects.models import MANAGING, WRITING, Membership
 from web.errors import attempt
 from web.forms.buckets import BucketCreateForm, GrantForm, LinkForm, MembersAccessForm
+from web.usage import usage_context
 
 
 def _bucket_page(
@@ -37,6 +38,7 @@ def _bucket_page(
         "grant_form": (forms.get("grant_form") or GrantForm(bucket=bucket)) if manages else None,
         "link_form": forms.get("link_form") or LinkForm(keys=link_keys(membership)),
         "link": forms.get("link"),
+        **usage_context(request, bucket.project, bucket=bucket.name),
     }
     return render(request, "buckets/detail.html", context, status=status)
 

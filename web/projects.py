@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from buckets.inventory import project_refresh_usage
+from buckets.models import Bucket
 from buckets.selectors import access_summary, buckets_of, with_scope_buckets
 from keys.selectors import expiry_enforcement, keys_of, memberships_of, timeline_keys_of
 from keys.timeline import key_timeline
@@ -20,6 +23,7 @@ from projects.selectors import members_of, pending_requests
 from web.errors import attempt
 from web.forms.keys import KeyCreateForm
 from web.forms.projects import InviteForm, RoleForm
+from web.usage import usage_context
 
 
 @require_GET
@@ -31,6 +35,12 @@ def project_list(request: HttpRequest) -> HttpResponse:
         "projects/list.html",
         {"memberships": memberships_of(request.user), "invitations": invitations_for(request.user)},
     )
+
+
+def _largest(buckets: Iterable[Bucket]) -> list[str]:
+    """The buckets charted beside the project: the largest at the last refresh."""
+    ranked = sorted(buckets, key=lambda b: (-b.size_bytes, b.name))
+    return [b.name for b in ranked[: settings.LATCHKEY_USAGE_CHART_BUCKETS]]
 
 
 def render_project_page(
@@ -67,6 +77,7 @@ def render_project_page(
             "invite_form": InviteForm(),
             "buckets": buckets,
             "writes": membership.role != Role.READ_ONLY,
+            **usage_context(request, membership.project, largest=_largest(bucket for bucket, _ in buckets)),
         },
         status=status,
     )

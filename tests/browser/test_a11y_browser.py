@@ -17,19 +17,14 @@ from buckets.groups import group_create
 from buckets.services import bucket_create
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
-from tests.support.a11y import overflows, serious_violations
+from tests.support.a11y import check_page
 from tests.support.browser import ARTIFACTS, chromium, idp_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 
 
 def _check(page: Page, name: str, problems: dict[str, list[str]]) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"a11y-{name}.png"), full_page=True)
-    found = serious_violations(page)
-    if overflows(page):
-        found.append("wider than the 375 px screen")
-    if found:
-        problems[name] = found
+    check_page(page, f"a11y-{name}", problems)
 
 
 def _tab_to(page: Page, label: str, limit: int = 60) -> None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from buckets.models import Bucket as ProjectBucket
 from buckets.services import bucket_create
+from heartbeats.models import Heartbeat
 from keys.models import AccessKey
 from keys.scopes import scope_from
 from lifecycle.keys import key_create
@@ -19,6 +20,8 @@ from projects.models import Role as MemberRole
 from storage.client import bucket_policy_get, scoped_users
 from tests.support.s3 import s3_error_code, wait_refused
 from tests.support.workers import start_worker, stop_worker, sweep_until_expired
+from usage.models import UsagePoint
+from usage.services import PRUNE
 
 pytestmark = [pytest.mark.ceph]
 
@@ -120,3 +123,20 @@ def test_worker_ends_a_scoped_key_and_then_its_statements(worker, project, membe
         time.sleep(0.2)
     assert not ProjectBucket.objects.get(project=project, name="job-input").policy_dirty
     assert project.tenant not in scoped_users()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_knows_every_scheduled_task_and_prunes_usage(worker, project) -> None:  # type: ignore[no-untyped-def]
+    celery_app.loader.import_default_modules()  # what a worker imports at start (autodiscovery)
+    assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(celery_app.tasks)
+
+    old = timezone.now() - timedelta(days=800)  # past the last band of the default LATCHKEY_USAGE_KEEP
+    UsagePoint.objects.create(project=project, bucket="", at=old, size_bytes=1, object_count=1)
+    UsagePoint.objects.create(project=project, bucket="", at=timezone.now(), size_bytes=2, object_count=1)
+    Heartbeat.objects.filter(name=PRUNE).delete()
+    celery_app.send_task(settings.CELERY_BEAT_SCHEDULE["usage-prune"]["task"])
+    deadline = time.monotonic() + 30
+    while not Heartbeat.objects.filter(name=PRUNE).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Heartbeat.objects.get(name=PRUNE).summary["expired"] >= 1
+    assert list(UsagePoint.objects.filter(project=project).values_list("size_bytes", flat=True)) == [2]

@@ -7,6 +7,8 @@ from typing import Any
 
 from tests.support import ROOT
 
+ARTIFACTS = ROOT / "test-artifacts"
+
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 RUN = """async () => {
   const result = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']});
@@ -24,3 +26,15 @@ def serious_violations(page: Any) -> list[str]:
 def overflows(page: Any) -> bool:
     """True when the page is wider than the viewport (tables scroll inside their own wrapper)."""
     return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))
+
+
+def check_page(page: Any, name: str, problems: dict[str, list[str]]) -> None:
+    """A full-page screenshot as test-artifacts/<name>.png, then axe and the width check; what
+    they find goes into ``problems`` under ``name``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    found = serious_violations(page)
+    if overflows(page):
+        found.append("wider than the screen")
+    if found:
+        problems[name] = found

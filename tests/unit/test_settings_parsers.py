@@ -2,7 +2,17 @@ from __future__ import annotations
 
 import pytest
 
-from portal.env import EnvError, env_bool, env_endpoints, env_int, env_json, env_list, env_secret, url_with_password
+from portal.env import (
+    EnvError,
+    env_bool,
+    env_endpoints,
+    env_int,
+    env_json,
+    env_list,
+    env_retention,
+    env_secret,
+    url_with_password,
+)
 from portal.oidc_config import ProviderTrust, parse_oidc_providers, parse_provider_trust
 
 
@@ -151,3 +161,27 @@ def test_url_with_password_quotes_it_and_refuses_two() -> None:
     assert url_with_password("redis://redis:6379/0", "a b/@:") == "redis://:a%20b%2F%40%3A@redis:6379/0"
     with pytest.raises(EnvError, match="already carries a password"):
         url_with_password("redis://:x@redis:6379/0", "y")
+
+
+def test_env_retention_reads_age_step_bands(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert env_retention("X_KEEP", "2d:all,30d:1h,730d:1d") == [(172800, 0), (2592000, 3600), (63072000, 86400)]
+    monkeypatch.setenv("X_KEEP", " 90m:all , 12h:15m ")
+    assert env_retention("X_KEEP", "2d:all") == [(5400, 0), (43200, 900)]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2d", "expected age:step"),
+        ("2w:all", "expected age:step"),
+        ("0d:all", "expected age:step"),
+        ("2d:1x", "expected age:step"),
+        ("30d:1h,2d:all", "keep points longer"),  # not youngest first
+        ("2d:1h,30d:10m", "no closer together"),  # a finer step for older points
+        ("1h:1h", "not shorter than its age"),
+    ],
+)
+def test_env_retention_rejects_what_it_cannot_follow(monkeypatch: pytest.MonkeyPatch, value: str, reason: str) -> None:
+    monkeypatch.setenv("X_KEEP", value)
+    with pytest.raises(EnvError, match=reason):
+        env_retention("X_KEEP", "2d:all")

@@ -2,11 +2,13 @@ from django.urls import path
 
 from web import buckets as views
 from web import groups as group_views
+from web import usage as usage_views
 
 app_name = "buckets"
 urlpatterns = [
     path("<str:number>/buckets/new/", views.bucket_create_view, name="create"),
     path("<str:number>/buckets/<str:name>/", views.bucket_detail_view, name="detail"),
+    path("<str:number>/buckets/<str:name>/usage.csv", usage_views.bucket_usage_csv, name="usage_csv"),
     path("<str:number>/buckets/<str:name>/delete/", views.bucket_delete_view, name="delete"),
     path("<str:number>/buckets/<str:name>/access/", views.bucket_access_view, name="access"),
     path("<str:number>/buckets/<str:name>/grants/", views.grant_create_view, name="grant_create"),

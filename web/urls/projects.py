@@ -2,6 +2,7 @@ from django.urls import path
 
 from web import members as member_views
 from web import projects as views
+from web import usage as usage_views
 
 app_name = "projects"
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     ),
     path("<str:number>/", views.project_detail, name="detail"),
     path("<str:number>/usage/refresh/", views.usage_refresh, name="usage_refresh"),
+    path("<str:number>/usage.csv", usage_views.project_usage_csv, name="usage_csv"),
     path(
         "<str:number>/requests/<int:request_id>/approve/",
         member_views.join_request_decide_view,

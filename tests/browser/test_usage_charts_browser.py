@@ -1,0 +1,110 @@
+"""The usage charts in Chromium, as people see them: with data, empty, at phone width; axe finds
+no serious or critical violation; the range links and the CSV download work. Screenshots land
+in test-artifacts/ (usage-*.png)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from buckets.models import Bucket
+from projects.models import Project
+from tests.support.a11y import check_page
+from tests.support.browser import ARTIFACTS, chromium, idp_login
+from usage.models import TOTAL, UsagePoint
+
+pytestmark = [pytest.mark.browser]
+GB = 10**9
+
+
+def _history(project: Project) -> None:
+    """45 days of hourly points: the project grows to 7 GB of its 10 GB quota over three buckets,
+    one of which was emptied a week ago; a day without refreshes (a gap) ten days ago."""
+    now = timezone.now()
+    rows = []
+    for hour in range(45 * 24, -1, -1):
+        if 10 * 24 <= hour < 11 * 24:
+            continue
+        at, f = now - timedelta(hours=hour), 1 - hour / (45 * 24)
+        raw, results, scratch = int(4.5 * GB * f), int(1.5 * GB * f * f), (GB if hour > 7 * 24 else 0)
+        for bucket, size in (
+            (TOTAL, raw + results + scratch),
+            ("raw", raw),
+            ("results", results),
+            ("scratch", scratch),
+        ):
+            rows.append(UsagePoint(project=project, bucket=bucket, at=at, size_bytes=size, object_count=size // 10**7))
+    UsagePoint.objects.bulk_create(rows)
+    for name, size in (("raw", 45 * GB // 10), ("results", 15 * GB // 10), ("scratch", 0)):
+        Bucket.objects.create(project=project, name=name, size_bytes=size, object_count=size // 10**7)
+
+
+def _check(page: Page, name: str, problems: dict[str, list[str]]) -> None:
+    check_page(page, f"usage-{name}", problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_charts_with_data_empty_and_on_a_phone(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tag = secrets.token_hex(4)
+    full = Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"uc{tag}",
+                                  quota_bytes=10 * GB, usage_bytes=7 * GB, usage_at=timezone.now())  # fmt: skip
+    Project.objects.create(number="462000009", title="Genome assembly", tenant=f"ud{tag}")
+    _history(full)
+    connections.close_all()
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: dict[str, list[str]] = {}
+    with chromium() as browser:
+        desk = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True, accept_downloads=True)
+        page = desk.new_page()
+        idp_login(page, live_server.url)
+        page.goto(f"{live_server.url}/projects/462000008/")
+        chart = page.get_by_role("img", name="Usage of the project over 30 days")
+        expect(chart).to_be_visible()
+        assert page.locator("figure.usage-chart > svg path.uc-line").count() == 4
+        assert page.locator("figure.usage-chart > svg line.uc-quota").count() == 1
+        page.locator("figure.usage-chart").screenshot(path=str(ARTIFACTS / "usage-chart-30d.png"))
+        _check(page, "project-desktop", problems)
+
+        page.get_by_role("link", name="1 year", exact=True).click()
+        expect(page.get_by_role("img", name="Usage of the project over 1 year")).to_be_visible()
+        expect(page.get_by_role("link", name="1 year", exact=True)).to_have_attribute("aria-current", "page")
+        page.get_by_text("The chart as a table").click()
+        expect(page.get_by_role("columnheader", name="Week of")).to_be_visible()
+        page.locator("figure.usage-chart").screenshot(path=str(ARTIFACTS / "usage-chart-1y-table.png"))
+        _check(page, "project-1y-table", problems)
+
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download every point of 1 year (CSV)").click()
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        assert saved.name == "latchkey-usage-462000008.csv"
+        lines = saved.read_text().splitlines()
+        assert lines[0] == "time,bucket,bytes,objects" and len(lines) == 1 + 4 * (45 * 24 + 1 - 24)
+
+        page.goto(f"{live_server.url}/projects/462000008/buckets/raw/")
+        expect(page.get_by_role("img", name="Usage of bucket raw over 30 days")).to_be_visible()
+        _check(page, "bucket-desktop", problems)
+
+        page.goto(f"{live_server.url}/projects/462000009/")
+        expect(page.get_by_text("No usage recorded in the last 30 days.")).to_be_visible()
+        assert page.locator("figure.usage-chart").count() == 0
+        _check(page, "empty-desktop", problems)
+
+        phone = browser.new_context(
+            viewport={"width": 375, "height": 800}, bypass_csp=True, storage_state=desk.storage_state()
+        )
+        page = phone.new_page()
+        page.goto(f"{live_server.url}/projects/462000008/?range=7d")
+        expect(page.get_by_role("img", name="Usage of the project over 7 days")).to_be_visible()
+        page.get_by_text("The chart as a table").click()
+        page.locator("figure.usage-chart").screenshot(path=str(ARTIFACTS / "usage-chart-7d-phone.png"))
+        _check(page, "project-phone", problems)
+        page.goto(f"{live_server.url}/projects/462000009/")
+        _check(page, "empty-phone", problems)
+    assert not problems, problems

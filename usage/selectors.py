@@ -1,0 +1,90 @@
+"""Reading usage points: a chart's series (binned in SQL, so a page reads a few hundred rows
+however many points two years hold) and the raw points for the CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import DateTimeField, DurationField, Func, Max, Value
+
+from usage.models import UsagePoint
+from usage.services import ORIGIN
+
+
+@dataclass(frozen=True)
+class Range:
+    key: str  # as in the URL: ?range=30d
+    label: str
+    span: timedelta
+    bin: timedelta  # one chart point per bin: the highest figure in it, at its latest time
+    row: timedelta  # one row of the data table
+    bin_label: str
+
+
+RANGES = {
+    r.key: r
+    for r in (
+        Range("7d", "7 days", timedelta(days=7), timedelta(hours=1), timedelta(days=1), "hour"),
+        Range("30d", "30 days", timedelta(days=30), timedelta(hours=6), timedelta(days=1), "six hours"),
+        Range("1y", "1 year", timedelta(days=365), timedelta(days=1), timedelta(days=7), "day"),
+    )
+}
+DEFAULT_RANGE = RANGES["30d"]
+
+
+@dataclass(frozen=True)
+class Point:
+    at: datetime
+    size_bytes: int
+    object_count: int
+
+
+class _DateBin(Func):
+    function = "date_bin"
+    output_field = DateTimeField()
+
+
+def series_of(
+    project_id: int, buckets: Sequence[str], *, start: datetime, end: datetime, bin: timedelta
+) -> dict[str, list[Point]]:
+    """For each name in ``buckets`` (TOTAL: the project) with points in (start, end], one point
+    per ``bin``: the highest figures in it, placed at its latest point's time. One query."""
+    rows = (
+        UsagePoint.objects.filter(project_id=project_id, bucket__in=list(buckets), at__gt=start, at__lte=end)
+        .values("bucket", slot=_DateBin(Value(bin, output_field=DurationField()), "at", Value(ORIGIN)))
+        .annotate(last=Max("at"), size=Max("size_bytes"), count=Max("object_count"))
+        .order_by("bucket", "slot")
+        .values_list("bucket", "last", "size", "count")
+    )
+    series: dict[str, list[Point]] = {}
+    for bucket, last, size, count in rows:
+        series.setdefault(bucket, []).append(Point(last, size, count))
+    return series
+
+
+def points_of(
+    project_id: int, *, start: datetime, end: datetime, bucket: str | None = None
+) -> Iterator[tuple[str, datetime, int, int]]:
+    """Every stored point in (start, end] as (bucket, at, bytes, objects), by bucket (the
+    project's own first), oldest first; only ``bucket``'s (TOTAL: the project's) when given."""
+    points = UsagePoint.objects.filter(project_id=project_id, at__gt=start, at__lte=end)
+    if bucket is not None:
+        points = points.filter(bucket=bucket)
+    return (
+        points.order_by("bucket", "at")
+        .values_list("bucket", "at", "size_bytes", "object_count")
+        .iterator(chunk_size=5000)
+    )
+
+
+def gap_for(chosen: Range, keep: Sequence[tuple[int, int]]) -> timedelta:
+    """How far apart two points may be and still be joined by a line: a few of the widest of the
+    chart's bin and the thinning steps that apply inside the range; wider means missed refreshes."""
+    widest, younger = chosen.bin, timedelta(0)
+    for age, step in keep:
+        if younger < chosen.span:
+            widest = max(widest, timedelta(seconds=step))
+        younger = timedelta(seconds=age)
+    return widest * 2.5

@@ -1,0 +1,96 @@
+"""Usage history on the project and bucket pages: the chart's context, and the CSV of the points."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from buckets.access import project_bucket
+from projects.access import membership_for
+from projects.models import Project
+from usage.chart import usage_chart
+from usage.models import TOTAL
+from usage.selectors import DEFAULT_RANGE, RANGES, gap_for, points_of, series_of
+from web.csvfile import csv_download, safe_cell
+
+RANGE_ERROR = f"range: must be one of {', '.join(RANGES)}"
+
+
+def usage_context(
+    request: HttpRequest, project: Project, *, largest: Sequence[str] = (), bucket: str = ""
+) -> dict[str, Any]:
+    """The chart of a project with its ``largest`` buckets, or of one ``bucket``, over the range the
+    page asks for (``?range=``; an unknown one shows the default and says so)."""
+    asked = request.GET.get("range")
+    chosen = RANGES.get(asked or DEFAULT_RANGE.key, DEFAULT_RANGE)
+    now = timezone.now()
+    start = now - chosen.span
+    labels = {bucket: bucket} if bucket else {TOTAL: "Project", **{name: name for name in largest}}
+    chart = usage_chart(
+        series_of(project.pk, list(labels), start=start, end=now, bin=chosen.bin),
+        labels,
+        start=start,
+        end=now,
+        quota=None if bucket else project.quota_bytes,
+        gap=gap_for(chosen, settings.LATCHKEY_USAGE_KEEP),
+        row=chosen.row,
+        zone=timezone.get_current_timezone(),
+    )
+    return {
+        "usage_chart": chart,
+        "usage_range": chosen,
+        "usage_ranges": RANGES.values(),
+        "usage_range_error": f"There is no range {asked!r}; showing {chosen.label}."
+        if asked and asked not in RANGES
+        else "",
+    }
+
+
+def _points_csv(rows: Iterable[tuple[str, datetime, int, int]], filename: str) -> StreamingHttpResponse:
+    return csv_download(
+        ["time", "bucket", "bytes", "objects"],
+        (
+            (at.isoformat(), safe_cell(bucket) if bucket else "(project)", size, count)
+            for bucket, at, size, count in rows
+        ),
+        filename,
+    )
+
+
+def _range(request: HttpRequest) -> tuple[datetime, datetime] | None:
+    chosen = RANGES.get(request.GET.get("range") or DEFAULT_RANGE.key)
+    if chosen is None:
+        return None
+    now = timezone.now()
+    return now - chosen.span, now
+
+
+@require_GET
+@login_required
+def project_usage_csv(request: HttpRequest, number: str) -> HttpResponseBase:
+    """Every point of the project and its buckets in the range."""
+    project = membership_for(request.user, number).project
+    span = _range(request)
+    if span is None:
+        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
+    rows = points_of(project.pk, start=span[0], end=span[1])
+    return _points_csv(rows, f"latchkey-usage-{project.number}.csv")
+
+
+@require_GET
+@login_required
+def bucket_usage_csv(request: HttpRequest, number: str, name: str) -> HttpResponseBase:
+    _, bucket = project_bucket(request.user, number, name)
+    span = _range(request)
+    if span is None:
+        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
+    rows = points_of(bucket.project_id, start=span[0], end=span[1], bucket=bucket.name)
+    return _points_csv(rows, f"latchkey-usage-{bucket.project.number}-{bucket.name}.csv")
