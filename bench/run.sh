@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=("$@")
 # web first: its memory_mb_stack is the stack at rest, before the others fill the memstore OSD.
-[ ${#modules[@]} -gt 0 ] || modules=(web project_list key_create revocation burst policy_sync upstream recheck scale)
+[ ${#modules[@]} -gt 0 ] || modules=(web project_list usage_chart key_create revocation burst policy_sync upstream recheck scale)
 for module in "${modules[@]}"; do
   [ -f "bench/$module.py" ] || { echo "no benchmark bench/$module.py" >&2; exit 2; }
 done

@@ -60,7 +60,7 @@ class Measured:
     project: Project  # the measured project: the user manages it
 
 
-def _copy(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
+def copy_rows(model: type[Model], rows: Sequence[dict[str, Any]]) -> None:
     """COPY ``rows`` (field name -> value) into ``model``'s table."""
     if not rows:
         return
@@ -100,7 +100,7 @@ def _users(names: Iterable[str], now: datetime, **extra: Any) -> list[dict[str, 
          "is_superuser": False, "date_joined": now - timedelta(days=len(name)), **extra}
         for pk, name in zip(_ids(User, len(names)), names, strict=True)
     ]  # fmt: skip
-    _copy(User, rows)
+    copy_rows(User, rows)
     return rows
 
 
@@ -117,7 +117,7 @@ def _projects(numbers: Sequence[str], now: datetime) -> list[dict[str, Any]]:
              "usage_objects": 1000 * (n % 89), "usage_at": now - timedelta(minutes=n % 10),
              "created_at": now - timedelta(days=n % 1500)}
         )  # fmt: skip
-    _copy(Project, rows)
+    copy_rows(Project, rows)
     return rows
 
 
@@ -178,8 +178,8 @@ def _keys(specs: Sequence[tuple[int, dict[str, Any], bool]], start: int, now: da
         _key(pk, start + i, project=project, owner=owner, now=now, live=live)
         for i, (pk, (project, owner, live)) in enumerate(zip(_ids(AccessKey, len(specs)), specs, strict=True))
     ]
-    _copy(AccessKey, keys)
-    _copy(KeyEvent, [event for i, key in enumerate(keys) for event in _events(key, start + i)])
+    copy_rows(AccessKey, keys)
+    copy_rows(KeyEvent, [event for i, key in enumerate(keys) for event in _events(key, start + i)])
 
 
 Other = tuple[int, dict[str, Any]]  # another project's id and a user row of one of its members
@@ -215,10 +215,10 @@ def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Other]]
                            "grantee_user": other[1]["id"], "grantee_subuser": other[1]["rgw_name"]})  # fmt: skip
         if n % 50 == 3:
             grants.append({**grant, "kind": Grant.Kind.PUBLIC, "access": "read"})
-    _copy(Bucket, buckets)
-    _copy(Group, groups)
-    _copy(Group.members.through, group_members)
-    _copy(Grant, grants)
+    copy_rows(Bucket, buckets)
+    copy_rows(Group, groups)
+    copy_rows(Group.members.through, group_members)
+    copy_rows(Grant, grants)
 
 
 def background_size() -> Size:
@@ -256,7 +256,7 @@ def fill_background(target: Size, *, now: datetime) -> Size:
                 for k, u in enumerate(picked)
             ]
         )
-    _copy(Membership, [m for group in members for m in group])
+    copy_rows(Membership, [m for group in members for m in group])
     by_id = {u["id"]: u for u in users}
     keys = []
     for i in range(add.keys):
@@ -273,10 +273,10 @@ def fill_background(target: Size, *, now: datetime) -> Size:
         for j, k in zip(at, nxt, strict=True)
     ]
     _buckets(spread, have.buckets, now)
-    _copy(Invitation, [{"project": p["id"], "email": f"newcomer-{p['number']}@example.org", "role": Role.MEMBER,
+    copy_rows(Invitation, [{"project": p["id"], "email": f"newcomer-{p['number']}@example.org", "role": Role.MEMBER,
                         "invited_by": members[j][0]["user"], "status": Invitation.Status.PENDING, "created_at": now}
                        for j, p in enumerate(projects) if j % 20 == 0])  # fmt: skip
-    _copy(JoinRequest, [{"project": p["id"], "user": users[(2 * j + 5) % len(users)]["id"], "reason": "my thesis data",
+    copy_rows(JoinRequest, [{"project": p["id"], "user": users[(2 * j + 5) % len(users)]["id"], "reason": "my thesis data",
                          "status": JoinRequest.Status.PENDING, "created_at": now, "decided_by": None,
                          "decided_at": None}
                         for j, p in enumerate(projects) if j % 25 == 0])  # fmt: skip
@@ -305,11 +305,11 @@ def fill_measured(*, projects: int = 200, now: datetime) -> Measured:
         other_role = Role.MEMBER if role == Role.MANAGER else Role.MANAGER  # each project has a manager
         members.append(_membership(next(ids), other["id"], project["id"], other_role, i, now))
         keys += [(project["id"], user, i % 2 == 1), (project["id"], other, False)]
-    _copy(Membership, members)
+    copy_rows(Membership, members)
     _keys(keys, 0, now)
     other = (rows[1]["id"], pool[1])  # the manager of the second measured project
     _buckets([(rows[0], members[: len(team)], other) for _ in range(8)], 0, now)
-    _copy(Invitation, [{"project": rows[0]["id"], "email": "newcomer@example.org", "role": Role.MEMBER,
+    copy_rows(Invitation, [{"project": rows[0]["id"], "email": "newcomer@example.org", "role": Role.MEMBER,
                         "invited_by": user["id"], "status": Invitation.Status.PENDING, "created_at": now}])  # fmt: skip
     return Measured(
         user=User.objects.get(pk=user["id"]),
