@@ -274,12 +274,13 @@ def fill_background(target: Size, *, now: datetime) -> Size:
     ]
     _buckets(spread, have.buckets, now)
     copy_rows(Invitation, [{"project": p["id"], "email": f"newcomer-{p['number']}@example.org", "role": Role.MEMBER,
-                        "invited_by": members[j][0]["user"], "status": Invitation.Status.PENDING, "created_at": now}
-                       for j, p in enumerate(projects) if j % 20 == 0])  # fmt: skip
-    copy_rows(JoinRequest, [{"project": p["id"], "user": users[(2 * j + 5) % len(users)]["id"], "reason": "my thesis data",
-                         "status": JoinRequest.Status.PENDING, "created_at": now, "decided_by": None,
-                         "decided_at": None}
-                        for j, p in enumerate(projects) if j % 25 == 0])  # fmt: skip
+                            "invited_by": members[j][0]["user"], "status": Invitation.Status.PENDING,
+                            "created_at": now}
+                           for j, p in enumerate(projects) if j % 20 == 0])  # fmt: skip
+    copy_rows(JoinRequest, [{"project": p["id"], "user": users[(2 * j + 5) % len(users)]["id"],
+                             "reason": "my thesis data", "status": JoinRequest.Status.PENDING, "created_at": now,
+                             "decided_by": None, "decided_at": None}
+                            for j, p in enumerate(projects) if j % 25 == 0])  # fmt: skip
     return add
 
 
