@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -58,7 +58,14 @@ def series_of(
     the times come as epoch seconds, because Django's time-zone-aware timestamptz loader and
     its per-value converters cost more than the query itself on a year of six series
     (bench/usage_chart.py)."""
-    params = {"project": project_id, "buckets": list(buckets), "start": start, "end": end, "bin": bin, "origin": ORIGIN}
+    params: dict[str, Any] = {
+        "project": project_id,
+        "buckets": list(buckets),
+        "start": start,
+        "end": end,
+        "bin": bin,
+        "origin": ORIGIN,
+    }
     with connection.cursor() as cursor:
         cursor.execute(_SERIES, params)
         rows = cursor.fetchall()

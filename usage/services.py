@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -69,7 +70,8 @@ def usage_prune(*, now: datetime, keep: Sequence[tuple[int, int]], previous: dat
                 if previous is not None and previous < now:
                     # Points that were younger than this band at the last run, and their intervals.
                     low = max(low, _floor(previous - younger, step))
-                cursor.execute(_THIN, {"step": step, "origin": ORIGIN, "low": low, "high": high})  # type: ignore[dict-item]
+                params: dict[str, Any] = {"step": step, "origin": ORIGIN, "low": low, "high": high}
+                cursor.execute(_THIN, params)
                 thinned += max(cursor.rowcount, 0)
             younger = age
         expired, _ = UsagePoint.objects.filter(at__lt=now - younger).delete()
