@@ -102,7 +102,7 @@ def _recheck_figures(beat: Heartbeat | None) -> list[Figure]:
     """The re-check's summary is per provider and outcome; unanswered and crashed checks fail."""
     report = recheck_report_from(beat)
     return [
-        Figure(label=f"{provider}: {outcome.replace('_', ' ')}", value=n, failure=outcome in (UNAVAILABLE, ERROR))
+        Figure(label=f"{provider} {outcome.replace('_', ' ')}", value=n, failure=outcome in (UNAVAILABLE, ERROR))
         for provider, counts in sorted(report.outcomes.items())
         for outcome, n in counts.items()
         if n

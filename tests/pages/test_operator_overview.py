@@ -19,9 +19,12 @@ from django.urls import reverse
 from accounts.models import User
 from buckets.models import Bucket
 from buckets.selectors import POLICIES_CHECK, USAGE_REFRESH
+from buckets.tasks import policies_check_task, projects_refresh_usage_task
+from heartbeats.models import Heartbeat
 from heartbeats.services import heartbeat_completed
 from keys.models import AccessKey
 from keys.selectors import RECONCILE, SWEEP
+from keys.tasks import keys_reconcile_task
 from lifecycle.memberships import STALE
 from lifecycle.overview import LIST_LIMIT, operator_overview
 from lifecycle.recheck import RECHECK
@@ -172,15 +175,28 @@ def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -
     assert jobs[POLICIES_CHECK].completed_at is None and jobs[POLICIES_CHECK].late
     assert (jobs[USAGE_REFRESH].failed, jobs[USAGE_REFRESH].late) == (0, False)
     assert jobs[RECHECK].failed == 2
-    assert [(f.label, f.value) for f in jobs[RECHECK].figures] == [("haka: ok", 1), ("myaccessid: ok", 3),
-                                                                   ("myaccessid: unavailable", 2)]  # fmt: skip
+    assert [(f.label, f.value) for f in jobs[RECHECK].figures] == [("haka ok", 1), ("myaccessid ok", 3),
+                                                                   ("myaccessid unavailable", 2)]  # fmt: skip
     page = _page(cast["operator"])
     rows = dict(re.findall(r'<tr>\s*<th scope="row">([^<]+)</th>(.*?)</tr>', page, re.S))
     assert "cleaned: 0, expired: 2, scheduled: 1, failed: 1" in rows["Expiry sweep"]
     assert '<strong class="warn-text">1</strong>' in rows["Expiry sweep"] and "late" not in rows["Expiry sweep"]
     assert "failed projects: 2" in rows["Reconcile with Ceph"] and "late</strong>" in rows["Reconcile with Ceph"]
     assert "never" in rows["Bucket policy drift check"]
-    assert "myaccessid: unavailable: 2" in rows["Membership re-check"]
+    assert "myaccessid unavailable: 2" in rows["Membership re-check"]
+
+
+@pytest.mark.ceph
+def test_the_jobs_leave_the_heartbeats_the_overview_reads(project) -> None:  # type: ignore[no-untyped-def]
+    Bucket.objects.create(project=project, name="never-made", policy_dirty=True)
+    Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)  # its buckets are checked; Ceph lacks them
+    jobs = ((keys_reconcile_task, RECONCILE), (policies_check_task, POLICIES_CHECK),
+            (projects_refresh_usage_task, USAGE_REFRESH))  # fmt: skip
+    for task, name in jobs:
+        summary = task()
+        assert Heartbeat.objects.get(name=name).summary == summary
+    assert Heartbeat.objects.get(name=POLICIES_CHECK).summary["failed"] == 1  # the bucket Ceph does not have
+    assert Heartbeat.objects.get(name=USAGE_REFRESH).summary["failed"] == 1  # nor the project's user
 
 
 @pytest.mark.ceph
