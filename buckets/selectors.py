@@ -13,6 +13,10 @@ from keys.models import AccessKey
 from projects.models import Project
 from storage import client as storage
 
+# The heartbeats of buckets.tasks' periodic jobs (named as their beat entries).
+POLICIES_CHECK = "policies-check"
+USAGE_REFRESH = "projects-refresh-usage"
+
 
 def live_grants(now: datetime | None = None) -> QuerySet[Grant]:
     now = now or timezone.now()
@@ -83,3 +87,9 @@ def key_scope_label(key: AccessKey) -> str:
     if key.scope != AccessKey.Scope.BUCKETS:
         return str(key.scope)
     return ", ".join(f"{name}:{access}" for name, access in key_scope_buckets(key)) or "no bucket left"
+
+
+def buckets_policy_dirty() -> QuerySet[Bucket]:
+    """Buckets whose policy Ceph has not yet taken (a group change or a failed write): the
+    sync task, or at the latest the drift check, rewrites them."""
+    return Bucket.objects.filter(policy_dirty=True)

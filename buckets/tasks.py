@@ -6,7 +6,9 @@ from celery import shared_task
 
 from buckets.grants import grants_expire
 from buckets.inventory import projects_refresh_usage
+from buckets.selectors import POLICIES_CHECK, USAGE_REFRESH
 from buckets.sync import policies_check, policies_sync_dirty
+from heartbeats.services import heartbeat_completed
 from projects.models import Project
 
 
@@ -24,9 +26,13 @@ def grants_expire_task() -> dict[str, int]:
 @shared_task
 def policies_check_task() -> dict[str, int]:
     # Also writes buckets left dirty by a failed or lost sync task.
-    return policies_check()
+    summary = policies_check()
+    heartbeat_completed(name=POLICIES_CHECK, summary=summary)  # read by the operators' overview
+    return summary
 
 
 @shared_task
 def projects_refresh_usage_task() -> dict[str, int]:
-    return projects_refresh_usage()
+    summary = projects_refresh_usage()
+    heartbeat_completed(name=USAGE_REFRESH, summary=summary)  # read by the operators' overview
+    return summary

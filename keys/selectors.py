@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
 from heartbeats.models import Heartbeat
+from keys.expiry import PENDING_GRACE
 from keys.models import AccessKey, KeyEvent
 from keys.timeline import TimelineKey
 from projects.models import MANAGING, Membership
 
 SWEEP = "keys-sweep"  # the heartbeat of keys.tasks.keys_sweep_task
+RECONCILE = "keys-reconcile"  # the heartbeat of keys.tasks.keys_reconcile_task
+LAG_WINDOW = timedelta(hours=24)  # revocation_lag covers the keys that ended within it
 STALE_AFTER_SWEEPS = 3  # a late sweep or two is a busy worker; three missed ones are an outage
 
 
@@ -100,3 +104,58 @@ def events_visible_to(membership: Membership) -> QuerySet[KeyEvent]:
     if membership.role in MANAGING:
         return events
     return events.filter(key__owner=membership.user)
+
+
+@dataclass(frozen=True)
+class RevocationLag:
+    """Delay from expiry to revocation of the keys that expired in the last 24 h: to S3's refusal
+    at every endpoint where LATCHKEY_VERIFY_REVOCATION proved it, else to the removal from Ceph."""
+
+    keys: int
+    median: float  # seconds; 0 when no key expired
+    p99: float
+    max: float
+
+    QUANTILES = (0.5, 0.99, 1.0)
+
+    def quantiles(self) -> dict[float, float]:
+        return dict(zip(self.QUANTILES, (self.median, self.p99, self.max), strict=True))
+
+
+def revocation_lag(*, now: datetime | None = None) -> RevocationLag:
+    """One query; read by /metrics (latchkey_revocation_lag_seconds) and the operators' overview."""
+    since = (now or timezone.now()) - LAG_WINDOW
+    delays = sorted(
+        d.total_seconds()
+        for d in AccessKey.objects.filter(status=AccessKey.Status.EXPIRED, ended_at__gte=since)
+        .annotate(
+            d=ExpressionWrapper(Coalesce("refused_at", "ended_at") - F("expires_at"), output_field=DurationField())
+        )
+        .values_list("d", flat=True)
+        if d is not None
+    )
+    if not delays:
+        return RevocationLag(keys=0, median=0.0, p99=0.0, max=0.0)
+    median, p99, top = (delays[min(len(delays) - 1, int(q * len(delays)))] for q in RevocationLag.QUANTILES)
+    return RevocationLag(keys=len(delays), median=median, p99=p99, max=top)
+
+
+def keys_ending_between(start: datetime, end: datetime) -> QuerySet[AccessKey]:
+    """Live keys whose expiry falls in [start, end), soonest first, with owner and project."""
+    return (
+        AccessKey.objects.filter(status=AccessKey.Status.ACTIVE, expires_at__gte=start, expires_at__lt=end)
+        .select_related("owner", "project")
+        .order_by("expires_at", "pk")
+    )
+
+
+def keys_overdue(now: datetime) -> QuerySet[AccessKey]:
+    """Keys past their expiry that Ceph still holds: the sweep has not removed them yet (Ceph
+    down, or S3 not yet seen refusing them)."""
+    return AccessKey.objects.filter(status=AccessKey.Status.ACTIVE, expires_at__lte=now)
+
+
+def keys_abandoned(now: datetime) -> QuerySet[AccessKey]:
+    """Keys whose creation never completed, older than the grace the sweep gives them: it
+    removes them from Ceph (if they got there) and deletes the row."""
+    return AccessKey.objects.filter(status=AccessKey.Status.PENDING, created_at__lte=now - PENDING_GRACE)

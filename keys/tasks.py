@@ -14,7 +14,7 @@ from heartbeats.services import heartbeat_completed, heartbeat_queued
 from keys.expiry import keys_expire_due, keys_sweep
 from keys.reconcile import keys_reconcile
 from keys.reminders import keys_send_reminders
-from keys.selectors import SWEEP
+from keys.selectors import RECONCILE, SWEEP
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,9 @@ def keys_send_reminders_task() -> dict[str, int]:
 
 @shared_task
 def keys_reconcile_task() -> dict[str, int]:
-    return keys_reconcile(remove_unknown=settings.LATCHKEY_RECONCILE_REMOVE_UNKNOWN).summary()
+    summary = keys_reconcile(remove_unknown=settings.LATCHKEY_RECONCILE_REMOVE_UNKNOWN).summary()
+    heartbeat_completed(name=RECONCILE, summary=summary)  # read by the operators' overview
+    return summary
 
 
 @after_task_publish.connect

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from heartbeats.models import Heartbeat
+from lifecycle.memberships import STALE
 from lifecycle.recheck import RECHECK
+from projects.models import Membership
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,11 @@ class RecheckReport:
 
 
 def recheck_report() -> RecheckReport:
-    beat = Heartbeat.objects.filter(name=RECHECK).first()
+    return recheck_report_from(Heartbeat.objects.filter(name=RECHECK).first())
+
+
+def recheck_report_from(beat: Heartbeat | None) -> RecheckReport:
+    """The report in the re-check's heartbeat row (None: it never ran)."""
     if beat is None:
         return RecheckReport(completed_at=None)
     summary = beat.summary if isinstance(beat.summary, dict) else {}
@@ -34,3 +41,17 @@ def recheck_report() -> RecheckReport:
         if isinstance(counts, dict)
     }
     return RecheckReport(completed_at=beat.completed_at, outcomes=outcomes)
+
+
+def memberships_stale() -> QuerySet[Membership]:
+    """Active memberships whose access level Ceph refused (a role change while it was down):
+    memberships_apply_stale retries them every minute."""
+    return Membership.objects.filter(status=Membership.Status.ACTIVE, rgw_access=STALE).select_related(
+        "user", "project"
+    )
+
+
+def memberships_ending() -> QuerySet[Membership]:
+    """Memberships ended in Latchkey whose keys or subuser Ceph has not yet let go of:
+    memberships_finish_ending retries them."""
+    return Membership.objects.filter(status=Membership.Status.ENDING).select_related("user", "project")

@@ -14,28 +14,19 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-import os
 from collections.abc import Iterator
-from datetime import timedelta
 
 import redis
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from django.views.decorators.http import require_GET
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from keys.models import AccessKey, KeyEvent
-from keys.selectors import expiry_enforcement
+from keys.selectors import expiry_enforcement, revocation_lag
 from lifecycle.recheck import OUTCOMES
 from lifecycle.selectors import recheck_report
 from storage import instruments
@@ -63,18 +54,8 @@ class DatabaseCollector(Collector):
             "endpoint where LATCHKEY_VERIFY_REVOCATION proved it, else to the removal from Ceph",
             labels=["quantile"],
         )
-        since = timezone.now() - timedelta(hours=24)
-        delays = sorted(
-            d.total_seconds()
-            for d in AccessKey.objects.filter(status=AccessKey.Status.EXPIRED, ended_at__gte=since)
-            .annotate(
-                d=ExpressionWrapper(Coalesce("refused_at", "ended_at") - F("expires_at"), output_field=DurationField())
-            )
-            .values_list("d", flat=True)
-            if d is not None
-        )
-        for q in (0.5, 0.99, 1.0):
-            lag.add_metric([str(q)], delays[min(len(delays) - 1, int(q * len(delays)))] if delays else 0.0)
+        for q, seconds in revocation_lag().quantiles().items():
+            lag.add_metric([str(q)], seconds)
         yield lag
         sweep = expiry_enforcement()
         age = GaugeMetricFamily(
@@ -118,12 +99,7 @@ class QueueCollector(Collector):
 
 
 def _registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        for instrument in instruments.ALL:
-            registry.register(instrument)
+    registry = instruments.registry()
     registry.register(DatabaseCollector())
     registry.register(QueueCollector())
     return registry

@@ -21,4 +21,5 @@ urlpatterns = [
     path("projects/", include("web.urls.keys")),
     path("projects/", include("web.urls.buckets")),
     path("projects/", include("web.urls.projects")),
+    path("operators/", include("web.urls.operators")),
 ]

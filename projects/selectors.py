@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import ExpressionWrapper, F, FloatField, QuerySet
 
-from projects.models import JoinRequest, Membership, Project
+from projects.models import USAGE_WARNING_PERCENT, JoinRequest, Membership, Project
 
 
 def active_members(project: Project) -> QuerySet[Membership]:
@@ -26,4 +26,15 @@ def open_project(number: str) -> Project | None:
 def pending_requests(membership: Membership) -> QuerySet[JoinRequest]:
     return JoinRequest.objects.filter(project=membership.project, status=JoinRequest.Status.PENDING).select_related(
         "user"
+    )
+
+
+def projects_near_quota() -> QuerySet[Project]:
+    """Active projects whose last measured usage is USAGE_WARNING_PERCENT or more of their byte
+    quota (``Project.usage_warning``, decided in the database), fullest first."""
+    return (
+        Project.objects.filter(status=Project.Status.ACTIVE, quota_bytes__gt=0, usage_bytes__isnull=False)
+        .alias(share=ExpressionWrapper(100.0 * F("usage_bytes") / F("quota_bytes"), output_field=FloatField()))
+        .filter(share__gte=USAGE_WARNING_PERCENT)
+        .order_by("-share", "number")
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass, field
 
-from prometheus_client import Counter, Histogram, values
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess, values
 
 
 def process_identifier() -> str:
@@ -16,7 +17,12 @@ def process_identifier() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def shared() -> bool:
+    """Whether every process's counts are summed (read when asked: tests set it late)."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+if shared():
     # Before the metrics below are made: each takes its storage class from here when created.
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
@@ -57,3 +63,44 @@ ALL = (
     REVOCATION_PROOF_SECONDS,
     REVOCATION_UNPROVEN,
 )
+
+
+def registry() -> CollectorRegistry:
+    """These figures as /metrics serves them: summed over every process's files in
+    PROMETHEUS_MULTIPROC_DIR when it is set, else this process's own."""
+    found = CollectorRegistry()
+    if shared():
+        multiprocess.MultiProcessCollector(found)
+    else:
+        for instrument in ALL:
+            found.register(instrument)
+    return found
+
+
+@dataclass
+class OperationCalls:
+    operation: str
+    calls: int = 0
+    errors: dict[str, int] = field(default_factory=dict)  # kind (Ceph's error code, "unavailable") → count
+
+    @property
+    def failed(self) -> int:
+        return sum(self.errors.values())
+
+
+def calls_by_operation() -> list[OperationCalls]:
+    """Ceph calls and their errors per operation, from the same registry /metrics reads; the
+    operations with errors first, then the busiest."""
+    found: dict[str, OperationCalls] = {}
+    for family in registry().collect():
+        for sample in family.samples:
+            operation = sample.labels.get("operation")
+            if operation is None:
+                continue
+            calls = found.setdefault(operation, OperationCalls(operation))
+            if sample.name == "latchkey_ceph_call_seconds_count":
+                calls.calls += int(sample.value)
+            elif sample.name == "latchkey_ceph_call_errors_total" and sample.value:
+                kind = sample.labels.get("kind", "")
+                calls.errors[kind] = calls.errors.get(kind, 0) + int(sample.value)
+    return sorted(found.values(), key=lambda c: (-c.failed, -c.calls, c.operation))

@@ -68,6 +68,8 @@ TABLE: dict[str, tuple[str, dict[str, object]]] = {
     "buckets:groups": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
     "buckets:group": ("GET", row(L, 404, 200, 200, 200, 200, 404)),
     "buckets:group_delete": ("GET", row(L, 404, 403, 403, 200, 200, 404)),
+    # Operators are the people the Django admin lets in; to anyone else the page does not exist.
+    "operators:overview": ("GET", row(L, 404, 404, 404, 404, 404, 200)),
     "admin:index": (
         "GET",
         row("admin-login", "admin-login", "admin-login", "admin-login", "admin-login", "admin-login", 200),
@@ -101,7 +103,7 @@ TABLE |= {
 
 def _our_url_names() -> set[str]:
     names = set()
-    for namespace in ("projects", "keys", "buckets", "api"):
+    for namespace in ("projects", "keys", "buckets", "operators", "api"):
         _, resolver = get_resolver().namespace_dict[namespace]
         names |= {f"{namespace}:{p.name}" for p in resolver.url_patterns if p.name}
     return names

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from tests.support import ROOT
 from tests.support.s3 import s3_error_code, wait_refused
-from tests.support.workers import subprocess_database_url
+from tests.support.workers import gunicorn, subprocess_database_url
 
 pytestmark = [pytest.mark.ceph]
 SWEEP_SECONDS = 2  # the test's sweep interval, so that staleness shows within seconds
@@ -70,34 +69,11 @@ def _celery(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
                           text=True, timeout=180, check=False)  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def web(runtime_venv: Path, tmp_path: Path) -> Iterator[str]:
     """gunicorn from the fresh virtualenv, on this test's database."""
-    port = _free_port()
-    env = _env(runtime_venv, tmp_path / "celery")
-    proc = subprocess.Popen(
-        [str(runtime_venv / "bin/gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=(tmp_path / "web.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, (tmp_path / "web.log").read_text()[-3000:]
-        try:
-            requests.get(url + "/health/live", timeout=2)
-            break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "gunicorn from requirements.txt did not serve"
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with gunicorn(runtime_venv / "bin", _env(runtime_venv, tmp_path / "celery"), tmp_path / "web.log") as url:
+        yield url
 
 
 def _ready(url: str) -> tuple[int, dict[str, dict[str, str]]]:

@@ -1,13 +1,18 @@
 """Real Celery worker processes for tests: started on the test stack's Redis and the test's own
-database (pytest-django's test_<name>), sent the sweep, stopped."""
+database (pytest-django's test_<name>), sent the sweep, stopped. And the web as deployed (gunicorn)."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import requests
 from django.conf import settings
 
 from keys.models import AccessKey
@@ -50,3 +55,30 @@ def stop_worker(proc: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextmanager
+def gunicorn(bin_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
+    """gunicorn from ``bin_dir`` (one worker) with ``env``, once it answers; its URL. Stopped after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            try:
+                requests.get(url + "/health/live", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, f"gunicorn from {bin_dir} did not serve"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
