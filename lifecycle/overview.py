@@ -37,6 +37,7 @@ from lifecycle.selectors import memberships_ending, memberships_stale, recheck_r
 from projects.models import USAGE_WARNING_PERCENT, Membership, Project
 from projects.selectors import projects_near_quota
 from storage import instruments
+from usage.services import PRUNE
 
 LIST_LIMIT = 10
 ENDING_WITHIN = timedelta(hours=24)
@@ -115,6 +116,7 @@ JOBS: tuple[tuple[str, str, Callable[[Heartbeat | None], list[Figure]]], ...] = 
     (RECONCILE, "Reconcile with Ceph", _flat_figures),
     (POLICIES_CHECK, "Bucket policy drift check", _flat_figures),
     (USAGE_REFRESH, "Usage refresh", _flat_figures),
+    (PRUNE, "Usage history pruning", _flat_figures),
     (RECHECK, "Membership re-check", _recheck_figures),
 )
 

@@ -32,6 +32,7 @@ from projects.models import Membership, Project, Role
 from storage import client as storage
 from tests.support.metrics import metric_value
 from tests.support.web import client_for
+from usage.services import PRUNE, usage_prune_run
 
 pytestmark = [pytest.mark.django_db]
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -168,8 +169,9 @@ def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -
     heartbeat_completed(name=USAGE_REFRESH, summary={"refreshed": 4, "failed": 0}, now=T0 - timedelta(minutes=5))
     heartbeat_completed(name=RECHECK, summary={"myaccessid": {"ok": 3, "unavailable": 2}, "haka": {"ok": 1}},
                         now=T0 - timedelta(minutes=20))  # fmt: skip
+    usage_prune_run(now=T0 - timedelta(minutes=50), keep=[(86400, 0)])
     jobs = {job.name: job for job in operator_overview(now=T0).jobs}
-    assert list(jobs) == [SWEEP, RECONCILE, POLICIES_CHECK, USAGE_REFRESH, RECHECK]
+    assert list(jobs) == [SWEEP, RECONCILE, POLICIES_CHECK, USAGE_REFRESH, PRUNE, RECHECK]
     assert (jobs[SWEEP].failed, jobs[SWEEP].late, jobs[SWEEP].age_seconds) == (1, False, 30.0)
     assert (jobs[RECONCILE].failed, jobs[RECONCILE].late) == (2, True)
     assert jobs[POLICIES_CHECK].completed_at is None and jobs[POLICIES_CHECK].late
@@ -184,6 +186,7 @@ def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -
     assert "failed projects: 2" in rows["Reconcile with Ceph"] and "late</strong>" in rows["Reconcile with Ceph"]
     assert "never" in rows["Bucket policy drift check"]
     assert "myaccessid unavailable: 2" in rows["Membership re-check"]
+    assert "expired: 0, thinned: 0" in rows["Usage history pruning"] and "late" not in rows["Usage history pruning"]
 
 
 @pytest.mark.ceph
