@@ -13,6 +13,7 @@ COPY storage storage
 COPY buckets buckets
 COPY heartbeats heartbeats
 COPY lifecycle lifecycle
+COPY usage usage
 COPY web web
 COPY api api
 COPY templates templates

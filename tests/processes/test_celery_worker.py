@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
@@ -127,7 +128,9 @@ def test_worker_ends_a_scoped_key_and_then_its_statements(worker, project, membe
 
 @pytest.mark.django_db(transaction=True)
 def test_the_worker_knows_every_scheduled_task_and_prunes_usage(worker, project) -> None:  # type: ignore[no-untyped-def]
-    celery_app.loader.import_default_modules()  # what a worker imports at start (autodiscovery)
+    # What a worker's autodiscovery imports: each installed app's tasks module. (Not the loader's
+    # import_default_modules: its Django fixup runs django.setup() again, which resets logging.)
+    celery_app.loader.autodiscover_tasks([app.name for app in apps.get_app_configs()])
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(celery_app.tasks)
 
     old = timezone.now() - timedelta(days=800)  # past the last band of the default LATCHKEY_USAGE_KEEP
