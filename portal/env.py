@@ -151,7 +151,7 @@ _UNITS = {"m": 60, "h": 3600, "d": 86400}
 def _seconds(text: str) -> int | None:
     """``90m``, ``1h``, ``30d`` as seconds; None when it is not such a figure."""
     number, unit = text[:-1], text[-1:]
-    if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+    if unit not in _UNITS or not (number.isascii() and number.isdigit()) or int(number) == 0:
         return None
     return int(number) * _UNITS[unit]
 
@@ -174,5 +174,7 @@ def env_retention(name: str, default: str) -> list[tuple[int, int]]:
             raise EnvError(f"{name}: each entry must keep points longer, and no closer together, than the one before")
         if step >= age:
             raise EnvError(f"{name}: the step of {item!r} is not shorter than its age")
+        if age > 36500 * 86400:
+            raise EnvError(f"{name}: {item!r} keeps points for more than 100 years")
         tiers.append((age, step))
     return tiers

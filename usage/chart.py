@@ -25,9 +25,15 @@ OFF_SCALE = 5  # a quota over five times the highest figure is named, not drawn 
 
 def human(size: int | float) -> str:
     """Bytes in decimal units (quotas are given in GB = 10^9), three significant figures."""
-    for factor, name in UNITS:
+    for i, (factor, name) in enumerate(UNITS):
         if abs(size) >= factor:
-            return f"{size / factor:.3g} {name}"
+            text = f"{size / factor:.3g}"
+            if "e" in text and i:  # 999.5 and up round to 1e+03: one unit up (999.7 GB is 1 TB)
+                factor, name = UNITS[i - 1]
+                text = f"{size / factor:.3g}"
+            elif "e" in text:  # beyond the largest unit
+                text = f"{size / factor:,.0f}"
+            return f"{text} {name}"
     return "0 B"
 
 
@@ -143,7 +149,7 @@ def _rows(
 
 def _summary(lines: Sequence[Line], quota: int | None, zone: tzinfo) -> str:
     def when(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
     main = lines[0]
     text = f"{main.label}: {human(main.last.size_bytes)} on {when(main.last.at)}"

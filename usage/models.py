@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.db import models
 
 from projects.models import Project
 
 TOTAL = ""  # the bucket name of a project's own point (its whole usage)
+ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # thinning intervals are whole steps from here
+
+
+def interval_start(when: datetime, step: timedelta, origin: datetime = ORIGIN) -> datetime:
+    """The start of the ``step``-long interval, counted from ``origin``, that holds ``when``:
+    PostgreSQL's date_bin, for the databases that lack it (SQLite in development)."""
+    return origin + step * ((when - origin) // step)
 
 
 class UsagePoint(models.Model):

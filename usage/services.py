@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -18,9 +18,11 @@ from django.db import connection, transaction
 from heartbeats.models import Heartbeat
 from heartbeats.services import heartbeat_completed
 from projects.models import Project
-from usage.models import TOTAL, UsagePoint
+from usage.models import ORIGIN, TOTAL, UsagePoint, interval_start
 
-ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)  # interval boundaries are whole steps from here
+MIN_GAP = timedelta(
+    seconds=60
+)  # a refresh this soon after the last point keeps none (the button can be pressed in a loop)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,10 @@ class Figures:
 
 
 def usage_record(*, project: Project, at: datetime, total: tuple[int, int], buckets: Iterable[Figures]) -> int:
-    """Store one refresh's figures; returns how many points were written."""
+    """Store one refresh's figures; returns how many points were written (none when the
+    project's last point is less than MIN_GAP before ``at``)."""
+    if UsagePoint.objects.filter(project=project, bucket=TOTAL, at__gt=at - MIN_GAP, at__lte=at).exists():
+        return 0
     points = [UsagePoint(project=project, bucket=TOTAL, at=at, size_bytes=total[0], object_count=total[1])]
     points += [
         UsagePoint(project=project, bucket=f.bucket, at=at, size_bytes=f.size_bytes, object_count=f.object_count)
@@ -52,8 +57,24 @@ WHERE p.id = d.id AND d.n > 1
 """
 
 
-def _floor(when: datetime, step: timedelta) -> datetime:
-    return ORIGIN + step * ((when - ORIGIN) // step)
+def _thin(low: datetime, high: datetime, step: timedelta) -> int:
+    """Keep the first point of each series in each ``step`` interval of [low, high)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            params: dict[str, Any] = {"step": step, "origin": ORIGIN, "low": low, "high": high}
+            cursor.execute(_THIN, params)
+            return max(cursor.rowcount, 0)
+    # The same in Python, for SQLite in development (no date_bin, no DELETE ... USING).
+    seen, doomed = set(), []
+    points = UsagePoint.objects.filter(at__gte=low, at__lt=high).order_by("at", "id")
+    for pk, project_id, bucket, at in points.values_list("pk", "project_id", "bucket", "at").iterator():
+        interval = (project_id, bucket, interval_start(at, step))
+        if interval in seen:
+            doomed.append(pk)
+        seen.add(interval)
+    for i in range(0, len(doomed), 500):  # SQLite's limit on query parameters
+        UsagePoint.objects.filter(pk__in=doomed[i : i + 500]).delete()
+    return len(doomed)
 
 
 def usage_prune(*, now: datetime, keep: Sequence[tuple[int, int]], previous: datetime | None = None) -> dict[str, int]:
@@ -61,18 +82,18 @@ def usage_prune(*, now: datetime, keep: Sequence[tuple[int, int]], previous: dat
     band first; settings.LATCHKEY_USAGE_KEEP). ``previous``: when the last run completed with the
     same ``keep``; None looks at every band whole."""
     thinned = 0
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic():
         younger = timedelta(0)
         for age_seconds, step_seconds in keep:
             age, step = timedelta(seconds=age_seconds), timedelta(seconds=step_seconds)
             high, low = now - younger, now - age
             if step and high > low:
                 if previous is not None and previous < now:
-                    # Points that were younger than this band at the last run, and their intervals.
-                    low = max(low, _floor(previous - younger, step))
-                params: dict[str, Any] = {"step": step, "origin": ORIGIN, "low": low, "high": high}
-                cursor.execute(_THIN, params)
-                thinned += max(cursor.rowcount, 0)
+                    # Points that were younger than this band at the last run, and their intervals;
+                    # one interval more for a refresh that read its time before that run and
+                    # committed after it.
+                    low = max(low, interval_start(previous - younger, step) - step)
+                thinned += _thin(low, high, step)
             younger = age
         expired, _ = UsagePoint.objects.filter(at__lt=now - younger).delete()
     return {"thinned": thinned, "expired": expired}

@@ -33,16 +33,20 @@ def usage_context(
     chosen = RANGES.get(asked or DEFAULT_RANGE.key, DEFAULT_RANGE)
     now = timezone.now()
     start = now - chosen.span
+    zone = timezone.get_current_timezone()
     labels = {bucket: bucket} if bucket else {TOTAL: "Project", **{name: name for name in largest}}
     chart = usage_chart(
-        series_of(project.pk, list(labels), start=start, end=now, bin=chosen.bin),
+        # Bins from a local midnight, so a day's (or week's) row of the table holds that day's points.
+        series_of(
+            project.pk, list(labels), start=start, end=now, bin=chosen.bin, origin=datetime(2000, 1, 1, tzinfo=zone)
+        ),
         labels,
         start=start,
         end=now,
         quota=None if bucket else project.quota_bytes,
         gap=gap_for(chosen, settings.LATCHKEY_USAGE_KEEP),
         row=chosen.row,
-        zone=timezone.get_current_timezone(),
+        zone=zone,
     )
     return {
         "usage_chart": chart,

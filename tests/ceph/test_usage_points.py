@@ -56,4 +56,4 @@ def test_each_refresh_keeps_the_figures_ceph_reports(project, member_of) -> None
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert rows[1:] == [[T0.isoformat(), out, "77777", "1"], [t1.isoformat(), out, "1077777", "2"]]
         page = client.get(reverse("projects:detail", args=[project.number]), {"range": "7d"}).content.decode()
-        assert "Project: 1.08 MB on 2026-12-03 09:10" in page  # the chart's description
+        assert "Project: 1.08 MB on 2026-12-03 09:10 UTC" in page  # the chart's description

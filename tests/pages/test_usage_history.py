@@ -9,10 +9,11 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -20,8 +21,9 @@ from buckets.models import Bucket
 from heartbeats.models import Heartbeat
 from projects.models import Project
 from tests.support.web import client_for
-from usage.models import TOTAL, UsagePoint
-from usage.services import PRUNE, usage_prune, usage_prune_run
+from usage.models import ORIGIN, TOTAL, UsagePoint
+from usage.selectors import series_of
+from usage.services import PRUNE, Figures, usage_prune, usage_prune_run, usage_record
 
 pytestmark = [pytest.mark.django_db]
 
@@ -77,8 +79,53 @@ def test_a_later_run_that_looks_only_at_new_points_keeps_the_same_as_a_full_run(
     _add(other, TOTAL, times)
     usage_prune(now=NOW - timedelta(days=1, minutes=13), keep=KEEP)
     usage_prune(now=NOW, keep=KEEP, previous=NOW - timedelta(days=1, minutes=13))  # only what aged since
-    usage_prune(now=NOW, keep=KEEP)  # every band, whole
-    assert _times(project) == _times(other)
+    # The narrowed run left nothing that a run over every band would still remove ...
+    assert usage_prune(now=NOW, keep=KEEP) == {"thinned": 0, "expired": 0}
+    usage_prune(now=NOW, keep=KEEP)
+    usage_prune(now=NOW, keep=KEEP)  # ... and kept what a single whole run keeps
+    assert _times(project) == _times(other) != []
+
+
+def test_a_narrowed_run_looks_only_at_the_points_that_aged_since_the_last(project: Project) -> None:
+    _add(project, TOTAL, _every(timedelta(minutes=10), NOW - timedelta(days=10), NOW))
+    usage_prune(now=NOW, keep=KEEP)
+    # A stray second point in an hour thinned long ago: outside what the next run looks at.
+    stray = NOW - timedelta(days=6, minutes=-30)
+    _add(project, TOTAL, [stray])
+    later = NOW + timedelta(hours=1)
+    assert usage_prune(now=later, keep=KEEP, previous=NOW)["thinned"] == 5  # the hour that aged
+    assert stray in _times(project)
+    assert usage_prune(now=later, keep=KEEP)["thinned"] == 1  # a whole run finds it
+    assert stray not in _times(project)
+
+
+def test_a_refresh_within_a_minute_of_the_last_point_keeps_none(project: Project) -> None:
+    figures = [Figures("raw", 5, 1)]
+    assert usage_record(project=project, at=NOW, total=(5, 1), buckets=figures) == 2
+    assert usage_record(project=project, at=NOW + timedelta(seconds=59), total=(6, 1), buckets=figures) == 0
+    assert usage_record(project=project, at=NOW + timedelta(seconds=60), total=(7, 1), buckets=figures) == 2
+    assert [p.size_bytes for p in UsagePoint.objects.filter(project=project, bucket=TOTAL).order_by("at")] == [5, 7]
+
+
+def test_the_python_fallbacks_for_sqlite_give_what_postgresql_gives(project: Project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Development runs on SQLite, which has no date_bin: the same binning and thinning in Python
+    (tests/processes/test_sqlite_dev.py runs them on SQLite itself)."""
+    for bucket in (TOTAL, "raw"):
+        _add(project, bucket, _every(timedelta(minutes=7), NOW - timedelta(days=45), NOW))
+    origins = (ORIGIN, datetime(2000, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo")))
+    span = {"start": NOW - timedelta(days=30), "end": NOW, "bin": timedelta(hours=6)}
+    native = [series_of(project.pk, [TOTAL, "raw"], **span, origin=origin) for origin in origins]  # type: ignore[arg-type]
+    # Six-hour bins from UTC midnight fit the range; from Tokyo's (15:00 UTC) one is cut at each end.
+    assert (len(native[0][TOTAL]), len(native[1][TOTAL])) == (120, 121)
+    with transaction.atomic():  # prune natively, note what is left, and undo it
+        thinned = usage_prune(now=NOW, keep=KEEP)
+        kept = (_times(project), _times(project, "raw"))
+        transaction.set_rollback(True)
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "vendor", "sqlite")
+        assert [series_of(project.pk, [TOTAL, "raw"], **span, origin=origin) for origin in origins] == native  # type: ignore[arg-type]
+        assert usage_prune(now=NOW, keep=KEEP) == thinned
+    assert (_times(project), _times(project, "raw")) == kept
 
 
 def test_the_periodic_prune_resumes_where_it_left_and_starts_over_when_the_bands_change(project: Project) -> None:
@@ -131,7 +178,7 @@ def test_the_project_page_charts_the_project_and_its_largest_buckets_against_the
         ("0", "Project"), ("1", "raw"), ("2", "results"),
     ]  # fmt: skip
     assert 'class="uc-quota"' in figure
-    assert "Project: 6 GB on 2026-12-03 12:00, 60 % of the 10 GB quota" in figure  # the desc
+    assert "Project: 6 GB on 2026-12-03 12:00 UTC, 60 % of the 10 GB quota" in figure  # the desc
     assert "Largest buckets: raw 4 GB, results 1 GB." in figure
     # The table: a row a day of the 30 days (the first day partly), the highest figure of each.
     rows = re.findall(r'<tr><th scope="row">([\d-]+)</th>(.*?)</tr>', figure)

@@ -179,6 +179,8 @@ def test_env_retention_reads_age_step_bands(monkeypatch: pytest.MonkeyPatch) -> 
         ("30d:1h,2d:all", "keep points longer"),  # not youngest first
         ("2d:1h,30d:10m", "no closer together"),  # a finer step for older points
         ("1h:1h", "not shorter than its age"),
+        ("\u00b2d:all", "expected age:step"),  # a superscript two is a digit to str.isdigit
+        ("1000000d:1d", "more than 100 years"),  # would overflow the dates the prune computes
     ],
 )
 def test_env_retention_rejects_what_it_cannot_follow(monkeypatch: pytest.MonkeyPatch, value: str, reason: str) -> None:

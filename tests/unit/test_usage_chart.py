@@ -25,6 +25,8 @@ def test_human_sizes_are_decimal_with_three_figures() -> None:
     assert [human(n) for n in (0, 999, 1000, 1_234_567, 12 * GB, 2.5 * 10**12)] == [
         "0 B", "999 B", "1 kB", "1.23 MB", "12 GB", "2.5 TB",
     ]  # fmt: skip
+    # What rounds up to 1000 of a unit is one of the next; past the largest unit, whole numbers.
+    assert [human(n) for n in (999_499, 999_500, 999.7 * GB, 5 * 10**18)] == ["999 kB", "1 MB", "1 TB", "5,000 PB"]
 
 
 def test_no_points_no_chart() -> None:
@@ -42,8 +44,8 @@ def test_points_map_to_the_plot_and_the_quota_is_drawn() -> None:
     assert chart.y_ticks[0].pos == TOP + 220 and chart.y_ticks[-1].pos == TOP
     assert chart.height == HEIGHT
     assert chart.summary == (
-        "Project: 4 GB on 2026-12-03 12:00, 40 % of the 10 GB quota; 0 B on 2026-11-26 12:00, the first "
-        "point in this range; highest 4 GB on 2026-12-03 12:00."
+        "Project: 4 GB on 2026-12-03 12:00 UTC, 40 % of the 10 GB quota; 0 B on 2026-11-26 12:00 UTC, the "
+        "first point in this range; highest 4 GB on 2026-12-03 12:00 UTC."
     )
 
 
