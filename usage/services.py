@@ -20,9 +20,8 @@ from heartbeats.services import heartbeat_completed
 from projects.models import Project
 from usage.models import ORIGIN, TOTAL, UsagePoint, interval_start
 
-MIN_GAP = timedelta(
-    seconds=60
-)  # a refresh this soon after the last point keeps none (the button can be pressed in a loop)
+# A refresh this soon after the project's last point keeps none: the button can be pressed in a loop.
+MIN_GAP = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
