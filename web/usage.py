@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -58,23 +58,18 @@ def usage_context(
     }
 
 
-def _points_csv(rows: Iterable[tuple[str, datetime, int, int]], filename: str) -> StreamingHttpResponse:
-    return csv_download(
-        ["time", "bucket", "bytes", "objects"],
-        (
-            (at.isoformat(), safe_cell(bucket) if bucket else "(project)", size, count)
-            for bucket, at, size, count in rows
-        ),
-        filename,
-    )
-
-
-def _range(request: HttpRequest) -> tuple[datetime, datetime] | None:
+def _points_csv(request: HttpRequest, project_id: int, filename: str, bucket: str | None = None) -> HttpResponseBase:
+    """Every stored point of the range the request names (400 for one that does not exist)."""
     chosen = RANGES.get(request.GET.get("range") or DEFAULT_RANGE.key)
     if chosen is None:
-        return None
+        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
     now = timezone.now()
-    return now - chosen.span, now
+    rows = points_of(project_id, start=now - chosen.span, end=now, bucket=bucket)
+    return csv_download(
+        ["time", "bucket", "bytes", "objects"],
+        ((at.isoformat(), safe_cell(name) if name else "(project)", size, count) for name, at, size, count in rows),
+        filename,
+    )
 
 
 @require_GET
@@ -82,19 +77,12 @@ def _range(request: HttpRequest) -> tuple[datetime, datetime] | None:
 def project_usage_csv(request: HttpRequest, number: str) -> HttpResponseBase:
     """Every point of the project and its buckets in the range."""
     project = membership_for(request.user, number).project
-    span = _range(request)
-    if span is None:
-        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
-    rows = points_of(project.pk, start=span[0], end=span[1])
-    return _points_csv(rows, f"latchkey-usage-{project.number}.csv")
+    return _points_csv(request, project.pk, f"latchkey-usage-{project.number}.csv")
 
 
 @require_GET
 @login_required
 def bucket_usage_csv(request: HttpRequest, number: str, name: str) -> HttpResponseBase:
     _, bucket = project_bucket(request.user, number, name)
-    span = _range(request)
-    if span is None:
-        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
-    rows = points_of(bucket.project_id, start=span[0], end=span[1], bucket=bucket.name)
-    return _points_csv(rows, f"latchkey-usage-{bucket.project.number}-{bucket.name}.csv")
+    filename = f"latchkey-usage-{bucket.project.number}-{bucket.name}.csv"
+    return _points_csv(request, bucket.project_id, filename, bucket=bucket.name)
