@@ -11,10 +11,18 @@ mode=${1:-test}
 case "$mode" in run|test) ;; *) echo "usage: $0 [run|test]" >&2; exit 2 ;; esac
 
 APT_PACKAGES=(
-  ceph-mon ceph-osd radosgw ceph-common   # single-node Ceph: monitor, memstore OSD, gateway
   redis-server                            # Celery broker
   openssl                                 # the stack's signing key for Latchkey's own OpenID provider
 )
+# Ceph 16 is the host's own; 18 and 20 run in Debian roots that debootstrap builds
+# (scripts/stack/ceph-root.sh). make test proves all three.
+release=${LATCHKEY_CEPH:-20}
+if [ "$mode" = test ] || [ "$release" = 16 ]; then
+  APT_PACKAGES+=(ceph-mon ceph-osd radosgw ceph-common)  # single-node Ceph: monitor, memstore OSD, gateway
+fi
+if [ "$mode" = test ] || [ "$release" != 16 ]; then
+  APT_PACKAGES+=(debootstrap)
+fi
 if [ "$mode" = test ]; then
   APT_PACKAGES+=(
     postgresql                            # the database of the test and bench runs

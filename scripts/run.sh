@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make run: install what is missing, start the dev stack, and serve Latchkey on
 # http://127.0.0.1:8000 with a Celery worker and beat. Ctrl-C stops the web server;
-# `make stop` stops the rest.
+# `make stop` stops the rest. LATCHKEY_CEPH=16|18|20 chooses the Ceph release (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/stack/lib.sh
@@ -17,6 +17,6 @@ dir=.stack/dev
 # The worker and beat expire keys: without them Latchkey breaks its one promise, so make run
 # stops, saying why, if either fails to start or stops later.
 CELERY_DIR=$dir scripts/stack/celery.sh start
-echo "Latchkey: http://127.0.0.1:8000  (ready in $((SECONDS - t0)) s; demo accounts in README.md; logs in $dir/)"
+echo "Latchkey: http://127.0.0.1:8000 on Ceph $CEPH_VERSION  (ready in $((SECONDS - t0)) s; demo accounts in README.md; logs in $dir/)"
 CELERY_DIR=$dir scripts/stack/celery.sh watch $$ &
 exec $py manage.py runserver 127.0.0.1:8000

@@ -5,6 +5,7 @@
 # test : the same on other ports plus PostgreSQL. Used by `make test`.
 # bench: like test, on its own ports. Used by `make bench`.
 # soak : like test, on its own ports. Used by `make soak`, whose fault injector stops its services.
+# LATCHKEY_CEPH chooses the Ceph release (16, 18 or 20; default 20; scripts/stack/ceph.sh).
 # LATCHKEY_STACK_BASE moves a profile's ports (a second checkout's stacks beside this one's).
 # Both can run at once. Every process is recorded in .stack/<profile>/ and only those are
 # stopped. The settings Django needs are written to .stack/<profile>/latchkey.env.
@@ -37,7 +38,7 @@ write_env() {
   local idp=http://127.0.0.1:$IDP_PORT
   local db="sqlite:///$dir/latchkey.sqlite3" region
   # The region clients must use is the zonegroup's api_name; the admin API does not tell it.
-  region=$(radosgw-admin -c "$CEPH_DIR/ceph.conf" zonegroup get | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_name"])')
+  region=$(scripts/stack/ceph.sh admin zonegroup get | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["api_name"])')
   [ "$profile" = dev ] || db="postgres://postgres@127.0.0.1:$PG_PORT/latchkey"
   umask 077
   # The signing key of Latchkey's own OpenID provider (the CLI's device login); kept per stack.
@@ -56,6 +57,10 @@ LATCHKEY_S3_REGION=$region
 LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"]},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
 LATCHKEY_IDP_URL=$idp
 LATCHKEY_OIDC_PRIVATE_KEY_FILE=$dir/oidc-key.pem
+# Not a Django setting: the release the stack's Ceph runs, for tests that assert what it does.
+CEPH_VERSION=$(scripts/stack/ceph.sh version)
+# The release this stack runs, so that whatever restarts it from these settings keeps it.
+LATCHKEY_CEPH=$(cat "$CEPH_DIR.release")
 ENV
 }
 
@@ -67,7 +72,7 @@ case "$action" in
     [ "$profile" = dev ] || scripts/stack/postgres.sh start
     scripts/stack/ceph.sh start
     write_env
-    echo "stack $profile: up; settings in $dir/latchkey.env, logs in $dir/*/"
+    echo "stack $profile: up with Ceph $(scripts/stack/ceph.sh version); settings in $dir/latchkey.env, logs in $dir/*/"
     ;;
   stop)
     CELERY_DIR=$dir scripts/stack/celery.sh stop

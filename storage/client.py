@@ -96,13 +96,14 @@ def _client() -> rgwadmin.RGWAdmin:
     )
 
 
-# radosgw 16 rewrites a user's record (its keys, subusers, quota, suspension) with a version
-# check: a call that overlaps another write to the same user is refused with HTTP 500
-# "UnknownError" and changes nothing (../shared/design/ceph-rgw.md, measured: 14 of 32 creates
-# released together). Such writes are retried with jittered backoff; every one of them is
+# radosgw rewrites a user's record (its keys, subusers, quota, suspension) with a version
+# check: a call that overlaps another write to the same user is refused and changes nothing.
+# 16 and 18 answer HTTP 500 "UnknownError", 20 HTTP 409 "ConcurrentModification"
+# (../shared/design/ceph-rgw.md and ceph-releases.md, measured: 14-25 of 32 creates released
+# together). Such writes are retried with jittered backoff; every one of them is
 # idempotent here (a key id we chose, removal of what may be gone, set-to-a-value), so a retry
 # after a refusal that did in fact apply is harmless. Reads and other refusals are not retried.
-CONFLICT = "UnknownError"
+CONFLICTS = frozenset({"UnknownError", "ConcurrentModification"})
 CONFLICT_BACKOFF_S = 0.02  # the first wait's upper bound; doubles per attempt up to the cap
 CONFLICT_BACKOFF_CAP_S = 0.5
 
@@ -132,10 +133,10 @@ def _call(operation: str, func: Any, *args: Any, user_write: bool = False, **kwa
         except StorageUnavailable:
             raise
         except StorageError as exc:
-            if exc.code != CONFLICT or attempt == attempts:
+            if exc.code not in CONFLICTS or attempt == attempts:
                 log.warning("rgw %s: refused with %s", operation, exc.code)
                 CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
-                if exc.code == CONFLICT and user_write:
+                if exc.code in CONFLICTS and user_write:
                     CEPH_CONFLICTS_EXHAUSTED.labels(operation).inc()
                 raise
             CEPH_CONFLICT_RETRIES.labels(operation).inc()

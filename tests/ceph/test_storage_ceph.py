@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from botocore.exceptions import ClientError
 
 from storage import client as storage
+from tests.support.ceph import ceph_release
 from tests.support.s3 import s3_error_code, wait_refused
 
 pytestmark = [pytest.mark.ceph, pytest.mark.django_db]  # writes take the tenant's advisory lock (storage/locks.py)
@@ -110,8 +112,15 @@ def test_configured_region_is_the_one_ceph_accepts() -> None:
         access_key=access, secret_key=storage.key_create(tenant=tenant, subuser="alice", access_key=access)
     )
     s3.create_bucket(Bucket="r-" + tenant, CreateBucketConfiguration={"LocationConstraint": storage.region()})
-    with pytest.raises(Exception, match="InvalidLocationConstraint"):
+    # radosgw 20 renamed the refusal; both are a 400 that names the constraint.
+    refusal = {
+        16: "InvalidLocationConstraint",
+        18: "InvalidLocationConstraint",
+        20: "IllegalLocationConstraintException",
+    }
+    with pytest.raises(ClientError) as refused:
         s3.create_bucket(Bucket="w-" + tenant, CreateBucketConfiguration={"LocationConstraint": "eu-north-9"})
+    assert refused.value.response["Error"]["Code"] == refusal[ceph_release()]
 
 
 def test_unreachable_gateway_is_storage_unavailable(settings) -> None:  # type: ignore[no-untyped-def]

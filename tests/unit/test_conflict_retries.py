@@ -39,8 +39,9 @@ def _count(name: str, operation: str) -> float:
     return REGISTRY.get_sample_value(f"{name}_total", {"operation": operation}) or 0.0
 
 
-def test_a_conflict_is_retried_until_it_passes(waits: list[float]) -> None:
-    call = Flaky(["UnknownError", "UnknownError"])
+@pytest.mark.parametrize("code", ["UnknownError", "ConcurrentModification"])  # radosgw 16/18, 20
+def test_a_conflict_is_retried_until_it_passes(waits: list[float], code: str) -> None:
+    call = Flaky([code, code])
     before = _count("latchkey_ceph_conflict_retries", "unit_write")
     assert storage._call("unit_write", call, user_write=True) == "done"
     assert call.calls == 3
