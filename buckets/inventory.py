@@ -12,8 +12,6 @@ from django.utils.dateparse import parse_datetime
 
 from buckets.models import Bucket
 from buckets.sync import policies_sync_soon
-from keys.models import AccessKey
-from keys.services import LIVE
 from projects.models import Project
 from storage import client as storage
 from usage.services import Figures, usage_record
@@ -49,9 +47,8 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
     Bucket.objects.filter(settled, project=project).exclude(name__in=[b.name for b in buckets]).delete()
     stored = {b.name: b for b in Bucket.objects.filter(project=project)}
     new, changed = [], []
-    # A bucket made over S3 has no policy: a live read-only key reads it only once its statement
-    # is written, so new buckets of such a project are written at once (until then: refused).
-    readers = AccessKey.objects.filter(project=project, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY).exists()
+    # A bucket made over S3 has no policy: the members' settings reads (radosgw 20) and a live
+    # read-only key's statement come with its first policy, written at once (until then: refused).
     for figures in buckets:
         created = parse_datetime(figures.created) if figures.created else None
         row = stored.get(figures.name)
@@ -63,7 +60,7 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
                     size_bytes=figures.size_bytes,
                     object_count=figures.objects,
                     created_at=created,
-                    policy_dirty=readers,
+                    policy_dirty=True,
                 )
             )
         elif (row.size_bytes, row.object_count, row.created_at) != (figures.size_bytes, figures.objects, created):
@@ -71,7 +68,7 @@ def _store_buckets(project: Project, buckets: list[storage.BucketFigures], *, as
             changed.append(row)
     Bucket.objects.bulk_create(new)
     Bucket.objects.bulk_update(changed, ["size_bytes", "object_count", "created_at"])
-    if new and readers:
+    if new:
         policies_sync_soon(project)
 
 

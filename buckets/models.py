@@ -32,6 +32,9 @@ class Bucket(models.Model):
     # Set when something the policy depends on changed and Ceph has not been told yet.
     policy_dirty = models.BooleanField(default=False)
     policy_synced_at = models.DateTimeField(null=True, blank=True)
+    # People's statements the last policy write left out because the storage service would
+    # refuse them ({"statement", "reason", "at"}), shown to the bucket's managers until dismissed.
+    policy_left_out = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]

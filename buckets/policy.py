@@ -20,6 +20,8 @@ How access maps onto what Ceph enforces (principals verified in ../shared/design
   that share one statement (a policy is read on every request: size costs every request). Where
   a key may write, objects it writes belong to its user, so the project's own members get an
   Allow to read objects; their Denies still win over it.
+- Every bucket lets the project's members read its settings (``MEMBER_SETTINGS_ACTIONS``):
+  radosgw 20 no longer gives them to subusers by their level.
 
 Every Latchkey statement has a Sid starting with ``SID_PREFIX``; statements without it were
 written by people (e.g. ``s3cmd setpolicy``) and are kept as they are, in front of ours.
@@ -27,6 +29,7 @@ written by people (e.g. ``s3cmd setpolicy``) and are kept as they are, in front 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +56,18 @@ WRITE_ACTIONS = [
     "s3:DeleteObjectTagging",
 ]
 PUBLIC_ACTIONS = ["s3:GetObject", "s3:ListBucket"]
+# What clients read of a bucket's settings before they work with it (`s3cmd info`, `aws s3api
+# get-bucket-location`, region discovery). radosgw 20 refuses them to every subuser below
+# `full` unless a policy allows them (16 and 18 allow them by the level alone), so every bucket
+# carries this Allow for the project's own members; a member's Deny still wins over it.
+MEMBER_SETTINGS_ACTIONS = [
+    "s3:GetBucketLocation",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketCORS",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketRequestPayment",
+]
 # What a member denied "write" must not do: objects and the bucket's own settings alike.
 DENY_WRITE = ["s3:Put*", "s3:Delete*", "s3:AbortMultipartUpload", "s3:RestoreObject"]
 DENY_ALL = ["s3:*"]
@@ -239,6 +254,17 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
     return statements + _key_statements(rules)
 
 
+def members_settings(rules: BucketRules) -> dict[str, Any]:
+    """The Allow every bucket carries: its project's members read its settings."""
+    return {
+        "Sid": f"{SID_PREFIX}members-bucket-settings",
+        "Effect": "Allow",
+        "Principal": {"AWS": [principal_project(rules.tenant)]},
+        "Action": MEMBER_SETTINGS_ACTIONS,
+        "Resource": [f"arn:aws:s3:::{rules.bucket}"],
+    }
+
+
 def _key_statements(rules: BucketRules) -> list[dict[str, Any]]:
     grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = {}
     for key in rules.keys:
@@ -275,6 +301,55 @@ def _key_statements(rules: BucketRules) -> list[dict[str, Any]]:
     return statements
 
 
+# What radosgw 18 and 20 accept as a bucket policy's principal; anything else they refuse with
+# InvalidArgument, where 16 stored it (measured: docs/operators.md, "Supported Ceph releases").
+# Such a statement matched nobody on 16, and left in place it would make every later write of
+# the policy fail, so Latchkey leaves it out and tells the bucket's managers.
+PRINCIPAL_TYPES = ("AWS", "Federated", "Service")
+IAM_RESOURCE = re.compile(r"(root|user/.+|role/.+|oidc-provider/.+)")
+
+
+def principal_problem(value: object) -> str | None:
+    """Why radosgw 18/20 would refuse this Principal (or NotPrincipal), or None."""
+    if value == "*":
+        return None
+    if not isinstance(value, dict) or not value:
+        return "its principal is neither '*' nor an object"
+    for kind, names in value.items():
+        if kind not in PRINCIPAL_TYPES:
+            return f"the principal type {kind!r} is not one the storage service accepts"
+        for name in names if isinstance(names, list) else [names]:
+            if not isinstance(name, str):
+                return f"the principal {name!r} is not a string"
+            parts = name.split(":", 5)
+            malformed = len(parts) != 6 or parts[2] != "iam" or not IAM_RESOURCE.fullmatch(parts[5])
+            if kind == "AWS" and parts[0] == "arn" and malformed:
+                return f"the principal {name!r} is not an IAM ARN the storage service accepts"
+    return None
+
+
+def statement_problem(statement: object) -> str | None:
+    """Why the storage service would refuse a policy holding this statement, or None."""
+    if not isinstance(statement, dict):
+        return "it is not a JSON object"
+    for key in ("Principal", "NotPrincipal"):
+        if key in statement:
+            problem = principal_problem(statement[key])
+            if problem:
+                return problem
+    return None
+
+
+def refused_statements(policy: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """People's statements that the storage service would refuse, each with the reason."""
+    found = []
+    for statement in foreign_statements(policy):
+        problem = statement_problem(statement)
+        if problem:
+            found.append({"statement": statement, "reason": problem})
+    return found
+
+
 def is_ours(statement: object) -> bool:
     return isinstance(statement, dict) and str(statement.get("Sid", "")).startswith(SID_PREFIX)
 
@@ -291,8 +366,10 @@ def foreign_statements(policy: dict[str, Any] | None) -> list[Any]:
 
 def merged_policy(current: dict[str, Any] | None, ours: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The policy to store: people's statements first, unchanged, then Latchkey's. None when
-    nothing is left (the bucket then has no policy at all)."""
-    statements = foreign_statements(current) + list(ours)
+    nothing is left (the bucket then has no policy at all). A statement of people's that the
+    storage service would refuse is left out (``refused_statements`` says which and why)."""
+    kept = [s for s in foreign_statements(current) if statement_problem(s) is None]
+    statements = kept + list(ours)
     if not statements:
         return None
     version = (current or {}).get("Version", VERSION)

@@ -12,8 +12,6 @@ from django.utils import timezone
 from buckets.errors import BucketError
 from buckets.models import Bucket
 from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_soon
-from keys.models import AccessKey
-from keys.services import LIVE
 from projects.models import Membership
 from projects.services import project_provision
 from storage import client as storage
@@ -75,12 +73,18 @@ def bucket_create(*, membership: Membership, name: str) -> Bucket:
     except IntegrityError:  # recorded concurrently (a usage refresh saw it first)
         bucket = Bucket.objects.get(project=project, name=name)
     log.info("bucket %s created by user %s", bucket, membership.user_id)
-    if AccessKey.objects.filter(project=project, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY).exists():
-        # The project's read-only keys read every bucket: this one too, now. If Ceph refuses,
-        # the bucket is made and the periodic check writes its policy (the keys wait, refused).
-        Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=True)
-        policies_sync_soon(project)
+    # Every bucket has a policy (the members' settings reads; the project's read-only keys read
+    # every bucket, this one too), written now. If Ceph refuses, the bucket is made and the
+    # periodic check writes its policy (until then: refused, never more than is due).
+    Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=True)
+    policies_sync_soon(project)
     return bucket
+
+
+def bucket_left_out_dismiss(*, bucket: Bucket) -> None:
+    """A manager has read which statements the last policy write left out: forget them."""
+    Bucket.objects.filter(pk=bucket.pk).update(policy_left_out=[])
+    bucket.policy_left_out = []
 
 
 def bucket_delete(*, membership: Membership, bucket: Bucket) -> None:

@@ -147,7 +147,8 @@ def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -
 
 
 def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
-    return policy.merged_policy(current, policy.latchkey_statements(rules_for(bucket, now=now)))
+    rules = rules_for(bucket, now=now)
+    return policy.merged_policy(current, [*policy.latchkey_statements(rules), policy.members_settings(rules)])
 
 
 def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
@@ -158,11 +159,18 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     current = storage.bucket_policy_get(tenant=tenant, name=bucket.name)
     wanted = desired_policy(bucket, current, now=now)
     changed = wanted != current
+    refused = policy.refused_statements(current) if changed else []
     if changed:
         storage.bucket_policy_put(tenant=tenant, name=bucket.name, policy=wanted)
         log.info("bucket %s: policy written (%d statements)", bucket, len((wanted or {}).get("Statement", [])))
-    Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=False, policy_synced_at=now)
-    bucket.policy_dirty, bucket.policy_synced_at = False, now
+    fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now}
+    if refused:
+        # Gone from Ceph with this write: the record is what tells the managers (bucket page).
+        log.warning("bucket %s: left out %d statement(s) the storage service would refuse", bucket, len(refused))
+        fields["policy_left_out"] = [{**r, "at": now.isoformat()} for r in refused]
+    Bucket.objects.filter(pk=bucket.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(bucket, name, value)
     return changed
 
 

@@ -15,7 +15,7 @@ from buckets.grants import grant_create, grant_revoke
 from buckets.links import link_create, link_keys
 from buckets.models import Bucket
 from buckets.selectors import access_summary, bucket_policy_in_ceph, grants_of
-from buckets.services import bucket_create, bucket_delete, bucket_set_members_access
+from buckets.services import bucket_create, bucket_delete, bucket_left_out_dismiss, bucket_set_members_access
 from projects.access import membership_for
 from projects.models import MANAGING, WRITING, Membership
 from web.errors import attempt
@@ -38,6 +38,7 @@ def _bucket_page(
         "grant_form": (forms.get("grant_form") or GrantForm(bucket=bucket)) if manages else None,
         "link_form": forms.get("link_form") or LinkForm(keys=link_keys(membership)),
         "link": forms.get("link"),
+        "left_out": json.dumps([i["statement"] for i in bucket.policy_left_out], indent=2) if manages else "",
         **usage_context(request, bucket.project, bucket=bucket.name),
     }
     return render(request, "buckets/detail.html", context, status=status)
@@ -89,6 +90,14 @@ def bucket_access_view(request: HttpRequest, number: str, name: str) -> HttpResp
             messages.success(request, "Access for the project's members saved and applied.")
             return redirect("buckets:detail", number=number, name=name)
     return _bucket_page(request, membership, bucket, access_form=form, status=400)
+
+
+@require_POST
+@login_required
+def bucket_left_out_dismiss_view(request: HttpRequest, number: str, name: str) -> HttpResponse:
+    _, bucket = project_bucket(request.user, number, name, roles=MANAGING)
+    bucket_left_out_dismiss(bucket=bucket)
+    return redirect("buckets:detail", number=number, name=name)
 
 
 @require_POST

@@ -19,6 +19,7 @@ from lifecycle.keys import key_create
 from portal.celery import app as celery_app
 from projects.models import Role as MemberRole
 from storage.client import bucket_policy_get, scoped_users
+from tests.support.ceph import access_statements
 from tests.support.s3 import s3_error_code, wait_refused
 from tests.support.workers import start_worker, stop_worker, sweep_until_expired
 from usage.models import UsagePoint
@@ -118,7 +119,7 @@ def test_worker_ends_a_scoped_key_and_then_its_statements(worker, project, membe
     sweep_until_expired(worker, issued.key.pk)
     assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
     deadline = time.monotonic() + 60
-    while bucket_policy_get(tenant=project.tenant, name="job-input") is not None:
+    while access_statements(bucket_policy_get(tenant=project.tenant, name="job-input")):
         assert worker.poll() is None, worker.stdout.read()
         assert time.monotonic() < deadline, "the worker did not remove the statement"
         time.sleep(0.2)

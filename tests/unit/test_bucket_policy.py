@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from buckets import policy
 from buckets.policy import BucketRules, Member, MemberSource, Outside
 
@@ -310,3 +312,50 @@ def test_a_scoped_key_carries_each_reason_of_its_owner_with_its_conditions() -> 
 def test_read_only_scoped_keys_add_no_member_read_statement() -> None:
     statements = _key_statements([policy.ScopedKey(user="ka", level="read", sources=(MemberSource("readwrite"),))])
     assert [s["Sid"] for s in statements] == ["latchkey-key-read-0"]
+
+
+BY_HAND = {"Sid": "by-hand", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::b/*"]}
+
+
+@pytest.mark.parametrize(
+    ("principal", "problem"),
+    [
+        ("*", None),
+        ({"AWS": "*"}, None),
+        ({"AWS": ["arn:aws:iam::t1:user/t1:alice", "arn:aws:iam::t1:root", "arn:aws:iam::t1:role/r"]}, None),
+        ({"AWS": "123456789012"}, None),
+        ({"Service": "s3.amazonaws.com", "Federated": "arn:aws:iam::x:oidc-provider/h"}, None),
+        (
+            {"AWS": "arn:aws:iam:user/x"},
+            "the principal 'arn:aws:iam:user/x' is not an IAM ARN the storage service accepts",
+        ),
+        (
+            {"AWS": "arn:aws:iam::t1:group/g"},
+            "the principal 'arn:aws:iam::t1:group/g' is not an IAM ARN the storage service accepts",
+        ),
+        ({"AWS": "arn:aws:s3:::x"}, "the principal 'arn:aws:s3:::x' is not an IAM ARN the storage service accepts"),
+        ({"AWS": [5]}, "the principal 5 is not a string"),
+        ({"CanonicalUser": "abc"}, "the principal type 'CanonicalUser' is not one the storage service accepts"),
+        ({}, "its principal is neither '*' nor an object"),
+        ("someone", "its principal is neither '*' nor an object"),
+    ],
+)
+def test_principals_the_storage_service_would_refuse(principal: object, problem: str | None) -> None:
+    assert policy.statement_problem({**BY_HAND, "Principal": principal}) == problem
+    assert policy.statement_problem({**BY_HAND, "NotPrincipal": principal}) == problem
+
+
+def test_a_refused_statement_is_left_out_of_the_merge_and_reported() -> None:
+    bad = {**BY_HAND, "Principal": {"AWS": "arn:aws:iam:user/x"}}
+    good = {**BY_HAND, "Sid": "good", "Principal": "*"}
+    current = {"Version": policy.VERSION, "Statement": [good, bad, OLD_OURS, "not a statement"]}
+    ours = _outside(Outside(2, None, "read"))
+    assert policy.merged_policy(current, ours) == {"Version": policy.VERSION, "Statement": [good, *ours]}
+    assert policy.refused_statements(current) == [
+        {
+            "statement": bad,
+            "reason": "the principal 'arn:aws:iam:user/x' is not an IAM ARN the storage service accepts",
+        },
+        {"statement": "not a statement", "reason": "it is not a JSON object"},
+    ]
+    assert policy.refused_statements(None) == []

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:number>/buckets/<str:name>/usage.csv", usage_views.bucket_usage_csv, name="usage_csv"),
     path("<str:number>/buckets/<str:name>/delete/", views.bucket_delete_view, name="delete"),
     path("<str:number>/buckets/<str:name>/access/", views.bucket_access_view, name="access"),
+    path("<str:number>/buckets/<str:name>/left-out/", views.bucket_left_out_dismiss_view, name="left_out_dismiss"),
     path("<str:number>/buckets/<str:name>/grants/", views.grant_create_view, name="grant_create"),
     path("<str:number>/buckets/<str:name>/grants/<int:grant_id>/revoke/", views.grant_revoke_view, name="grant_revoke"),
     path("<str:number>/buckets/<str:name>/policy/", views.bucket_policy_view, name="policy"),

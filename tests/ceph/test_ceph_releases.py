@@ -1,0 +1,206 @@
+"""Where Ceph releases differ in what Latchkey relies on, each release's answer, asserted by name
+(docs/operators.md, "Supported Ceph releases"), and what Latchkey does so users see no difference."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from buckets import policy
+from buckets.inventory import project_refresh_usage
+from buckets.models import Bucket
+from buckets.services import bucket_create, bucket_set_members_access
+from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_dirty
+from keys.configs import ClientSettings, client_configs, remote_name
+from lifecycle.keys import key_create
+from projects.models import Membership, Project, Role
+from storage import client as storage
+from tests.support import ROOT
+from tests.support.ceph import ceph_release
+
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
+
+SETTINGS_READS = ("get_bucket_location", "get_bucket_versioning", "get_bucket_acl")
+
+
+def _s3(membership: Membership) -> tuple[Any, Any]:
+    issued = key_create(membership=membership, hours=1, description="releases")
+    return issued, storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
+
+
+def _settings_refusals(s3: Any, bucket: str) -> list[str]:
+    """The bucket-settings reads S3 refuses to this client."""
+    refused = []
+    for read in SETTINGS_READS:
+        try:
+            getattr(s3, read)(Bucket=bucket)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "AccessDenied", exc
+            refused.append(read)
+    return refused
+
+
+def test_members_read_bucket_settings_on_every_release(
+    project: Project, member_of: Callable[..., Membership], tmp_path: Path
+) -> None:
+    manager, member = member_of(project, Role.MANAGER), member_of(project, Role.MEMBER)
+    reader = member_of(project, Role.READ_ONLY, username="reader")
+    _, as_manager = _s3(manager)
+    _, as_member = _s3(member)
+    issued, as_reader = _s3(reader)
+    # A bucket made over S3: Latchkey has not seen it, so it has no policy yet.
+    as_manager.create_bucket(Bucket="made-over-s3")
+    # radosgw 20 gives a subuser below `full` no bucket-settings read by its level alone.
+    before = {16: [], 18: [], 20: list(SETTINGS_READS)}[ceph_release()]
+    assert _settings_refusals(as_member, "made-over-s3") == before
+    assert _settings_refusals(as_reader, "made-over-s3") == before
+    # The next usage refresh finds it and writes its policy, which allows them on every release.
+    project_refresh_usage(project=project)
+    assert Bucket.objects.get(project=project, name="made-over-s3").policy_dirty
+    assert policies_sync_dirty(project=project)["written"] == 1
+    assert _settings_refusals(as_member, "made-over-s3") == []
+    assert _settings_refusals(as_reader, "made-over-s3") == []
+    # A bucket made on the portal has its policy at once.
+    bucket_create(membership=manager, name="made-on-portal")
+    policies_sync_dirty(project=project)
+    assert _settings_refusals(as_reader, "made-on-portal") == []
+    # A read-only member's real clients: `s3cmd info` and `aws s3api get-bucket-location`.
+    files = {
+        c.client: c
+        for c in client_configs(
+            ClientSettings(
+                issued.key.access_key_id, issued.secret, settings.LATCHKEY_S3_ENDPOINTS[0][1], storage.region()
+            ),
+            project_number=project.number,
+        )
+    }
+    for name in ("s3cmd", "aws-credentials", "aws-config"):
+        (tmp_path / files[name].filename).write_text(files[name].content)
+    info = _run("s3cmd", "-c", str(tmp_path / files["s3cmd"].filename), "info", "s3://made-on-portal")
+    assert "Location:" in info and "ACL:" in info
+    env = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / files["aws-credentials"].filename),
+           "AWS_CONFIG_FILE": str(tmp_path / files["aws-config"].filename)}  # fmt: skip
+    aws = str(ROOT / ".venv/bin/aws")
+    profile = remote_name(project.number)
+    answer = _run(aws, "--profile", profile, "s3api", "get-bucket-location", "--bucket", "made-on-portal", env=env)
+    assert "LocationConstraint" in answer
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> str:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3CMD_"))}
+    result = subprocess.run(list(args), capture_output=True, text=True, timeout=120, env={**clean, **(env or {})})
+    assert result.returncode == 0, f"{args[0]} failed: {result.stdout[-1000:]} {result.stderr[-1000:]}"
+    return result.stdout
+
+
+def test_a_member_shut_out_of_a_bucket_reads_none_of_its_settings(
+    project: Project, member_of: Callable[..., Membership]
+) -> None:
+    manager, member = member_of(project, Role.MANAGER), member_of(project, Role.MEMBER)
+    bucket = bucket_create(membership=manager, name="closed")
+    bucket_set_members_access(bucket=bucket, members_access=Bucket.MembersAccess.NONE)
+    policies_sync_dirty(project=project)
+    _, as_member = _s3(member)
+    assert _settings_refusals(as_member, "closed") == list(SETTINGS_READS)  # the Deny wins
+
+
+PRINCIPALS: dict[str, object] = {
+    "user": {"AWS": "arn:aws:iam::TENANT:user/x"},
+    "subuser": {"AWS": ["arn:aws:iam::TENANT:user/TENANT:x"]},
+    "tenant root": {"AWS": "arn:aws:iam::TENANT:root"},
+    "role": {"AWS": "arn:aws:iam::TENANT:role/r"},
+    "empty account": {"AWS": "arn:aws:iam:::user/x"},
+    "everyone": "*",
+    "everyone as AWS": {"AWS": "*"},
+    "bare account id": {"AWS": "123456789012"},
+    "service": {"Service": "s3.amazonaws.com"},
+    "federated": {"Federated": "arn:aws:iam::x:oidc-provider/localhost"},
+    "ARN without account": {"AWS": "arn:aws:iam:user/x"},
+    "group": {"AWS": "arn:aws:iam::TENANT:group/g"},
+    "S3 ARN": {"AWS": "arn:aws:s3:::x"},
+    "not a string": {"AWS": [5]},
+    "canonical user": {"CanonicalUser": "abc"},
+    "unknown type": {"Foo": "x"},
+}
+
+
+def _with_principal(tenant: str, bucket: str, principal: object) -> dict[str, Any]:
+    principal = json.loads(json.dumps(principal).replace("TENANT", tenant))
+    statement = {"Sid": "by-hand", "Effect": "Allow", "Principal": principal, "Action": ["s3:GetObject"],
+                 "Resource": [f"arn:aws:s3:::{bucket}/*"]}  # fmt: skip
+    return {"Version": policy.VERSION, "Statement": [statement]}
+
+
+def test_latchkey_leaves_out_exactly_the_principals_ceph_18_and_20_refuse(project: Project) -> None:
+    storage.project_user_ensure(tenant=project.tenant, display_name="p")
+    storage.bucket_create(tenant=project.tenant, name="principals")
+    refused_by_ceph, flagged = [], []
+    for name, principal in PRINCIPALS.items():
+        document = _with_principal(project.tenant, "principals", principal)
+        if policy.refused_statements(document):
+            flagged.append(name)
+        try:
+            storage.bucket_policy_put(tenant=project.tenant, name="principals", policy=document)
+        except storage.StorageError as exc:
+            assert exc.code == "InvalidArgument"
+            refused_by_ceph.append(name)
+    assert flagged == ["ARN without account", "group", "S3 ARN", "not a string", "canonical user", "unknown type"]
+    # 16 stores what 18 and 20 refuse (where a policy written under 16 comes from).
+    assert refused_by_ceph == {16: [], 18: flagged, 20: flagged}[ceph_release()]
+
+
+def test_a_statement_ceph_would_refuse_is_left_out_and_its_managers_told(
+    project: Project, member_of: Callable[..., Membership], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager, member = member_of(project, Role.MANAGER), member_of(project, Role.MEMBER)
+    bucket = bucket_create(membership=manager, name="upgraded")
+    policies_sync_dirty(project=project)
+    tenant = project.tenant
+    bad = _with_principal(tenant, "upgraded", PRINCIPALS["ARN without account"])["Statement"][0]
+    good = {**_with_principal(tenant, "upgraded", PRINCIPALS["user"])["Statement"][0], "Sid": "kept"}
+    held = storage.bucket_policy_get(tenant=tenant, name="upgraded")
+    assert held is not None
+    with_bad = {**held, "Statement": [good, bad, *held["Statement"]]}
+    if ceph_release() == 16:
+        storage.bucket_policy_put(tenant=tenant, name="upgraded", policy=with_bad)  # 16 stores it
+    else:
+        with pytest.raises(storage.StorageError, match="InvalidArgument"):
+            storage.bucket_policy_put(tenant=tenant, name="upgraded", policy=with_bad)
+        # A policy stored under 16 before the cluster was upgraded: Ceph still hands it out.
+        read = storage.bucket_policy_get
+        monkeypatch.setattr(
+            storage, "bucket_policy_get", lambda **kw: with_bad if kw["name"] == "upgraded" else read(**kw)
+        )
+    Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=True)
+    assert bucket_policy_sync(bucket_locked(bucket.pk))  # written, not refused
+    monkeypatch.undo()
+    stored = storage.bucket_policy_get(tenant=tenant, name="upgraded")
+    assert stored is not None
+    sids = [s["Sid"] for s in stored["Statement"]]
+    assert sids[0] == "kept" and "by-hand" not in sids and f"{policy.SID_PREFIX}members-bucket-settings" in sids
+    bucket.refresh_from_db()
+    assert [(i["statement"]["Sid"], i["reason"]) for i in bucket.policy_left_out] == [
+        ("by-hand", "the principal 'arn:aws:iam:user/x' is not an IAM ARN the storage service accepts")
+    ]
+    # The managers see it on the bucket page and dismiss it; members are not shown it.
+    page = reverse("buckets:detail", args=[project.number, "upgraded"])
+    as_manager, as_member = Client(), Client()
+    as_manager.force_login(manager.user)
+    as_member.force_login(member.user)
+    assert "arn:aws:iam:user/x" in as_manager.get(page).content.decode()
+    assert "arn:aws:iam:user/x" not in as_member.get(page).content.decode()
+    dismissed = as_manager.post(reverse("buckets:left_out_dismiss", args=[project.number, "upgraded"]))
+    assert dismissed.status_code == 302
+    bucket.refresh_from_db()
+    assert bucket.policy_left_out == []
+    assert "arn:aws:iam:user/x" not in as_manager.get(page).content.decode()
