@@ -135,6 +135,7 @@ def main() -> None:
     ends = end_key_soon(checkout, access_key)
     err(f"first-hour: the key ends in {ENDS_IN_SECONDS} s; waiting for S3 to refuse it")
     expiry = refused_after(s3, ends)
+    print(f"ceph_version={settings.get('CEPH_VERSION', 'unknown')}")
     print(f"first_hour_ready_s={ready:.0f}")
     print(f"first_hour_s={done:.0f}")
     print(f"first_hour_expiry_s={expiry:.2f}")

@@ -40,7 +40,11 @@ cleanup() {
     [ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
   done
   sleep 1
-  for m in dev/pts dev proc sys opt; do umount -l "$root/$m" 2>/dev/null || true; done
+  # Everything mounted below the root, deepest first: the Ceph root that make run built inside
+  # it has its own /proc.
+  for m in $(awk -v r="$root/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
   [ "${LATCHKEY_KEEP_FRESH_ROOT:-0}" = 1 ] || rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT

@@ -301,11 +301,12 @@ def _key_statements(rules: BucketRules) -> list[dict[str, Any]]:
     return statements
 
 
-# What radosgw 18 and 20 accept as a bucket policy's principal; anything else they refuse with
-# InvalidArgument, where 16 stored it (measured: docs/operators.md, "Supported Ceph releases").
-# Such a statement matched nobody on 16, and left in place it would make every later write of
-# the policy fail, so Latchkey leaves it out and tells the bucket's managers.
-PRINCIPAL_TYPES = ("AWS", "Federated", "Service")
+# What radosgw 18 and 20 both accept as a bucket policy's principal; anything else one of them
+# refuses with InvalidArgument, where 16 stored it (measured: docs/operators.md, "Supported Ceph
+# releases"; 18 refuses "Service", 20 takes it). Such a statement matches nobody in RGW, and left
+# in place it would make every later write of the policy fail after an upgrade, so Latchkey
+# leaves it out and tells the bucket's managers.
+PRINCIPAL_TYPES = ("AWS", "Federated")
 IAM_RESOURCE = re.compile(r"(root|user/.+|role/.+|oidc-provider/.+)")
 
 

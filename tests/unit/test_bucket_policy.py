@@ -324,7 +324,8 @@ BY_HAND = {"Sid": "by-hand", "Effect": "Allow", "Action": ["s3:GetObject"], "Res
         ({"AWS": "*"}, None),
         ({"AWS": ["arn:aws:iam::t1:user/t1:alice", "arn:aws:iam::t1:root", "arn:aws:iam::t1:role/r"]}, None),
         ({"AWS": "123456789012"}, None),
-        ({"Service": "s3.amazonaws.com", "Federated": "arn:aws:iam::x:oidc-provider/h"}, None),
+        ({"Federated": "arn:aws:iam::x:oidc-provider/h"}, None),
+        ({"Service": "s3.amazonaws.com"}, "the principal type 'Service' is not one the storage service accepts"),
         (
             {"AWS": "arn:aws:iam:user/x"},
             "the principal 'arn:aws:iam:user/x' is not an IAM ARN the storage service accepts",
