@@ -1,5 +1,6 @@
 """The timed half of bench/first_hour.sh: wait for `make run` in the fresh root, then log in as the
-demo user alice through the test IdP in Chromium, create a key, and use it in Ceph with boto3.
+demo user alice through the test IdP in Chromium, create a key, and use it in Ceph with boto3,
+then with the real rclone, s3cmd (`info` included) and aws CLI.
 Then end the key shortly, as the tests do (its expiry set in the database, as if it had been made
 for a shorter time), and time how long S3 goes on accepting it after its end.
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -100,6 +103,40 @@ def end_key_soon(checkout: Path, access_key: str) -> float:
     return ends.timestamp()
 
 
+def clients_work(settings: dict[str, str], access_key: str, secret: str) -> list[str]:
+    """The real rclone, s3cmd and aws CLI each write an object with the key and read it back."""
+    endpoint, region = settings["LATCHKEY_S3_ENDPOINT"], settings.get("LATCHKEY_S3_REGION", "default")
+    host = endpoint.split("://", 1)[1]
+    bucket = f"first-hour-{int(time.time())}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
+    # The secret goes in the environment or a 0600 file, never on a command line.
+    rclone_env = {**env, "RCLONE_CONFIG_FH_TYPE": "s3", "RCLONE_CONFIG_FH_PROVIDER": "Ceph",
+                  "RCLONE_CONFIG_FH_ACCESS_KEY_ID": access_key, "RCLONE_CONFIG_FH_SECRET_ACCESS_KEY": secret,
+                  "RCLONE_CONFIG_FH_ENDPOINT": endpoint, "RCLONE_CONFIG_FH_REGION": region}  # fmt: skip
+    remote = "fh:"
+    s3cfg = Path(tempfile.mkdtemp()) / "s3cfg"
+    s3cfg.touch(mode=0o600)
+    s3cfg.write_text(f"[default]\naccess_key = {access_key}\nsecret_key = {secret}\nhost_base = {host}\n"
+                     f"host_bucket = {host}\nuse_https = False\nbucket_location = {region}\n")  # fmt: skip
+    s3cmd = ["s3cmd", "-c", str(s3cfg)]
+    aws_env = {**env, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": region}
+    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", endpoint, "s3"]
+    steps = {
+        "rclone": ([["rclone", "mkdir", remote + bucket], ["rclone", "rcat", remote + bucket + "/r.txt"],
+                    ["rclone", "cat", remote + bucket + "/r.txt"]], rclone_env),
+        "s3cmd": ([[*s3cmd, "put", "-", f"s3://{bucket}/s.txt"], [*s3cmd, "get", f"s3://{bucket}/s.txt", "-"],
+                   [*s3cmd, "info", f"s3://{bucket}"]], env),
+        "aws": ([[*aws, "cp", "-", f"s3://{bucket}/a.txt"], [*aws, "cp", f"s3://{bucket}/a.txt", "-"]], aws_env),
+    }  # fmt: skip
+    for client, (commands, client_env) in steps.items():
+        for command in commands:
+            done = subprocess.run(command, input=client, capture_output=True, text=True, timeout=120, env=client_env)
+            if done.returncode != 0:
+                raise SystemExit(f"first-hour: {client} failed: {' '.join(command[:3])} … {done.stderr[-500:]}")
+        err(f"first-hour: {client} wrote and read back an object with alice's key")
+    return list(steps)
+
+
 def refused_after(s3, ends: float) -> float:  # type: ignore[no-untyped-def]
     """Seconds from the key's end until S3 refuses it (polled every 0.2 s, for up to 5 min)."""
     while time.time() < ends + 300:
@@ -130,12 +167,14 @@ def main() -> None:
     buckets = s3.list_buckets()["Buckets"]  # raises unless Ceph accepts the key
     done = time.time() - t0
     err(f"first-hour: alice's key works in Ceph ({len(buckets)} buckets listed)")
+    clients = clients_work(settings, access_key, secret)
     for name in ("celery-worker", "celery-beat"):
         err(f"first-hour: {name} {'running' if alive(checkout, name) else 'NOT RUNNING'}")
     ends = end_key_soon(checkout, access_key)
     err(f"first-hour: the key ends in {ENDS_IN_SECONDS} s; waiting for S3 to refuse it")
     expiry = refused_after(s3, ends)
     print(f"ceph_version={settings.get('CEPH_VERSION', 'unknown')}")
+    print(f"first_hour_clients={','.join(clients)}")
     print(f"first_hour_ready_s={ready:.0f}")
     print(f"first_hour_s={done:.0f}")
     print(f"first_hour_expiry_s={expiry:.2f}")

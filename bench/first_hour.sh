@@ -29,6 +29,8 @@ in_root() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/
 # certificate bundles (the registries are reached through a proxy with its own CA).
 MACHINE_ENV=()
 while IFS= read -r var; do MACHINE_ENV+=("$var"); done < <(env | grep -E '^(PIP_|NPM_CONFIG_|NODE_EXTRA_CA_CERTS=|SSL_CERT_|REQUESTS_CA_BUNDLE=|CURL_CA_BUNDLE=)' || true)
+# The Ceph release make run starts there (its default, 20, unless LATCHKEY_CEPH names another).
+[ -z "${LATCHKEY_CEPH:-}" ] || MACHINE_ENV+=("LATCHKEY_CEPH=$LATCHKEY_CEPH")
 
 cleanup() {
   if [ -d "$root/root/latchkey" ]; then

@@ -201,6 +201,9 @@ LATCHKEY_S3_ENDPOINTS = env_endpoints("LATCHKEY_S3_ENDPOINTS", LATCHKEY_S3_ENDPO
 # The zonegroup's api_name (`radosgw-admin zonegroup get`): the only region every client accepts.
 LATCHKEY_S3_REGION = env_str("LATCHKEY_S3_REGION", "default")
 
+# An invitation not answered within this many days can no longer be accepted.
+LATCHKEY_INVITATION_DAYS = env_int("LATCHKEY_INVITATION_DAYS", 14, minimum=1, maximum=365)
+
 # --- Keys ---
 # Site-wide longest lifetime (at creation and as now + N on extension); projects may lower it.
 LATCHKEY_KEY_MAX_HOURS = env_int("LATCHKEY_KEY_MAX_HOURS", 168, minimum=1, maximum=168)

@@ -9,6 +9,7 @@ always keeps at least one manager.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
@@ -17,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.claims import merged_claims
 from accounts.models import User
 from portal.errors import Refused
 from portal.mail import mail
@@ -95,6 +97,10 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
         project=actor.project, user__emailaddress__email__iexact=email, user__emailaddress__verified=True
     ).exists():
         raise MembershipError(f"{email} is already a member of this project.")
+    # An expired invitation no longer holds the address's one pending place.
+    Invitation.objects.filter(
+        project=actor.project, email=email, status=Invitation.Status.PENDING, created_at__lt=_fresh_since()
+    ).update(status=Invitation.Status.EXPIRED)
     try:
         with transaction.atomic():
             invitation = Invitation.objects.create(project=actor.project, email=email, role=role, invited_by=actor.user)
@@ -105,7 +111,8 @@ def invitation_create(*, actor: Membership, email: str, role: Role = Role.MEMBER
         f"You are invited to project {actor.project.number} in Latchkey",
         f"{actor.user.get_full_name() or actor.user.username} invites you to project {actor.project.number} "
         f"({actor.project.title}) as {Role(role).label.lower()}.\n\nLog in with an identity that has this e-mail "
-        f"address and accept the invitation on your project list:\n{link}\n",
+        f"address and accept the invitation on your project list within {settings.LATCHKEY_INVITATION_DAYS} days:\n"
+        f"{link}\n",
         [email],
     )
     return invitation
@@ -117,8 +124,24 @@ def providers_trusted_for(project: Project) -> set[str]:
     return {pid for pid in settings.LATCHKEY_PROVIDER_TRUST if provider_trusted_for(project, pid)}
 
 
-def _providers_of(user: User) -> set[str]:
-    return set(SocialAccount.objects.filter(user=user).values_list("provider", flat=True))
+def _providers_asserting(user: User, email: str) -> set[str]:
+    """The providers of the user's identities whose own claims give ``email`` as verified."""
+    found = set()
+    for provider, extra_data in SocialAccount.objects.filter(user=user).values_list("provider", "extra_data"):
+        claims = merged_claims(extra_data if isinstance(extra_data, dict) else {})
+        address, verified = claims.get("email"), claims.get("email_verified")
+        if isinstance(address, str) and address.strip().lower() == email.lower() and verified in (True, "true"):
+            found.add(provider)
+    return found
+
+
+def _fresh_since() -> datetime:
+    """Invitations made before this have expired (LATCHKEY_INVITATION_DAYS)."""
+    return timezone.now() - timedelta(days=settings.LATCHKEY_INVITATION_DAYS)
+
+
+def invitation_expired(invitation: Invitation) -> bool:
+    return invitation.created_at < _fresh_since()
 
 
 def _provider_names() -> dict[str, str]:
@@ -126,32 +149,38 @@ def _provider_names() -> dict[str, str]:
 
 
 def invitations_for(user: User) -> list[Invitation]:
-    """The user's pending invitations, each with ``accept_as`` (the name of the user's identity
-    provider that the project trusts, None if there is none) and ``trusted_names``."""
+    """The user's pending invitations that have not expired, each with ``accept_as`` (the name of
+    the provider the project trusts whose identity of the user asserted the invited address, None
+    if there is none) and ``trusted_names``."""
     emails = _verified_emails(user)
     if not emails:
         return []
     invitations = list(
-        Invitation.objects.filter(status=Invitation.Status.PENDING, email__in=emails)
+        Invitation.objects.filter(status=Invitation.Status.PENDING, email__in=emails, created_at__gte=_fresh_since())
         .exclude(project__memberships__user=user)
-        .select_related("project")
+        .select_related("project", "invited_by")
     )
-    mine = _providers_of(user)
     names = _provider_names()
     for invitation in invitations:
         trusted = providers_trusted_for(invitation.project)
-        via = sorted(mine & trusted)
+        via = sorted(_providers_asserting(user, invitation.email) & trusted)
         invitation.accept_as = names.get(via[0], via[0]) if via else None  # type: ignore[attr-defined]
         invitation.trusted_names = sorted(names.get(p, p) for p in trusted)  # type: ignore[attr-defined]
+        invitation.expires_at = invitation.created_at + timedelta(days=settings.LATCHKEY_INVITATION_DAYS)  # type: ignore[attr-defined]
     return invitations
 
 
 def invitation_answer(*, user: User, invitation: Invitation, accept: bool) -> None:
     """An address is only as good as the provider that verified it: a person at another IdP with
-    the same address must not take an invitation meant for someone the project's IdPs know."""
+    the same address must not take an invitation meant for someone the project's IdPs know. So an
+    invitation is accepted only through one identity that both comes from a provider the project
+    trusts and was itself given the address, verified, by that provider: an address one IdP
+    asserted and an identity another IdP vouches for, connected to one account, are not enough."""
     if invitation.email.lower() not in _verified_emails(user):
         raise MembershipError("This invitation is for another e-mail address.")
-    if accept and not _providers_of(user) & providers_trusted_for(invitation.project):
+    if invitation_expired(invitation):
+        raise MembershipError("This invitation has expired; ask the project's managers for a new one.")
+    if accept and not _providers_asserting(user, invitation.email) & providers_trusted_for(invitation.project):
         raise MembershipError(
             f"Project {invitation.project.number} accepts invitations only from identities of the providers it "
             "trusts; log in with one of those to accept it."

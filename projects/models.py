@@ -165,6 +165,7 @@ class Invitation(models.Model):
         PENDING = "pending", "Pending"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"  # not answered within LATCHKEY_INVITATION_DAYS
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialAccount
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from keys.models import AccessKey
 from lifecycle.keys import key_create
 from lifecycle.members import member_change_role
-from projects.members import MembershipError, invitation_create, join_request_create, join_request_decide
+from projects.members import (
+    MembershipError,
+    invitation_answer,
+    invitation_create,
+    join_request_create,
+    join_request_decide,
+)
 from projects.models import Invitation, JoinRequest, Membership, Project, Role
 from storage import client as storage
 from tests.support import CAST
@@ -184,7 +194,9 @@ def _with_email(user, email: str, verified: bool = True, provider: str = "myacce
     user.email = email
     user.save()
     EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
-    SocialAccount.objects.create(user=user, provider=provider, uid=f"sub-{user.pk}")  # as a login makes it
+    # As a login makes it: the provider's own claims, the address among them.
+    claims = {"sub": f"sub-{user.pk}", "email": email, "email_verified": verified}
+    SocialAccount.objects.create(user=user, provider=provider, uid=claims["sub"], extra_data={"userinfo": claims})
     return user
 
 
@@ -323,3 +335,54 @@ def test_an_invitation_is_taken_only_through_a_provider_the_project_trusts(proje
     assert "You accept as your MyAccessID (test) identity" in page
     assert client_for(alice).post(reverse("projects:invitation_accept", args=[invitation.pk])).status_code == 302
     assert Membership.objects.filter(user=alice, project=project).exists()
+
+
+def test_an_address_from_one_provider_and_an_identity_from_another_take_no_invitation(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
+    """H1: the address came verified from a provider the project does not trust, and the trusted
+    identity connected beside it asserts another address: neither alone may accept."""
+    Project.objects.filter(pk=project.pk).update(asserting_providers="myaccessid")
+    invitation = invitation_create(actor=_m(project, Role.MANAGER), email="alice@example.org", role=Role.MANAGER)
+    lookalike = _with_email(make_user("alice-haka"), "alice@example.org", provider="haka")
+    outsider_claims = {"sub": "dave", "email": "dave@example.org", "email_verified": True}
+    SocialAccount.objects.create(
+        user=lookalike, provider="myaccessid", uid="dave", extra_data={"userinfo": outsider_claims}
+    )
+    page = client_for(lookalike).get(reverse("projects:list")).content.decode()
+    assert "log in with MyAccessID (test) to accept it" in page and "Accept<" not in page
+    refused = client_for(lookalike).post(reverse("projects:invitation_accept", args=[invitation.pk]), follow=True)
+    assert "accepts invitations only from identities of the providers it trusts" in refused.content.decode()
+    assert not Membership.objects.filter(user=lookalike).exists()
+    # An identity of the trusted provider whose own claims carry the address, unverified: no.
+    unverified = {**outsider_claims, "sub": "alice2", "email": "alice@example.org", "email_verified": False}
+    SocialAccount.objects.create(
+        user=lookalike, provider="myaccessid", uid="alice2", extra_data={"id_token": unverified}
+    )
+    assert "Accept<" not in client_for(lookalike).get(reverse("projects:list")).content.decode()
+    assert Invitation.objects.get(pk=invitation.pk).status == Invitation.Status.PENDING
+
+
+def test_invitations_expire_and_say_who_sent_them(project, cast, make_user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_INVITATION_DAYS = 14
+    manager = _m(project, Role.MANAGER)
+    manager.user.first_name, manager.user.last_name = "Bea", "Boss"
+    manager.user.save()
+    invitee = _with_email(make_user("invitee"), "invitee@example.org")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        invitation = invitation_create(actor=manager, email="invitee@example.org")
+    assert "within 14 days" in mail.outbox[-1].body
+    with time_machine.travel(start + timedelta(days=13, hours=23), tick=False):
+        page = client_for(invitee).get(reverse("projects:list")).content.decode()
+        assert "from Bea Boss" in page and "open until" in page and "Accept<" in page
+    with time_machine.travel(start + timedelta(days=14, seconds=1), tick=False):
+        assert "Invitations" not in client_for(invitee).get(reverse("projects:list")).content.decode()
+        late = client_for(invitee).post(reverse("projects:invitation_accept", args=[invitation.pk]))
+        assert late.status_code == 404
+        with pytest.raises(MembershipError, match="expired"):
+            invitation_answer(user=invitee, invitation=invitation, accept=True)
+        assert not Membership.objects.filter(user=invitee).exists()
+        # The expired invitation no longer holds the address: a new one can be sent, and taken.
+        again = invitation_create(actor=manager, email="invitee@example.org")
+        assert Invitation.objects.get(pk=invitation.pk).status == Invitation.Status.EXPIRED
+        assert client_for(invitee).post(reverse("projects:invitation_accept", args=[again.pk])).status_code == 302
+    assert Membership.objects.filter(user=invitee, project=project).exists()
