@@ -10,6 +10,7 @@ from accounts.models import User
 from buckets.grants import GrantRequest, grant_create
 from buckets.models import Bucket
 from buckets.services import bucket_create, bucket_set_members_access
+from buckets.sync import policies_sync_dirty
 from lifecycle.keys import key_create
 from lifecycle.memberships import membership_provision
 from projects.models import Membership, Project, Role
@@ -33,4 +34,5 @@ def ceph_projects(total: int, *, tag: str) -> int:
         if i % 2:
             bucket_set_members_access(bucket=bucket, members_access=Bucket.MembersAccess.NONE)
             grant_create(actor=manager.user, bucket=bucket, request=GrantRequest(kind="member", member_id=member.pk))
+        policies_sync_dirty(project=project)  # what the worker does for a new bucket (its first policy)
     return max(0, total - have)
