@@ -18,6 +18,9 @@ class User(AbstractUser):
         blank=True,
         validators=[RegexValidator(RGW_NAME_RE, "lowercase letters, digits and '_', starting with a letter")],
     )
+    # Browser sessions that logged in before this no longer count (their person's IdP refused
+    # them; accounts/middleware.py logs them out at their next request).
+    sessions_ended_at = models.DateTimeField(null=True, blank=True)
 
 
 class UpstreamGrant(models.Model):
@@ -28,6 +31,10 @@ class UpstreamGrant(models.Model):
     class Outcome(models.TextChoices):
         OK = "ok", "Re-checked"
         UNAVAILABLE = "unavailable", "Provider unavailable"
+        # The provider refused the grant (the account was disabled or removed there). The row
+        # stays, without a token, so the identity counts as refused until its person logs in
+        # through that provider again: no API token of theirs is believed meanwhile.
+        REFUSED = "refused", "Refused by the provider"
 
     account = models.OneToOneField(
         "socialaccount.SocialAccount", on_delete=models.CASCADE, related_name="latchkey_grant"

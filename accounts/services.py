@@ -61,6 +61,32 @@ def user_end_cli_sessions(*, user: User) -> int:
     return int(deleted)
 
 
+def user_end_sessions(*, user: User, now: datetime | None = None) -> int:
+    """Every session of ``user`` ends: the CLI's tokens at once, browser sessions at their next
+    request (accounts/middleware.py). Returns how many CLI tokens ended."""
+    User.objects.filter(pk=user.pk).update(sessions_ended_at=now or timezone.now())
+    return user_end_cli_sessions(user=user)
+
+
+def upstream_grant_refused(*, account: SocialAccount, why: str, now: datetime | None = None) -> None:
+    """Record that ``account``'s provider refused it; its refresh token is dropped."""
+    now = now or timezone.now()
+    UpstreamGrant.objects.update_or_create(
+        account=account,
+        defaults={"sealed_refresh_token": "", "stored_at": now, "checked_at": now,
+                  "outcome": UpstreamGrant.Outcome.REFUSED, "detail": why[:200]},
+    )  # fmt: skip
+
+
+def upstream_refused(account: SocialAccount) -> bool:
+    return UpstreamGrant.objects.filter(account=account, outcome=UpstreamGrant.Outcome.REFUSED).exists()
+
+
+def upstream_login_clears_refusal(*, account: SocialAccount) -> None:
+    """A login through the provider proves it accepts the person again."""
+    UpstreamGrant.objects.filter(account=account, outcome=UpstreamGrant.Outcome.REFUSED).delete()
+
+
 def upstream_grants_reseal() -> tuple[int, int]:
     """(resealed, unreadable): every stored grant sealed again with the first configured key."""
     resealed = unreadable = 0

@@ -12,10 +12,11 @@ from allauth.socialaccount.signals import social_account_added
 from django.dispatch import receiver
 
 from accounts.claims import merged_claims
-from accounts.services import upstream_grant_store
+from accounts.services import upstream_grant_store, upstream_login_clears_refusal
 
 AUTH_AT = "latchkey_auth_at"
 AUTH_PROVIDER = "latchkey_auth_provider"
+LOGIN_AT = "latchkey_login_at"  # when this browser session logged in (accounts/middleware.py)
 
 
 @receiver(user_logged_in)
@@ -34,6 +35,7 @@ def remember_authentication(sender: Any, request: Any, user: Any, **kwargs: Any)
         fresh_at = int(auth_time)
     request.session[AUTH_AT] = fresh_at
     request.session[AUTH_PROVIDER] = sociallogin.account.provider
+    request.session[LOGIN_AT] = time.time()
 
 
 def _keep_refresh_token(sociallogin: Any) -> None:
@@ -41,6 +43,8 @@ def _keep_refresh_token(sociallogin: Any) -> None:
     refresh_token = getattr(token, "token_secret", "") if token is not None else ""
     # A login without one (the provider gives none, or a re-login with prompt=login) leaves
     # the stored one in place: it still stands for the offline access granted before.
+    if sociallogin.account.pk:
+        upstream_login_clears_refusal(account=sociallogin.account)
     if refresh_token and sociallogin.account.pk:
         upstream_grant_store(account=sociallogin.account, refresh_token=refresh_token)
 

@@ -45,10 +45,10 @@ def _keys(jwks_uri: str) -> jwt.PyJWKClient:
         return _clients[jwks_uri]
 
 
-def verify_jwt(app: dict[str, Any], jwks_uri: str, token: str) -> dict[str, Any] | None:
+def verify_jwt(app: dict[str, Any], jwks_uri: str, token: str, *, audience: str) -> dict[str, Any] | None:
     """Signature from the provider's JWKS, ``iss`` exactly the provider, ``exp`` present and not
-    past, ``sub`` present; an ID token (or anything not typed as an access token and carrying a
-    nonce) is not an access token."""
+    past, ``sub`` present, ``aud`` naming ``audience``; an ID token (or anything not typed as an
+    access token and carrying a nonce) is not an access token."""
     provider_id, issuer = app["provider_id"], app["settings"]["server_url"]
     try:
         header = jwt.get_unverified_header(token)
@@ -58,8 +58,9 @@ def verify_jwt(app: dict[str, Any], jwks_uri: str, token: str) -> dict[str, Any]
             key,
             algorithms=ALGORITHMS,
             issuer=[issuer, issuer + "/"],
+            audience=audience,
             leeway=LEEWAY,
-            options={"require": ["exp", "iss", "sub"], "verify_aud": False},
+            options={"require": ["exp", "iss", "sub", "aud"]},
         )
     except (jwt.PyJWKClientConnectionError, ValueError, TypeError, KeyError):
         # Unreachable, or a key set that is not JSON / not a key set (PyJWT lets json errors out).

@@ -49,6 +49,7 @@ const CLI_CLIENT_ID = 'latchkey-cli';
 // A resource server whose access tokens are JWTs (RFC 9068), for relying parties that check
 // them locally (signature from the JWKS): ask with resource=urn:latchkey:api and scope api.
 const JWT_RESOURCE = 'urn:latchkey:api';
+const OTHER_RESOURCE = 'urn:other:service';
 const CLIENT_SECRET = process.env.IDP_CLIENT_SECRET || 'latchkey-test-secret';
 // Signs the session/interaction cookies (koa keygrip). A fixed dev default is fine: test IdP.
 const COOKIE_KEYS = envList('IDP_COOKIE_KEYS') || ['latchkey-test-idp-cookie-key-not-a-secret'];
@@ -445,8 +446,9 @@ ${withLogout}
         defaultResource: async () => undefined, // no resource asked: an opaque token for userinfo
         useGrantedResource: async () => true,
         async getResourceServerInfo(ctx, resourceIndicator) {
-          if (resourceIndicator !== JWT_RESOURCE) throw new errors.InvalidTarget();
-          return { scope: 'api', audience: JWT_RESOURCE, accessTokenTTL: 60 * 60, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          // OTHER_RESOURCE: another service at the same IdP, whose tokens Latchkey must refuse.
+          if (resourceIndicator !== JWT_RESOURCE && resourceIndicator !== OTHER_RESOURCE) throw new errors.InvalidTarget();
+          return { scope: 'api', audience: resourceIndicator, accessTokenTTL: 60 * 60, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
         },
       },
       // RFC 7662, for relying parties that check access tokens (Latchkey's API). Only

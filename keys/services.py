@@ -22,7 +22,7 @@ from keys.models import AccessKey, KeyEvent
 from keys.scopes import MEMBER_SCOPE, KeyScope
 from keys.signals import scoped_key_gone
 from portal.errors import Refused
-from projects.models import WRITING, Membership, Project
+from projects.models import ACCESS_STALE, WRITING, Membership, Project
 from storage import client as storage
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,17 @@ def key_extend(
     now = now or timezone.now()
     key_check_hours(key.project, hours)
     new_expiry = now + timedelta(hours=hours)
+    # The owner's role as it stands now: a membership that ended, or a role change Ceph has not
+    # taken yet (a lowered role must reach Ceph before any key of it lives longer).
+    membership = Membership.objects.filter(
+        user_id=key.owner_id, project_id=key.project_id, status=Membership.Status.ACTIVE
+    ).first()
+    if membership is None:
+        raise KeyActionError("You are no longer a member of this project; the key cannot be extended.")
+    if membership.rgw_access == ACCESS_STALE:
+        raise KeyActionError(
+            "Your role in this project is still being applied in the storage service; extend the key in a minute."
+        )
     with transaction.atomic():
         locked = key_locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE or locked.expires_at <= now:

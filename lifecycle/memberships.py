@@ -5,7 +5,8 @@ memberships following what an identity provider asserts."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,42 +21,80 @@ from buckets.sync import mark_dirty, member_dependent_buckets, policies_before_m
 from keys.models import AccessKey
 from keys.services import LIVE, keys_revoke, keys_revoke_for_membership
 from projects.entitlements import provider_trusted_for, trusted_entitlements
-from projects.models import Membership, Project, Role
+from projects.models import ACCESS_STALE, ROLE_RANK, Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage
 
 log = logging.getLogger(__name__)
 
 
+def _lowering(current: str, wanted: str) -> bool:
+    """The member is to hold less than Ceph may give them now (unknown, after a failure, counts)."""
+    if current == STALE:
+        return True
+    levels = storage.ACCESS_LEVELS
+    return current in levels and levels.index(wanted) < levels.index(current)
+
+
 def membership_provision(*, membership: Membership) -> None:
-    """Make the member's subuser exist with the access level of their role. Safe to repeat."""
+    """Make the member's subuser exist with the access level of their role. Safe to repeat.
+
+    Raising access: restricted buckets deny the member first, then the subuser gets the level,
+    so the member never holds access a policy has not yet narrowed. Lowering access: the subuser
+    loses it first, unconditionally, then the policies follow; if they cannot (Ceph refuses a
+    policy), the caller revokes the member's keys instead of leaving the old level in place."""
     project_provision(project=membership.project)
     name = user_ensure_rgw_name(user=membership.user)
     wanted = membership.wanted_access
     if membership.rgw_access == wanted:
         return
-    # Restricted buckets must deny this member before the member holds the new access level.
-    policies_before_member_change(project=membership.project)
+    lowering = _lowering(membership.rgw_access, wanted)
+    if not lowering:
+        policies_before_member_change(project=membership.project)
     storage.subuser_ensure(tenant=membership.project.tenant, name=name, access=wanted)
     Membership.objects.filter(pk=membership.pk).update(rgw_access=wanted)
     membership.rgw_access = wanted
+    if lowering:
+        try:
+            policies_before_member_change(project=membership.project)
+        except storage.StorageError:
+            # The level is applied but restricted buckets do not deny the member yet: not done.
+            Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
+            membership.rgw_access = STALE
+            raise
 
 
 def membership_set_role(*, membership: Membership, role: Role) -> None:
-    """Change a role; a provisioned subuser gets the new access level at once."""
+    """Change a role; a provisioned subuser gets the new access level at once. A lower role
+    that Ceph cannot fully apply revokes the member's keys: it never leaves them the old access."""
     if membership.role == role:
         return
+    lowering = ROLE_RANK[role] < ROLE_RANK[Role(membership.role)]
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     try:
-        if membership.rgw_access:
-            membership_provision(membership=membership)
-        scoped_keys_follow_member(membership=membership)
-    except storage.StorageError:
-        # Ceph still has the old level (or a scoped key its old floor; its statements are marked
-        # dirty): memberships_apply_stale applies the role within a minute.
+        if lowering:
+            _role_apply(membership=membership)
+        else:
+            if membership.rgw_access:
+                membership_provision(membership=membership)
+            scoped_keys_follow_member(membership=membership)
+    except storage.StorageError as exc:
+        # Ceph does not hold the new role yet (or a scoped key its old floor; its statements are
+        # marked dirty): memberships_apply_stale applies it within a minute, and until then the
+        # member's keys cannot be made or extended (keys.rules).
         Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
-        log.warning("membership %s: role change not yet applied in Ceph", membership.pk)
+        log.warning("membership %s: role change not yet applied in Ceph (%s)", membership.pk, exc)
+        if lowering:
+            _revoke_instead(membership)
+
+
+def _revoke_instead(membership: Membership) -> None:
+    try:
+        revoked = keys_revoke_for_membership(membership=membership, reason="role lowered; Ceph could not apply it")
+        log.warning("membership %s: %d keys revoked: the lower role could not be applied", membership.pk, revoked)
+    except storage.StorageError:  # Ceph unreachable: the retry every minute lowers the level itself
+        log.warning("membership %s: keys not revoked yet, Ceph unavailable", membership.pk)
 
 
 def _role_apply(*, membership: Membership) -> None:
@@ -64,10 +103,12 @@ def _role_apply(*, membership: Membership) -> None:
     try:
         scoped_keys_follow_member(membership=membership)
     except storage.StorageError:
-        membership_provision(membership=membership)
+        if membership.rgw_access:
+            membership_provision(membership=membership)
         Membership.objects.filter(pk=membership.pk).update(rgw_access=STALE)
         raise
-    membership_provision(membership=membership)
+    if membership.rgw_access:
+        membership_provision(membership=membership)
 
 
 def membership_end(*, membership: Membership) -> None:
@@ -106,7 +147,7 @@ def memberships_finish_ending() -> dict[str, int]:
     return {"ended": done, "failed": failed}
 
 
-STALE = "stale"  # rgw_access of a membership whose access level Ceph has not yet taken
+STALE = ACCESS_STALE  # rgw_access of a membership whose access level Ceph has not yet taken
 
 
 def memberships_apply_stale() -> dict[str, int]:
@@ -117,11 +158,16 @@ def memberships_apply_stale() -> dict[str, int]:
     return {"applied": done, "failed": failed}
 
 
-def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict[str, Role]) -> dict[str, int]:
+def memberships_sync_from_claims(
+    *, user: User, provider_id: str, asserted: dict[str, Role], lower_only: bool = False, as_of: datetime | None = None
+) -> dict[str, int]:
     """Bring the memberships that ``provider_id`` asserts for ``user`` in line with ``asserted``
     (project number → role). Memberships from other sources are left alone; project numbers
     Latchkey does not know are ignored (operators create projects), and so are projects that
-    name other providers as the ones allowed to assert them."""
+    name other providers as the ones allowed to assert them. ``lower_only``: claims that may be
+    stale (an access token's own, as of its issue) only end memberships and lower roles; they
+    never create or raise one, which only a login or the re-check (the provider asked now) do.
+    ``as_of``: when those claims were made; a membership changed since then is left alone."""
     source = f"idp:{provider_id}"
     projects = {p.number: p for p in Project.objects.filter(number__in=asserted.keys())}
     unknown = sorted(set(asserted) - set(projects))
@@ -131,15 +177,23 @@ def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict
     if refused:  # the project names other providers: this one's word does not count (and ends what it gave)
         log.warning("user %s: %s may not assert projects %s; ignored", user.pk, provider_id, ", ".join(refused))
         projects = {n: p for n, p in projects.items() if n not in refused}
-    added = changed = ended = 0
+    added = changed = 0
+    newer_than_claims = Membership.objects.all()
+    if as_of is not None:
+        newer_than_claims = newer_than_claims.filter(updated_at__lte=as_of)
     for number, project in projects.items():
-        with transaction.atomic():
-            membership, created = Membership.objects.select_for_update().get_or_create(
-                user=user, project=project, defaults={"role": asserted[number], "source": source}
-            )
-        if created:
-            added += 1
-            continue
+        if lower_only:
+            membership = newer_than_claims.filter(user=user, project=project, source=source).first()
+            if membership is None or ROLE_RANK[Role(membership.role)] <= ROLE_RANK[asserted[number]]:
+                continue
+        else:
+            with transaction.atomic():
+                membership, created = Membership.objects.select_for_update().get_or_create(
+                    user=user, project=project, defaults={"role": asserted[number], "source": source}
+                )
+            if created:
+                added += 1
+                continue
         if membership.status == Membership.Status.ENDING:
             continue  # still being torn down; the next login re-adds it
         if membership.source != source:
@@ -147,16 +201,30 @@ def memberships_sync_from_claims(*, user: User, provider_id: str, asserted: dict
         if membership.role != asserted[number]:
             membership_set_role(membership=membership, role=asserted[number])
             changed += 1
-    gone = Membership.objects.filter(user=user, source=source, status=Membership.Status.ACTIVE).exclude(
+    gone = newer_than_claims.filter(user=user, source=source, status=Membership.Status.ACTIVE).exclude(
         project__number__in=projects.keys()
     )
-    for membership in gone.select_related("project", "user"):
+    ended = _end_each(gone.select_related("project", "user"))
+    return {"added": added, "changed": changed, "ended": ended}
+
+
+def _end_each(memberships: Iterable[Membership]) -> int:
+    """End each; one Ceph failure leaves that one ENDING (memberships_finish_ending completes
+    it) and goes on. Returns how many."""
+    ended = 0
+    for membership in memberships:
         try:
             membership_end(membership=membership)
         except storage.StorageError:
             log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
         ended += 1
-    return {"added": added, "changed": changed, "ended": ended}
+    return ended
+
+
+def memberships_end_all(*, user: User) -> int:
+    """Every active membership of ``user`` ends, whatever its source. Returns how many."""
+    active = Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
+    return _end_each(active.select_related("project", "user"))
 
 
 def project_set_asserting_providers(*, project: Project, providers: str) -> int:
@@ -165,22 +233,21 @@ def project_set_asserting_providers(*, project: Project, providers: str) -> int:
     revoked now, not at that person's next login. Returns how many ended."""
     Project.objects.filter(pk=project.pk).update(asserting_providers=providers)
     project.asserting_providers = providers
-    ended = 0
     asserted = Membership.objects.filter(project=project, status=Membership.Status.ACTIVE, source__startswith="idp:")
-    for membership in asserted.select_related("project", "user"):
-        if provider_trusted_for(project, membership.source.removeprefix("idp:")):
-            continue
-        try:
-            membership_end(membership=membership)
-        except storage.StorageError:  # already ENDING: memberships_finish_ending completes it
-            log.warning("membership %s: ending deferred, Ceph unavailable", membership.pk)
-        ended += 1
-    return ended
+    untrusted = [
+        m
+        for m in asserted.select_related("project", "user")
+        if not provider_trusted_for(project, m.source.removeprefix("idp:"))
+    ]
+    return _end_each(untrusted)
 
 
-def memberships_sync_from_idp(*, user: Any, provider_id: str, claims: Mapping[str, Any]) -> dict[str, int]:
-    """Memberships from what ``provider_id`` says of ``user`` now (a login's claims, or the
-    userinfo answer behind an API token), counting only what that provider is trusted for."""
+def memberships_sync_from_idp(
+    *, user: Any, provider_id: str, claims: Mapping[str, Any], lower_only: bool = False, as_of: datetime | None = None
+) -> dict[str, int]:
+    """Memberships from what ``provider_id`` says of ``user`` (a login's claims, the re-check's
+    userinfo answer, or with ``lower_only`` an access token's own claims), counting only what
+    that provider is trusted for."""
     asserted, ignored = trusted_entitlements(
         claim_values(claims, settings.LATCHKEY_ENTITLEMENT_CLAIM),
         settings.LATCHKEY_ENTITLEMENT_PATTERN,
@@ -195,7 +262,9 @@ def memberships_sync_from_idp(*, user: Any, provider_id: str, claims: Mapping[st
             len(ignored),
             sample,
         )
-    summary = memberships_sync_from_claims(user=user, provider_id=provider_id, asserted=asserted)
+    summary = memberships_sync_from_claims(
+        user=user, provider_id=provider_id, asserted=asserted, lower_only=lower_only, as_of=as_of
+    )
     log.info("user %s: memberships from %s %s", user.pk, provider_id, summary)
     return summary
 

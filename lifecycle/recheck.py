@@ -5,7 +5,9 @@ the last login (offline access), every ``LATCHKEY_MEMBERSHIP_RECHECK_SECONDS``.
 - The provider refreshes the grant: its userinfo answer re-syncs that provider's memberships,
   as a login would (an entitlement that has gone ends that membership and revokes its keys).
 - The provider refuses the grant (account disabled or removed there): that provider's
-  memberships end, their keys are revoked, and the person's CLI sessions end.
+  memberships end, their keys are revoked, every session of the person ends (CLI and browser),
+  and the refusal is recorded until the person logs in through that provider again. A person
+  with no other standing identity loses every membership, whatever its source (``_refuse``).
 - The provider is unreachable or answers nonsense: nothing changes; the answer is recorded and
   tried again next time. After a few in a row, the rest of that provider's accounts wait for
   the next run, so a dead provider costs one timeout per run, not one per account.
@@ -28,10 +30,10 @@ from django.utils import timezone
 
 from accounts import upstream
 from accounts.models import UpstreamGrant
-from accounts.services import user_end_cli_sessions
+from accounts.services import upstream_grant_refused, user_end_cli_sessions, user_end_sessions
 from keys.models import AccessKey
 from keys.services import LIVE
-from lifecycle.memberships import memberships_sync_from_claims, memberships_sync_from_idp
+from lifecycle.memberships import memberships_end_all, memberships_sync_from_claims, memberships_sync_from_idp
 from portal.sealing import Unreadable, seal, unseal
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ def account_recheck(*, account: SocialAccount, now: datetime | None = None) -> s
             grant = UpstreamGrant.objects.select_for_update(skip_locked=True).filter(account=account).first()
             if grant is None:
                 return BUSY if UpstreamGrant.objects.filter(account=account).exists() else NO_REFRESH_TOKEN
+            if grant.outcome == UpstreamGrant.Outcome.REFUSED:
+                return REFUSED  # already withdrawn; nothing to ask until its person logs in again
             refreshed = upstream.refresh(app, unseal(grant.sealed_refresh_token))
             if refreshed.refresh_token:
                 grant.sealed_refresh_token = seal(refreshed.refresh_token)
@@ -80,7 +84,7 @@ def account_recheck(*, account: SocialAccount, now: datetime | None = None) -> s
         )
         return NO_REFRESH_TOKEN
     except upstream.GrantRefused:
-        _withdraw(account, f"{account.provider} refused the stored grant (account disabled or removed there)")
+        _refuse(account, f"{account.provider} refused the stored grant (account disabled or removed there)")
         return REFUSED
     except upstream.ProviderUnavailable as exc:
         UpstreamGrant.objects.filter(account=account).update(
@@ -97,11 +101,41 @@ def account_recheck(*, account: SocialAccount, now: datetime | None = None) -> s
 
 
 def _withdraw(account: SocialAccount, why: str) -> None:
+    """The provider is gone from the configuration: what it asserted ends."""
     UpstreamGrant.objects.filter(account=account).delete()
     ended = memberships_sync_from_claims(user=account.user, provider_id=account.provider, asserted={})["ended"]
     sessions = user_end_cli_sessions(user=account.user)
     log.warning(
         "user %s: %s: %d memberships ended (keys revoked), %d CLI tokens ended", account.user_id, why, ended, sessions
+    )
+
+
+def _refuse(account: SocialAccount, why: str) -> None:
+    """The provider refused the person. What it asserted ends, the refusal is kept (so no token
+    of theirs is believed until they log in through it again), and every session of the person
+    ends, browser and CLI: the session may have come through this identity.
+
+    A person with no other identity that still stands has left: every membership ends,
+    whatever its source (an invitation, a join request, the admin, the allocation import),
+    since nobody vouches for them any more. A person with another identity keeps the
+    memberships that did not come from this provider, and logs in again through the other."""
+    upstream_grant_refused(account=account, why=why)
+    user = account.user
+    ended = memberships_sync_from_claims(user=user, provider_id=account.provider, asserted={})["ended"]
+    standing = (
+        SocialAccount.objects.filter(user=user)
+        .exclude(pk=account.pk)
+        .exclude(latchkey_grant__outcome=UpstreamGrant.Outcome.REFUSED)
+    )
+    if not standing.exists():
+        ended += memberships_end_all(user=user)
+    sessions = user_end_sessions(user=user)
+    log.warning(
+        "user %s: %s: %d memberships ended (keys revoked), %d CLI tokens and every browser session ended",
+        account.user_id,
+        why,
+        ended,
+        sessions,
     )
 
 

@@ -32,6 +32,10 @@ class ProviderTrust:
     # offers introspection: fewer calls to it, but a token it revoked works until it expires.
     # Without introspection, JWTs are always verified here.
     api_jwt_local: bool = False
+    # The audience (``aud``) Latchkey's API is, at this provider (RFC 8707 resource, RFC 9068):
+    # an access token whose aud does not name it was meant for another service and is refused
+    # (the JWT's own aud, or the introspection answer's). Required where api_clients is set.
+    api_audience: str = ""
 
     def admits_project(self, number: str) -> bool:
         if not self.project_ranges:
@@ -82,6 +86,18 @@ def _api_jwt_local(entry: dict[str, Any], where: str) -> bool:
     return value
 
 
+def _api_audience(entry: dict[str, Any], where: str, clients: tuple[str, ...]) -> str:
+    value = entry.get("api_audience", "")
+    if not isinstance(value, str) or len(value) > 200 or (value and not value.strip()):
+        raise EnvError(f"{where}.api_audience: expected the audience (aud) of Latchkey's API, e.g. urn:latchkey:api")
+    if clients and not value:
+        raise EnvError(
+            f"{where}.api_audience: required where api_clients is set: the audience (aud) this provider puts in "
+            "access tokens meant for Latchkey's API (e.g. urn:latchkey:api); tokens for other services are refused"
+        )
+    return value.strip()
+
+
 def parse_provider_trust(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") -> dict[str, ProviderTrust]:
     """provider id → what it may assert, from the same list parse_oidc_providers reads (which
     checks the rest of each entry)."""
@@ -92,6 +108,7 @@ def parse_provider_trust(data: Any, *, source: str = "LATCHKEY_OIDC_PROVIDERS") 
             _ranges(entry, f"{source}[{i}]"),
             _api_clients(entry, f"{source}[{i}]"),
             _api_jwt_local(entry, f"{source}[{i}]"),
+            _api_audience(entry, f"{source}[{i}]", _api_clients(entry, f"{source}[{i}]")),
         )
         for i, entry in enumerate(data)
     }

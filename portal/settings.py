@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.EndedSessionsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -102,6 +103,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # make run: the web, the worker and beat write to one SQLite file at once. WAL lets readers
+    # go on while one writes; IMMEDIATE takes the write lock when a transaction begins (a read
+    # that later wants to write cannot then deadlock with another writer, which SQLite answers
+    # at once with "database is locked"); and a writer waits up to 20 s for the one before it.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    }
 # LATCHKEY_DATABASE_PASSWORD(_FILE): the database password as a secret file, not in the URL.
 if _database_password := env_secret("LATCHKEY_DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = _database_password
@@ -291,6 +302,8 @@ LATCHKEY_RATE_LIMITS = {
     "key_create": env_str("LATCHKEY_RATE_KEY_CREATE", "20/600"),
     "reveal": env_str("LATCHKEY_RATE_REVEAL", "10/600"),
     "login_callback": env_str("LATCHKEY_RATE_LOGIN_CALLBACK", "30/60"),
+    # Password tries at /admin/login/ per address (operators log in there).
+    "admin_login": env_str("LATCHKEY_RATE_ADMIN_LOGIN", "10/600"),
     # Bearer tokens that no provider vouches for, per address: guessing, or a flood that would
     # keep web workers waiting on the providers.
     "bearer_failure": env_str("LATCHKEY_RATE_BEARER_FAILURE", "30/60"),

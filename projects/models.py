@@ -22,6 +22,9 @@ WRITING = (*MANAGING, Role.MEMBER)
 KEY_HOURS_CEILING = 168
 # The Ceph subuser's access level for each role.
 ROLE_ACCESS = {Role.MANAGER: "full", Role.DEPUTY: "full", Role.MEMBER: "readwrite", Role.READ_ONLY: "read"}
+# Membership.rgw_access of a member whose access level Ceph has not yet taken (a role change it
+# refused); lifecycle.memberships.memberships_apply_stale applies it every minute.
+ACCESS_STALE = "stale"
 
 
 USAGE_WARNING_PERCENT = 90

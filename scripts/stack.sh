@@ -54,7 +54,7 @@ LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
 LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
 ${CEPH_RGW2_PORT:+LATCHKEY_S3_ENDPOINTS=gateway-a=$RGW_ENDPOINT,gateway-b=http://127.0.0.1:$CEPH_RGW2_PORT}
 LATCHKEY_S3_REGION=$region
-LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"]},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
+LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"],"api_audience":"urn:latchkey:api","api_jwt_local":true},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
 LATCHKEY_IDP_URL=$idp
 LATCHKEY_OIDC_PRIVATE_KEY_FILE=$dir/oidc-key.pem
 # Not a Django setting: the release the stack's Ceph runs, for tests that assert what it does.

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from allauth.idp.oidc.models import Token
 from allauth.socialaccount.models import SocialAccount
+from django.core.cache import cache
 from django.db import connections
+from playwright.sync_api import expect
 
 from accounts.models import UpstreamGrant, User
 from heartbeats.models import Heartbeat
@@ -28,7 +31,7 @@ from projects.models import Membership, Project
 from tests.support import ROOT
 from tests.support.browser import chromium, idp_login
 from tests.support.cli import LATCHKEY, approve_in_django, cli_run
-from tests.support.idp import idp_change, idp_paths_during, idp_reset
+from tests.support.idp import idp_change, idp_paths_during, idp_reset, issuer, upstream_token
 from tests.support.s3 import s3_error_code, wait_refused
 from tests.support.secret_log_watch import SECRETS
 from tests.support.workers import start_worker, stop_worker, subprocess_database_url
@@ -162,8 +165,58 @@ def test_a_person_disabled_at_the_idp_loses_keys_and_cli_within_one_recheck(live
     key = AccessKey.objects.get(pk=issued.key.pk)
     assert key.status == AccessKey.Status.REVOKED
     assert not Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).exists()
-    assert not UpstreamGrant.objects.filter(account__user=user).exists()
+    # The refusal is kept (without the token): nothing of hers counts until she logs in again.
+    grant = UpstreamGrant.objects.get(account__user=user)
+    assert grant.outcome == UpstreamGrant.Outcome.REFUSED and grant.sealed_refresh_token == ""
     assert not Token.objects.filter(user=user).exists()
     refused = cli_run(tmp_path, LATCHKEY, "projects", check=False)
     assert refused.returncode != 0 and "latchkey login" in (refused.stdout + refused.stderr)
     assert Heartbeat.objects.get(name=RECHECK).summary["myaccessid"]["refused"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_person_loses_every_membership_and_session_and_no_token_brings_them_back(live_server) -> None:  # type: ignore[no-untyped-def]
+    """M3 and H2: grace's IdP disables her. Her only identity is refused, so every membership
+    ends, the one an invitation gave too; her open browser session ends; the JWT she fetched
+    before is refused and recreates nothing; until she logs in again, once the IdP lets her."""
+    projects = _projects()
+    outside = Project.objects.create(number="462000007", title="Invited", tenant=f"rci{secrets.token_hex(3)}")
+    user = _grace_logs_in(live_server.url)
+    invited = Membership.objects.create(user=user, project=outside, role="member", source="latchkey")
+    issued = _key(user, "462000008")
+    stale = upstream_token(issuer("myaccessid"), GRACE[0], GRACE[1])  # her JWT, kept for later
+    api = f"{live_server.url}/api/v1/projects/"
+    assert len(requests.get(api, headers={"Authorization": f"Bearer {stale}"}, timeout=10).json()) == 3
+    connections.close_all()
+    with chromium() as browser:
+        page = browser.new_page()
+        idp_login(page, live_server.url, user=GRACE[0], password=GRACE[1])  # an open browser session
+
+        idp_change("myaccessid", "grace", disabled=True)
+        account = SocialAccount.objects.get(user=user)
+        assert account_recheck(account=account) == "refused"
+        assert wait_refused(issued.key.access_key_id, issued.secret) in ("InvalidAccessKeyId", "AccessDenied")
+        assert not Membership.objects.filter(user=user).exists()
+        assert not Membership.objects.filter(pk=invited.pk).exists()
+        connections.close_all()
+        page.goto(live_server.url + "/projects/")
+        expect(page.get_by_role("heading", name="Log in to Latchkey")).to_be_visible()  # the session ended
+        cache.clear()
+        answer = requests.get(api, headers={"Authorization": f"Bearer {stale}"}, timeout=10)
+        assert answer.status_code == 401 and "refused this account" in answer.json()["detail"]
+        made = requests.post(f"{api}462000008/keys/", json={"hours": 168},
+                             headers={"Authorization": f"Bearer {stale}"}, timeout=10)  # fmt: skip
+        assert made.status_code == 401
+        assert not Membership.objects.filter(user=user).exists()
+        # The refusal stands without asking the IdP again.
+        outcome, asked = idp_paths_during(lambda: account_recheck(account=account))
+        assert outcome == "refused" and asked == []
+
+        # The IdP lets her in again and she logs in: her memberships come back from that login.
+        idp_reset()
+        idp_login(browser.new_page(), live_server.url, user=GRACE[0], password=GRACE[1])  # a new browser
+    connections.close_all()
+    assert UpstreamGrant.objects.get(account=account).outcome == ""
+    assert sorted(Membership.objects.filter(user=user).values_list("project__number", flat=True)) == sorted(projects)
+    cache.clear()
+    assert requests.get(api, headers={"Authorization": f"Bearer {stale}"}, timeout=10).status_code == 200

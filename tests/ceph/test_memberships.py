@@ -6,7 +6,11 @@ import pytest
 from botocore.exceptions import ClientError
 from django.urls import reverse
 
+from buckets.inventory import project_refresh_usage
+from buckets.models import Bucket
+from buckets.services import bucket_create, bucket_set_members_access
 from keys.models import AccessKey
+from keys.services import KeyActionError, key_extend
 from lifecycle.keys import key_create
 from lifecycle.memberships import STALE, membership_set_role, memberships_apply_stale, memberships_sync_from_claims
 from projects.models import Membership, Project, Role
@@ -130,12 +134,44 @@ def test_a_downgrade_ceph_refused_is_applied_by_the_retry(project, make_user, mo
     monkeypatch.setattr(storage, "subuser_ensure", down)
     membership_set_role(membership=membership, role=Role.READ_ONLY)
     assert Membership.objects.get(pk=membership.pk).rgw_access == STALE
-    s3.put_object(Bucket=bucket, Key="still", Body=b"x")  # Ceph still has readwrite
+    # Ceph still gives the subuser readwrite: the member's keys are revoked instead (M2).
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    with pytest.raises(KeyActionError, match="still being applied"):
+        key_extend(key=issued.key, hours=2, actor=membership.user)
     assert memberships_apply_stale() == {"applied": 0, "failed": 1}
 
     monkeypatch.setattr(storage, "subuser_ensure", real_ensure)
     assert memberships_apply_stale() == {"applied": 1, "failed": 0}
     assert Membership.objects.get(pk=membership.pk).rgw_access == "read"
+    again = key_create(membership=Membership.objects.get(pk=membership.pk), hours=1, description="reads")
+    s3 = storage.s3_client(access_key=again.key.access_key_id, secret_key=again.secret)
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.put_object(Bucket=bucket, Key="refused", Body=b"x")
     assert memberships_apply_stale() == {"applied": 0, "failed": 0}
+
+
+@pytest.mark.ceph
+def test_a_lower_role_reaches_ceph_even_when_a_policy_write_is_refused(project, make_user) -> None:  # type: ignore[no-untyped-def]
+    """M2: a restricted bucket whose policy Ceph refuses to write (the bucket is gone from Ceph
+    but not yet from Latchkey) no longer keeps a demoted manager at full access: the subuser is
+    lowered first, and the member's keys are revoked since the policies could not follow."""
+    manager = Membership.objects.create(user=make_user("boss"), project=project, role=Role.MANAGER)
+    demoted = Membership.objects.create(user=make_user("erin"), project=project, role=Role.MANAGER)
+    issued = key_create(membership=demoted, hours=1, description="full")
+    bucket = bucket_create(membership=manager, name="secret")
+    bucket_set_members_access(bucket=bucket, members_access=Bucket.MembersAccess.NONE)
+    storage.bucket_remove(tenant=project.tenant, name="secret")  # Ceph no longer has it
+    membership_set_role(membership=Membership.objects.get(pk=demoted.pk), role=Role.MEMBER)
+    subusers = storage._client().get_user(uid=storage.uid(project.tenant))["subusers"]
+    level = next(s["permissions"] for s in subusers if s["id"].endswith(":" + demoted.user.rgw_name))
+    assert level == "read-write"  # not "full-control" any more
+    assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.REVOKED
+    assert Membership.objects.get(pk=demoted.pk).rgw_access == STALE
+    with pytest.raises(KeyActionError, match="still being applied"):
+        key_extend(key=issued.key, hours=2, actor=demoted.user)
+    # The next usage refresh finds the bucket gone; then the retry completes the role.
+    assert memberships_apply_stale() == {"applied": 0, "failed": 1}
+    project_refresh_usage(project=project)
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert Membership.objects.get(pk=demoted.pk).rgw_access == "readwrite"

@@ -74,7 +74,9 @@ def broken(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Broken]]
     app = {"provider_id": "broken", "name": "Broken", "client_id": "latchkey", "secret": "s",
            "settings": {"server_url": issuer, "scope": ["openid"]}}  # fmt: skip
     settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [app]}}
-    settings.LATCHKEY_PROVIDER_TRUST = {"broken": ProviderTrust(("urn:x:",), api_clients=("cli",))}
+    settings.LATCHKEY_PROVIDER_TRUST = {
+        "broken": ProviderTrust(("urn:x:",), api_clients=("cli",), api_audience="urn:latchkey:api")
+    }
     monkeypatch.setattr(upstream, "TIMEOUT", 0.5)
     _Broken.issuer = issuer
     yield _Broken
@@ -90,7 +92,13 @@ def test_the_api_refuses_tokens_of_a_broken_provider(broken: type[_Broken], mode
         "broken": replace(settings.LATCHKEY_PROVIDER_TRUST["broken"], api_jwt_local=local)
     }
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    claims = {"iss": broken.issuer, "sub": "sub-1", "exp": int(time.time()) + 60, "client_id": "cli"}
+    claims = {
+        "iss": broken.issuer,
+        "sub": "sub-1",
+        "exp": int(time.time()) + 60,
+        "client_id": "cli",
+        "aud": "urn:latchkey:api",
+    }
     signed = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1", "typ": "at+jwt"})
     for token in ("opaque-token-value", signed):
         response = Client().get("/api/v1/projects/", HTTP_AUTHORIZATION=f"Bearer {token}")

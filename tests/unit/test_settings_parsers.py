@@ -149,6 +149,9 @@ def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
         ({"api_clients": "oidc-agent"}, "expected a list of client ids"),
         ({"api_clients": [""]}, "expected a list of client ids"),
         ({"api_jwt_local": "yes"}, "expected true or false"),
+        ({"api_clients": ["oidc-agent"]}, "api_audience: required where api_clients is set"),
+        ({"api_clients": ["oidc-agent"], "api_audience": " "}, "expected the audience"),
+        ({"api_audience": ["urn:latchkey:api"]}, "expected the audience"),
     ],
 )
 def test_provider_trust_rejects_bad_entries(extra: dict[str, object], message: str) -> None:
