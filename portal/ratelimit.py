@@ -32,12 +32,23 @@ def parse_rate(text: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
-def check(scope: str, who: object) -> None:
-    """Count one use of ``scope`` by ``who``; raise RateLimited past the limit."""
+def _window(scope: str, who: object) -> tuple[int, int, int, str]:
     limit, window = parse_rate(settings.LATCHKEY_RATE_LIMITS[scope])
     now = int(time.time())
     start = now - now % window
-    key = f"rl:{scope}:{who}:{start}"
+    return limit, window, start + window - now, f"rl:{scope}:{who}:{start}"
+
+
+def peek(scope: str, who: object) -> None:
+    """Raise RateLimited if ``who`` is already past the limit of ``scope``; count nothing."""
+    limit, _, retry_after, key = _window(scope, who)
+    if (cache.get(key) or 0) >= limit:
+        raise RateLimited(retry_after=retry_after)
+
+
+def check(scope: str, who: object) -> None:
+    """Count one use of ``scope`` by ``who``; raise RateLimited past the limit."""
+    limit, window, retry_after, key = _window(scope, who)
     cache.add(key, 0, timeout=window + 1)
     try:
         used = cache.incr(key)
@@ -45,7 +56,7 @@ def check(scope: str, who: object) -> None:
         cache.set(key, 1, timeout=window + 1)
         used = 1
     if used > limit:
-        raise RateLimited(retry_after=start + window - now)
+        raise RateLimited(retry_after=retry_after)
 
 
 def too_many(request: HttpRequest, exc: RateLimited, *, what: str) -> HttpResponse:
@@ -55,18 +66,25 @@ def too_many(request: HttpRequest, exc: RateLimited, *, what: str) -> HttpRespon
 
 
 CALLBACK = re.compile(r"^/accounts/oidc/[^/]+/login/callback/$")
+ADMIN_LOGIN = "/admin/login/"
 
 
 class LoginCallbackLimitMiddleware:
-    """Login callbacks from one address: each costs a token request to the IdP."""
+    """Login callbacks from one address: each costs a token request to the IdP. Password tries
+    at the Django admin's login form from one address: guessing (``admin_login``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        scope = None
         if CALLBACK.match(request.path):
+            scope = "login_callback"
+        elif request.path == ADMIN_LOGIN and request.method == "POST":
+            scope = "admin_login"
+        if scope is not None:
             try:
-                check("login_callback", client_ip(request) or "unknown")
+                check(scope, client_ip(request) or "unknown")
             except RateLimited as exc:
                 return too_many(request, exc, what="login attempts")
         return self.get_response(request)

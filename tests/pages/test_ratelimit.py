@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 
 @pytest.fixture(autouse=True)
 def _low_limits(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.LATCHKEY_RATE_LIMITS = {"key_create": "2/600", "reveal": "1/600", "login_callback": "3/60"}
+    settings.LATCHKEY_RATE_LIMITS = {
+        "key_create": "2/600", "reveal": "1/600", "login_callback": "3/60", "admin_login": "3/600"
+    }  # fmt: skip
     settings.LATCHKEY_KEY_MAX_ACTIVE = 100
 
 
@@ -49,6 +51,27 @@ def test_login_callbacks_are_limited_per_address() -> None:
     statuses = [Client(REMOTE_ADDR="192.0.2.7").get(url).status_code for _ in range(4)]
     assert statuses[:3] != [429] * 3 and statuses[3] == 429
     assert Client(REMOTE_ADDR="192.0.2.8").get(url).status_code != 429
+
+
+def test_admin_password_tries_are_limited_per_address(make_user) -> None:  # type: ignore[no-untyped-def]
+    """L10: the Django admin's own login form, which takes passwords."""
+    operator = make_user("operator", is_staff=True)
+    operator.set_password("right-password")
+    operator.save()
+    guesses = [
+        Client(REMOTE_ADDR="192.0.2.9").post("/admin/login/", {"username": operator.username, "password": f"guess{n}"})
+        for n in range(3)
+    ]
+    assert [g.status_code for g in guesses] == [200, 200, 200]  # the form again, with its error
+    fourth = Client(REMOTE_ADDR="192.0.2.9").post(
+        "/admin/login/", {"username": operator.username, "password": "right-password"}
+    )
+    assert fourth.status_code == 429 and int(fourth["Retry-After"]) > 0
+    assert Client(REMOTE_ADDR="192.0.2.9").get("/admin/login/").status_code == 200  # the form still shows
+    other = Client(REMOTE_ADDR="192.0.2.10").post(
+        "/admin/login/", {"username": operator.username, "password": "right-password"}
+    )
+    assert other.status_code == 302  # another address is not held back
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_limit(settings) -> None:  # type: ignore[no-untyped-def]
