@@ -21,6 +21,14 @@ class BadInputOut(serializers.Serializer[Any]):
     )
 
 
+class ServiceDownOut(serializers.Serializer[Any]):
+    detail = serializers.CharField(help_text="Which service is not answering; nothing was changed.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='The same reason under "non_field_errors", as bad input carries its reasons.',
+    )
+
+
 # Every operation may answer these; a write may also answer 400 (bad input, or a refusal such as
 # deleting a key that has already ended).
 ERRORS: dict[str, tuple[type[serializers.Serializer[Any]], str]] = {
@@ -28,7 +36,7 @@ ERRORS: dict[str, tuple[type[serializers.Serializer[Any]], str]] = {
     "403": (ErrorOut, "Not allowed for your role in this project, or a fresh login is needed."),
     "404": (ErrorOut, "No such project, key, bucket or grant for you (outsiders always get this)."),
     "429": (ErrorOut, "Too many requests of this kind; retry after the Retry-After header's seconds."),
-    "503": (ErrorOut, "The storage service is not answering; nothing was changed."),
+    "503": (ServiceDownOut, "The storage service or Latchkey's database is not answering; nothing was changed."),
 }
 BAD_INPUT = (BadInputOut, "Bad input or a refused change: each field named with its reasons.")
 

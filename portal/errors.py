@@ -12,6 +12,9 @@ or which service raised it:
 from __future__ import annotations
 
 UNAVAILABLE = "The storage service is not answering right now; nothing was changed. Please try again in a minute."
+DATABASE_UNAVAILABLE = (
+    "Latchkey's database is not answering right now; nothing was changed. Please try again in a minute."
+)
 
 
 class Refused(Exception):

@@ -5,6 +5,9 @@ from django.views.generic import RedirectView
 from api import device_login
 from portal import health, metrics
 
+# What fails outside a view's own handling: a database outage is a 503, and the API answers JSON.
+handler500 = "web.errors.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
     path("admin/", admin.site.urls),

@@ -182,10 +182,16 @@ def test_bad_grant_input_names_the_field(
         ({"kind": "public", "confirm_public": True, "expires_at": "2001-01-01T00:00:00Z"}, "expires_at"),
         ({"kind": "everyone"}, "kind"),
         ({"kind": "public", "cidrs": "10.0.0.0/8"}, "cidrs"),
+        ({"kind": "public", "confirm_public": True, "cidrs": ["10.0.0.0/8", "192.0.2.0/24", "x" * 65]}, "cidrs"),
     ]
     for body, field in cases:
         response = api("POST", path, body)
         assert response.status_code == 400 and field in response.json()["errors"], (body, response.json())
+        # Every field's reasons are a list of strings, as the schema declares (never nested).
+        errors = response.json()["errors"]
+        assert all(isinstance(r, list) and all(isinstance(m, str) for m in r) for r in errors.values()), errors
+    too_long = api("POST", path, cases[-1][0]).json()["errors"]["cidrs"]
+    assert too_long == ["item 3: Ensure this field has no more than 64 characters."]
     assert api("GET", path).json() == []
 
 

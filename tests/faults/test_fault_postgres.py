@@ -48,8 +48,12 @@ def test_postgres_restart(live_server, project, member_of) -> None:  # type: ign
         assert key.key.access_key_id in http.get(page, timeout=30).text
         _postgres("stop")
         down = http.get(page, timeout=30)
-        assert down.status_code >= 500  # no database: this request fails, and only it
-        assert "Something went wrong" in down.text and "keep working" in down.text  # templates/500.html
+        assert down.status_code == 503  # no database: this request fails, and only it
+        assert "database is not answering" in down.text and "keep working" in down.text  # templates/500.html
+        # The API answers in its own shape: JSON, 503, the reason under "errors".
+        api = http.get(f"{live_server.url}/api/v1/projects/{project.number}/keys/", timeout=30)
+        assert api.status_code == 503 and api.headers["Content-Type"].startswith("application/json")
+        assert "database is not answering" in api.json()["errors"]["non_field_errors"][0]
         _postgres("start")
         again = http.get(page, timeout=30)
         assert again.status_code == 200 and key.key.access_key_id in again.text
