@@ -6,12 +6,15 @@ latency and errors are counted in the process that makes the call; with several 
 workers, the Celery worker and its pool) set PROMETHEUS_MULTIPROC_DIR to one shared folder and they
 are summed (prometheus_client's multiprocess mode). The compose file shares one volume between the
 web and worker containers, so the revocations the worker makes show on the web's /metrics.
-LATCHKEY_METRICS_TOKEN, when set, must be sent as a bearer token.
+LATCHKEY_METRICS_TOKEN, when set, must be sent as a bearer token; without it, only a client on
+the same host (loopback) is answered, and everyone else gets 404: the figures name projects,
+providers and failure counts, which are nobody else's business.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import math
 from collections.abc import Iterator
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 import redis
 from django.conf import settings
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -29,6 +32,7 @@ from keys.models import AccessKey, KeyEvent
 from keys.selectors import expiry_enforcement, revocation_lag
 from lifecycle.recheck import OUTCOMES
 from lifecycle.selectors import recheck_report
+from portal.http import client_ip
 from storage import instruments
 
 log = logging.getLogger(__name__)
@@ -105,6 +109,13 @@ def _registry() -> CollectorRegistry:
     return registry
 
 
+def _loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.LATCHKEY_METRICS_TOKEN
@@ -112,4 +123,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
+    elif not _loopback(client_ip(request)):
+        raise Http404("Not found")
     return HttpResponse(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -196,14 +196,17 @@ def project_quota_set(*, tenant: str, max_bytes: int | None, max_objects: int | 
         enabled=enabled,
         user_write=True,
     )
-    # RGW's own default is 1000 buckets per user.
     _call(
-        "modify_user",
-        _client().modify_user,
-        uid=uid(tenant),
-        max_buckets=max_buckets if max_buckets is not None else 1000,
-        user_write=True,
+        "modify_user", _client().modify_user, uid=uid(tenant), max_buckets=rgw_max_buckets(max_buckets), user_write=True
     )
+
+
+def rgw_max_buckets(max_buckets: int | None) -> int:
+    """radosgw's own reading of max-buckets: 0 is *unlimited* and -1 is "may create none", so a
+    project limited to no buckets is -1 there, never 0. None: RGW's default, 1000."""
+    if max_buckets is None:
+        return 1000
+    return -1 if max_buckets == 0 else max_buckets
 
 
 def project_usage(*, tenant: str) -> Usage:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -75,6 +74,19 @@ def splice(text: str, name: str, new: str | None) -> str:
     return "".join(out)
 
 
+def _replace_with(path: Path, data: bytes) -> None:
+    """``path`` becomes a new 0600 file holding ``data``. Renamed into place, so whatever stood
+    there (a symlink someone planted, pointing anywhere) is replaced, never followed."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write(path: Path, text: str, *, backup: bool) -> Path | None:
     """Write atomically with mode 0600; keep ``<file>.latchkey-backup`` of a file that existed.
     Returns the backup's path."""
@@ -83,8 +95,7 @@ def write(path: Path, text: str, *, backup: bool) -> Path | None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if backup and path.exists():
             saved = path.with_name(path.name + ".latchkey-backup")
-            shutil.copy2(path, saved)
-            os.chmod(saved, 0o600)
+            _replace_with(saved, path.read_bytes())
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     except OSError as exc:
         raise ConfigFileError(f"{path.parent}: cannot write there ({exc.strerror})") from None

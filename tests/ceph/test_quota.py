@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -36,6 +37,18 @@ def test_quota_set_before_provisioning_is_applied_and_enforced_by_ceph(project, 
     s3.create_bucket(Bucket=f"q2-{project.number}")
     with pytest.raises(Exception, match="TooManyBuckets"):
         s3.create_bucket(Bucket=f"q3-{project.number}")
+
+
+def test_a_limit_of_no_buckets_means_none_in_ceph(project, member_of) -> None:  # type: ignore[no-untyped-def]
+    """L4: radosgw reads max-buckets 0 as unlimited; Latchkey's 0 is "none" there too."""
+    project_set_quota(project=project, quota_bytes=None, max_buckets=0)
+    s3 = _s3_for(member_of(project, Role.MANAGER))
+    with pytest.raises(ClientError) as refused:
+        s3.create_bucket(Bucket=f"q0-{project.number}")
+    assert refused.value.response["Error"]["Code"] in ("TooManyBuckets", "AccessDenied")
+    assert storage._client().get_user(uid=storage.uid(project.tenant))["max_buckets"] == -1
+    project_set_quota(project=project, quota_bytes=None, max_buckets=None)  # back to RGW's default
+    s3.create_bucket(Bucket=f"q0-{project.number}")
 
 
 def test_quota_change_and_removal_take_effect_in_ceph(project, member_of) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from keys.models import AccessKey
-from projects.models import Project
+from lifecycle.keys import key_create
+from projects.models import Membership, Project
+from tests.support.s3 import s3_error_code, wait_refused
 from tests.support.web import client_for
 
 pytestmark = [pytest.mark.django_db]
@@ -41,3 +43,24 @@ def test_admin_key_list_counts_once_and_takes_its_order_from_an_index(project: P
         cursor.execute("EXPLAIN " + listing)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Scan Backward using key_created" in plan, plan
+
+
+@pytest.mark.ceph
+def test_operators_revoke_keys_in_the_admin_and_cannot_delete_them(project: Project, cast: dict[str, Any]) -> None:
+    """L3: a deleted row would leave its key alive in Ceph for ever, with its history gone."""
+    membership = Membership.objects.get(project=project, user=cast["member"])
+    issued = key_create(membership=membership, hours=2, description="leaked")
+    operator = client_for(cast["operator"])
+    key = issued.key
+    assert operator.get(reverse("admin:keys_accesskey_delete", args=[key.pk])).status_code == 403
+    listing = operator.get(reverse("admin:keys_accesskey_changelist")).content.decode()
+    assert "delete_selected" not in listing and 'value="revoke"' in listing
+    refused = operator.post(reverse("admin:keys_accesskey_changelist"),
+                            {"action": "delete_selected", "_selected_action": [key.pk], "post": "yes"})  # fmt: skip
+    assert refused.status_code in (200, 302) and AccessKey.objects.filter(pk=key.pk).exists()
+    assert s3_error_code(key.access_key_id, issued.secret) is None
+    done = operator.post(reverse("admin:keys_accesskey_changelist"), {"action": "revoke", "_selected_action": [key.pk]})
+    assert done.status_code == 302
+    key.refresh_from_db()
+    assert key.status == AccessKey.Status.REVOKED
+    assert wait_refused(key.access_key_id, issued.secret) == "InvalidAccessKeyId"

@@ -50,6 +50,17 @@ def test_metrics_token_when_configured(settings) -> None:  # type: ignore[no-unt
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cr3t-scrape").status_code == 200
+    # With the token, Prometheus may scrape from another host.
+    remote = Client(REMOTE_ADDR="192.0.2.20")
+    assert remote.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cr3t-scrape").status_code == 200
+
+
+def test_without_a_token_metrics_answer_only_on_this_host(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.LATCHKEY_METRICS_TOKEN = ""
+    assert Client(REMOTE_ADDR="127.0.0.1").get("/metrics").status_code == 200
+    assert Client(REMOTE_ADDR="::1").get("/metrics").status_code == 200
+    for outsider in ("192.0.2.21", "10.0.0.5"):
+        assert Client(REMOTE_ADDR=outsider).get("/metrics").status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)

@@ -52,6 +52,19 @@ def test_write_is_atomic_private_and_keeps_a_backup(tmp_path: Path) -> None:
     assert sorted(p.name for p in path.parent.iterdir()) == ["rclone.conf", "rclone.conf.latchkey-backup"]
 
 
+def test_a_planted_backup_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
+    """L8: someone who can write in the folder points the backup's name elsewhere."""
+    path, elsewhere = tmp_path / "credentials", tmp_path / "attacker" / "loot"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("theirs\n")
+    path.write_text("[old]\nsecret = s1\n")
+    (tmp_path / "credentials.latchkey-backup").symlink_to(elsewhere)
+    backup = inifile.write(path, "[new]\n", backup=True)
+    assert backup is not None and not backup.is_symlink() and backup.read_text() == "[old]\nsecret = s1\n"
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert elsewhere.read_text() == "theirs\n"
+
+
 def test_write_where_nothing_can_be_written_is_a_clear_error() -> None:
     with pytest.raises(inifile.ConfigFileError, match="cannot write"):
         inifile.write(Path("/proc/latchkey-test/rclone.conf"), "[a]\n", backup=True)
