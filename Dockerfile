@@ -25,4 +25,4 @@ RUN useradd --system --uid 10001 latchkey \
     && install -d -o latchkey /var/lib/latchkey-metrics  # the metrics volume takes this owner
 USER latchkey
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

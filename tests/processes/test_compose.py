@@ -38,7 +38,7 @@ def test_compose_file_is_valid_and_has_the_production_shape() -> None:
     config = yaml.safe_load(result.stdout)
     services = config["services"]
     assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
-    assert "gunicorn portal.wsgi" in str(services["web"]["command"])
+    assert "gunicorn -c python:portal.gunicorn_conf portal.wsgi" in str(services["web"]["command"])
     assert "worker" in str(services["worker"]["command"]) and "beat" in str(services["beat"]["command"])
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]

@@ -59,12 +59,14 @@ def stop_worker(proc: subprocess.Popen[str]) -> None:
 
 @contextmanager
 def gunicorn(bin_dir: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """gunicorn from ``bin_dir`` (one worker) with ``env``, once it answers; its URL. Stopped after."""
+    """gunicorn from ``bin_dir`` (one worker, the deployed settings) with ``env``, once it
+    answers; its URL. Stopped after."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [str(bin_dir / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [str(bin_dir / "gunicorn"), "-c", "python:portal.gunicorn_conf", "portal.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
