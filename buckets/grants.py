@@ -85,18 +85,29 @@ def _grantee(bucket: Bucket, request: GrantRequest) -> dict[str, object]:
         if kind == Grant.Kind.PROJECT:
             return {"grantee_project": other}
         ident = request.user.strip()
-        membership = (
+        # By user name, or by an address some identity provider verified for that member; an
+        # address shared by two members names nobody (never "whichever comes first").
+        found = list(
             Membership.objects.filter(project=other, status=Membership.Status.ACTIVE)
-            .filter(Q(user__username__iexact=ident) | Q(user__email__iexact=ident))
-            .select_related("user")
-            .first()
-            if ident
-            else None
-        )
-        if membership is None:
-            raise BucketError(
-                f"No member of project {other.number} has this user name or e-mail address.", field="user"
+            .filter(
+                Q(user__username__iexact=ident)
+                | Q(user__emailaddress__email__iexact=ident, user__emailaddress__verified=True)
             )
+            .select_related("user")
+            .distinct()[:2]
+            if ident
+            else []
+        )
+        if len(found) > 1:
+            raise BucketError(
+                f"More than one member of project {other.number} has this e-mail address: give the user name.",
+                field="user",
+            )
+        if not found:
+            raise BucketError(
+                f"No member of project {other.number} has this user name or verified e-mail address.", field="user"
+            )
+        membership = found[0]
         return {"grantee_project": other, "grantee_user": membership.user}
     if kind == Grant.Kind.PUBLIC:
         if not request.public_confirmed:

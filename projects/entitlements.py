@@ -39,18 +39,26 @@ def parse_entitlements(values: Iterable[str], pattern: str) -> dict[str, Role]:
     return result
 
 
+def _directly_below(value: str, prefixes: tuple[str, ...]) -> bool:
+    """The project's group sits right under a trusted prefix (``…:latchkey:project_N``), not
+    in some subgroup further down (``…:latchkey:anyones-subgroup:project_N``), which whoever
+    may make subgroups there would control."""
+    return any(value.startswith(p) and value[len(p) :].startswith("project_") for p in prefixes)
+
+
 def trusted_entitlements(
     values: list[str], pattern: str, trust: ProviderTrust | None
 ) -> tuple[dict[str, Role], list[str]]:
     """What one provider's claim asserts, counting only values in that provider's namespaces
-    (exact, case-sensitive prefixes: a look-alike or upper-cased namespace is another one) and
-    projects. Returns (project number → role, the values ignored for being outside them)."""
+    (exact, case-sensitive prefixes: a look-alike or upper-cased namespace is another one; the
+    project's group directly under one) and projects. Returns (project number → role, the
+    values ignored for being outside them)."""
     prefixes = trust.entitlement_prefixes if trust else ()
     inside: list[str] = []
     ignored: list[str] = []
     for value in values[:MAX_VALUES]:
         value = value.strip()
-        if len(value) <= MAX_VALUE_LENGTH and value.startswith(prefixes) and prefixes:
+        if len(value) <= MAX_VALUE_LENGTH and prefixes and _directly_below(value, prefixes):
             inside.append(value)
         elif value:
             ignored.append(value)

@@ -31,8 +31,13 @@ def join_request_view(request: HttpRequest) -> HttpResponse:
     form = JoinRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if attempt(lambda: join_request_create(user=user, project=data["number"], reason=data["reason"]), form=form).ok:
-            messages.success(request, "Your request was sent to the project's managers.")
+        project = data["number"]
+        sent = "If that project exists, its managers have your request; they decide and you will get an e-mail."
+        if project is None:  # nothing is sent, and the answer is the same
+            messages.success(request, sent)
+            return redirect("projects:list")
+        if attempt(lambda: join_request_create(user=user, project=project, reason=data["reason"]), form=form).ok:
+            messages.success(request, sent)
             return redirect("projects:list")
     return render(request, "projects/join.html", {"form": form}, status=400 if form.errors else 200)
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 import requests
+from allauth.account.models import EmailAddress
 from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from accounts.models import User
+from buckets.errors import BucketError
 from buckets.grants import GrantRequest, grant_create, grant_revoke, grants_expire
 from buckets.groups import group_create, group_set_members
 from buckets.links import link_create
@@ -69,8 +71,9 @@ def world(unique: Callable[[], str], make_user: Callable[..., User]) -> dict[str
     for name, project, role in [("manager", a, Role.MANAGER), ("deputy", a, Role.DEPUTY), ("alice", a, Role.MEMBER),
                                 ("bob", a, Role.MEMBER), ("reader", a, Role.READ_ONLY), ("carol", b, Role.MEMBER),
                                 ("dave", b, Role.MEMBER)]:  # fmt: skip
-        membership = Membership.objects.create(user=make_user(name, email=f"{name}@example.org"), project=project,
-                                               role=role)  # fmt: skip
+        user = make_user(name, email=f"{name}@example.org")
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)  # as their IdP gave it
+        membership = Membership.objects.create(user=user, project=project, role=role)
         people[name] = Person(membership)
     bucket = bucket_create(membership=people["manager"].membership, name="shared-data")
     people["manager"].s3.put_object(Bucket="shared-data", Key="seed.txt", Body=b"seed")
@@ -213,6 +216,21 @@ def test_a_member_being_removed_stays_denied_until_their_keys_are_gone(world: di
     bucket_policy_sync(bucket_locked(w["bucket"].pk))
     assert w["alice"].can(full) == "-"  # her key still exists in Ceph, the policy denies it
     assert w["bob"].can(full) == "-" and w["manager"].can(full) == "rw"
+
+
+def test_a_grant_by_address_needs_one_member_with_it_verified(world: dict[str, Any]) -> None:
+    """L6: an address nobody verified, or one two members share, names no one."""
+    w = world
+    EmailAddress.objects.filter(user=w["dave"].membership.user).update(verified=False)
+    with pytest.raises(BucketError, match="has this user name or verified e-mail address"):
+        _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="dave@example.org")
+    EmailAddress.objects.create(user=w["carol"].membership.user, email="shared@example.org", verified=True)
+    EmailAddress.objects.create(user=w["dave"].membership.user, email="shared@example.org", verified=True)
+    with pytest.raises(BucketError, match="More than one member"):
+        _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="shared@example.org")
+    grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number,
+                   user=w["dave"].membership.user.username)  # fmt: skip
+    assert grant.grantee_user == w["dave"].membership.user
 
 
 def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) -> None:

@@ -120,7 +120,7 @@ GRANT_CASES: dict[str, Callable[[Setting], tuple[dict[str, Any], str]]] = {
     "own project": lambda s: ({"kind": "project", "project_number": s.project.number},
                               "This is the bucket's own project"),
     "unknown user": lambda s: ({"kind": "project_user", "project_number": s.other.number, "user": "nobody@example.org"},
-                               f"No member of project {s.other.number} has this user name or e-mail address."),
+                               f"No member of project {s.other.number} has this user name or verified e-mail address."),
     "bad address": lambda s: ({"kind": "project_user", "project_number": s.other.number,
                                "user": s.stranger.user.username, "cidrs": "10.0.0.300/8"},
                               "“10.0.0.300/8” is not an IP address or CIDR range"),

@@ -67,10 +67,13 @@ def test_a_provider_asserts_only_inside_its_namespace() -> None:
         "urn:geant:myaccessid.org:group:latchkey:project_462000013:role=member:role=manager",  # extra part
         "urn:geant:myaccessid.org:group:latchkey:project_462000014:" + "x" * 5000,  # huge
         "urn:geant:other.org:group:urn:geant:myaccessid.org:group:latchkey:project_462000015",  # nested
+        # L2: a subgroup below the trusted group, which whoever may make subgroups there controls
+        "urn:geant:myaccessid.org:group:latchkey:mallorys-sub:project_462000016:role=manager#aai.myaccessid.org",
+        "urn:geant:myaccessid.org:group:latchkey:a:b:project_462000017:role=manager",
     ]
     asserted, ignored = trusted_entitlements(values, PATTERN, MYACCESSID)
     assert asserted == {"462000008": Role.MANAGER}
-    assert len(ignored) == 6  # the extra-part value is inside the namespace but not an entitlement
+    assert len(ignored) == 8  # the extra-part value is inside the namespace but not an entitlement
 
 
 def test_a_provider_with_no_namespace_or_unknown_asserts_nothing() -> None:

@@ -84,11 +84,10 @@ class JoinRequestForm(forms.Form):
     def clean_reason(self) -> str:
         return clean_description_text(self.cleaned_data["reason"].replace("\n", " ").replace("\r", " "))
 
-    def clean_number(self) -> Project:
-        project = open_project(self.cleaned_data["number"])
-        if project is None:
-            raise forms.ValidationError("There is no active project with that number.")
-        return project
+    def clean_number(self) -> Project | None:
+        # None for a number with no active project: the page answers as for one that exists,
+        # so that the form does not tell outsiders which project numbers are in use.
+        return open_project(self.cleaned_data["number"])
 
 
 class RoleForm(forms.Form):
