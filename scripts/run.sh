@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 t0=$SECONDS
 scripts/install-deps.sh run
 scripts/stack.sh start dev
-set -a; . .stack/dev/latchkey.env; set +a
+# The stack's settings, except those exported before make run (they win: README, "make run").
+load_env .stack/dev/latchkey.env
 py=.venv/bin/python
 $py manage.py migrate --noinput -v 0
 $py manage.py collectstatic --noinput -v 0

@@ -44,11 +44,25 @@ check() {
   return $ok
 }
 
+# settings_digest: what the worker and beat were started with (every LATCHKEY_ and CEPH_ variable).
+settings_digest() { env | grep -E '^(LATCHKEY_|CEPH_|PROMETHEUS_)' | sort | sha256sum | cut -d' ' -f1; }
+
 start() {
   mkdir -p "$CELERY_DIR"
-  local role started=0 log offset deadline
+  local role started=0 log offset deadline digest
   local worker_log=$CELERY_DIR/celery-worker.log
   local from; from=$(stat -c %s "$worker_log" 2>/dev/null || echo 0)
+  digest=$(settings_digest)
+  # A worker and beat from an earlier start with other settings (another Ceph release, a provider
+  # switched to local JWT checks) would go on with the old ones: they are restarted.
+  if [ "$(cat "$CELERY_DIR/celery.settings" 2>/dev/null)" != "$digest" ]; then
+    for role in "${ROLES[@]}"; do
+      pid_alive "$CELERY_DIR/celery-$role.pid" || continue
+      echo "celery-$role: its settings changed since it started; restarting it"
+      stop_pid "$CELERY_DIR/celery-$role.pid" "celery-$role"
+    done
+  fi
+  echo "$digest" >"$CELERY_DIR/celery.settings"
   for role in "${ROLES[@]}"; do
     pid_alive "$CELERY_DIR/celery-$role.pid" && continue
     log=$CELERY_DIR/celery-$role.log

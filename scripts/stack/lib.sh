@@ -40,3 +40,19 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# load_env FILE: export the settings FILE names (NAME=value lines, as stack.sh writes them),
+# except those the caller has already exported: what an operator sets wins over the generated
+# file. A NAME_FILE exported counts as NAME set (the setting comes from that file instead).
+load_env() {
+  local line name
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '' | '#'*) continue ;; esac
+    name=${line%%=*}
+    case "$name" in *[!A-Za-z0-9_]* | '') continue ;; esac
+    if [ -n "${!name+x}" ] || { [ "${name%_FILE}" = "$name" ] && [ -n "$(eval "echo \${${name}_FILE+x}")" ]; }; then
+      continue
+    fi
+    eval "export $line"
+  done <"$1"
+}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,45 @@ def test_usage_history_on_the_development_database(tmp_path) -> None:  # type: i
 
 
 pytestmark = [pytest.mark.timeout(600)]
+
+
+WRITER = """
+import sys
+from django.db import transaction
+from heartbeats.models import Heartbeat
+name = sys.argv[-1]
+for i in range(150):
+    with transaction.atomic():  # read, then write in the same transaction: SQLite's deadlock case
+        Heartbeat.objects.filter(name=name).count()
+        Heartbeat.objects.update_or_create(name=name, defaults={"summary": {"i": i}})
+print("writer ok")
+"""
+
+
+def test_overlapping_writers_on_the_development_database_never_meet_a_lock(tmp_path: Path) -> None:
+    """make run's web, worker and beat share one SQLite file: four processes writing at once, each
+    reading before it writes inside a transaction, all finish (no "database is locked")."""
+    env = {**os.environ, "LATCHKEY_DATABASE_URL": f"sqlite:///{tmp_path}/dev.sqlite3", "LATCHKEY_DEBUG": "true"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
+    script = tmp_path / "writer.py"
+    script.write_text("import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings')\n"
+                      "django.setup()\n" + WRITER)  # fmt: skip
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), f"w{n}"],
+            cwd=ROOT,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    for writer in writers:
+        out, err = writer.communicate(timeout=240)
+        assert writer.returncode == 0 and "writer ok" in out, err[-2000:]
+    mode = subprocess.run([*manage, "shell", "-c", "from django.db import connection; c = connection.cursor(); "
+                           "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert mode.stdout.strip().splitlines()[-1] == "wal"
