@@ -21,7 +21,9 @@ How access maps onto what Ceph enforces (principals verified in ../shared/design
   a key may write, objects it writes belong to its user, so the project's own members get an
   Allow to read objects; their Denies still win over it.
 - Every bucket lets the project's members read its settings (``MEMBER_SETTINGS_ACTIONS``):
-  radosgw 20 no longer gives them to subusers by their level.
+  radosgw 20 no longer gives them to subusers by their level. And every bucket denies everyone
+  the ACLs that would publish it or its objects (``every_bucket``): the public is let in only by
+  a manager's public grant.
 
 Every Latchkey statement has a Sid starting with ``SID_PREFIX``; statements without it were
 written by people (e.g. ``s3cmd setpolicy``) and are kept as they are, in front of ours.
@@ -252,6 +254,46 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
             )
         )
     return statements + _key_statements(rules)
+
+
+# ACLs that would show objects or the bucket to everyone (or to every Ceph user), and the
+# request parts that set them. Publishing is a manager's public grant (a policy statement with
+# an end and Latchkey's record), never an ACL a writer attaches: measured on 16, 18 and 20,
+# these Denies refuse it to members and managers alike, and refuse nothing else.
+PUBLIC_CANNED_ACLS = ["public-read", "public-read-write", "authenticated-read"]
+PUBLIC_GRANTEES = ["*AllUsers*", "*AuthenticatedUsers*"]
+EVERY_BUCKET_SIDS = (
+    f"{SID_PREFIX}members-bucket-settings",
+    f"{SID_PREFIX}no-acl-changes",
+    f"{SID_PREFIX}no-public-canned-acl",
+    f"{SID_PREFIX}no-public-grant-read",
+    f"{SID_PREFIX}no-public-grant-full-control",
+)
+
+
+def every_bucket(rules: BucketRules) -> list[dict[str, Any]]:
+    """What every bucket's policy carries, whoever may reach it: its members read its settings,
+    and nobody makes it or its objects public by ACL."""
+    bucket, objects = f"arn:aws:s3:::{rules.bucket}", f"arn:aws:s3:::{rules.bucket}/*"
+
+    def deny(sid: str, actions: list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
+        statement: dict[str, Any] = {"Sid": f"{SID_PREFIX}{sid}", "Effect": "Deny", "Principal": "*", "Action": actions}
+        statement["Resource"] = [bucket, objects] if condition is None else [objects]
+        if condition is not None:
+            statement["Condition"] = condition
+        return statement
+
+    return [
+        members_settings(rules),
+        deny("no-acl-changes", ["s3:PutBucketAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"]),
+        deny("no-public-canned-acl", ["s3:PutObject"], {"StringEquals": {"s3:x-amz-acl": PUBLIC_CANNED_ACLS}}),
+        deny("no-public-grant-read", ["s3:PutObject"], {"StringLike": {"s3:x-amz-grant-read": PUBLIC_GRANTEES}}),
+        deny(
+            "no-public-grant-full-control",
+            ["s3:PutObject"],
+            {"StringLike": {"s3:x-amz-grant-full-control": PUBLIC_GRANTEES}},
+        ),
+    ]
 
 
 def members_settings(rules: BucketRules) -> dict[str, Any]:

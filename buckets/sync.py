@@ -148,7 +148,7 @@ def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -
 
 def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
     rules = rules_for(bucket, now=now)
-    return policy.merged_policy(current, [*policy.latchkey_statements(rules), policy.members_settings(rules)])
+    return policy.merged_policy(current, [*policy.latchkey_statements(rules), *policy.every_bucket(rules)])
 
 
 def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
@@ -161,6 +161,10 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     changed = wanted != current
     refused = policy.refused_statements(current) if changed else []
     if changed:
+        if current is None:
+            # The bucket's first policy: whatever ACL it was made with over S3 (public-read, say)
+            # goes before the policy that forbids changing ACLs takes over.
+            storage.bucket_acl_private(tenant=tenant, name=bucket.name)
         storage.bucket_policy_put(tenant=tenant, name=bucket.name, policy=wanted)
         log.info("bucket %s: policy written (%d statements)", bucket, len((wanted or {}).get("Statement", [])))
     fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now}

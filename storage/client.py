@@ -637,6 +637,11 @@ def bucket_remove(*, tenant: str, name: str) -> None:
             raise
 
 
+def bucket_acl_private(*, tenant: str, name: str) -> None:
+    """The bucket's own ACL back to private (its owner only), as the system user."""
+    _s3_call("put_bucket_acl", _system().put_bucket_acl, Bucket=f"{tenant}:{name}", ACL="private")
+
+
 def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
     """The bucket's policy as Ceph holds it, or None when it has none."""
     try:

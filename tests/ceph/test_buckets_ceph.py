@@ -23,6 +23,7 @@ from buckets.grants import GrantRequest, grant_create, grant_revoke, grants_expi
 from buckets.groups import group_create, group_set_members
 from buckets.links import link_create
 from buckets.models import Bucket, Grant
+from buckets.policy import EVERY_BUCKET_SIDS
 from buckets.services import bucket_create, bucket_set_members_access
 from buckets.sync import bucket_locked, bucket_policy_sync, policies_check, policies_sync_dirty
 from keys.configs import ClientSettings, rclone_config
@@ -30,7 +31,7 @@ from keys.services import key_delete
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from storage import client as storage
-from tests.support.ceph import SETTINGS_SID, access_statements
+from tests.support.ceph import access_statements
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 
@@ -243,7 +244,7 @@ def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) 
     grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number,
                    user="dave@example.org")  # fmt: skip
     sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
-    assert sids == ["mine", f"latchkey-grant-{grant.pk}", SETTINGS_SID]
+    assert sids == ["mine", f"latchkey-grant-{grant.pk}", *EVERY_BUCKET_SIDS]
     # Someone removes Latchkey's statement by hand; the periodic check puts it back.
     storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
     assert w["dave"].can(w["full"]) == "r"  # only the hand-written read remains

@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from buckets import policy
+from buckets.grants import GrantRequest, grant_create
 from buckets.inventory import project_refresh_usage
 from buckets.models import Bucket
 from buckets.services import bucket_create, bucket_set_members_access
@@ -208,3 +210,53 @@ def test_a_statement_ceph_would_refuse_is_left_out_and_its_managers_told(
     bucket.refresh_from_db()
     assert bucket.policy_left_out == []
     assert "arn:aws:iam:user/x" not in as_manager.get(page).content.decode()
+
+
+def _answer(call: Any, **kwargs: Any) -> str:
+    """What S3 answers ``call(**kwargs)``: "ok" or the refusal's code."""
+    try:
+        call(**kwargs)
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    return "ok"
+
+
+def test_nothing_becomes_public_but_through_a_managers_public_grant(
+    project: Project, member_of: Callable[..., Membership]
+) -> None:
+    """L5: a writer's canned ACL or grant header, an ACL set afterwards, or a bucket made public
+    over S3 publishes nothing; a manager's public grant does."""
+    manager, member = member_of(project, Role.MANAGER), member_of(project, Role.MEMBER)
+    _, as_manager = _s3(manager)
+    _, as_member = _s3(member)
+    bucket_create(membership=manager, name="guarded")
+    policies_sync_dirty(project=project)
+    endpoint = settings.LATCHKEY_S3_ENDPOINTS[0][1]
+
+    def anonymous(path: str) -> int:
+        return requests.get(f"{endpoint}/{project.tenant}:{path}", timeout=10).status_code
+
+    everyone = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'
+    attempts = [
+        ("put_object", {"Key": "a", "Body": b"x", "ACL": "public-read"}, "AccessDenied"),
+        ("put_object", {"Key": "b", "Body": b"x", "GrantRead": everyone}, "AccessDenied"),
+        ("put_object", {"Key": "c", "Body": b"x", "GrantFullControl": everyone}, "AccessDenied"),
+        ("put_object", {"Key": "d", "Body": b"x", "ACL": "private"}, "ok"),
+        ("put_object", {"Key": "e", "Body": b"x"}, "ok"),
+        ("put_object_acl", {"Key": "e", "ACL": "public-read"}, "AccessDenied"),
+        ("put_bucket_acl", {"ACL": "public-read"}, "AccessDenied"),
+    ]
+    for s3 in (as_member, as_manager):
+        answers = [_answer(getattr(s3, op), Bucket="guarded", **kwargs) for op, kwargs, _ in attempts]
+        assert answers == [expected for _, _, expected in attempts]
+    assert [anonymous(f"guarded/{k}") for k in "abcde"] == [403] * 5  # none made, or none public
+    # A bucket made public over S3, before Latchkey has seen it: its first policy makes it private.
+    as_member.create_bucket(Bucket="made-public", ACL="public-read")
+    assert anonymous("made-public") == 200
+    project_refresh_usage(project=project)
+    policies_sync_dirty(project=project)
+    assert anonymous("made-public") == 403
+    # The one way in for everyone: a manager's public grant.
+    grant_create(actor=manager.user, bucket=Bucket.objects.get(project=project, name="guarded"),
+                 request=GrantRequest(kind="public", public_confirmed=True))  # fmt: skip
+    assert anonymous("guarded/e") == 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from buckets.policy import SID_PREFIX
+from buckets.policy import EVERY_BUCKET_SIDS
 
 
 def ceph_version() -> str:
@@ -21,9 +21,6 @@ def ceph_release() -> int:
     return int(ceph_version().split(".", 1)[0])
 
 
-SETTINGS_SID = f"{SID_PREFIX}members-bucket-settings"
-
-
 def access_statements(policy: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """A bucket policy's statements but the members' settings reads that every bucket carries."""
-    return [s for s in (policy or {}).get("Statement", []) if s.get("Sid") != SETTINGS_SID]
+    """A bucket policy's statements but those every bucket carries (buckets.policy.every_bucket)."""
+    return [s for s in (policy or {}).get("Statement", []) if s.get("Sid") not in EVERY_BUCKET_SIDS]
