@@ -198,7 +198,7 @@ def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Other]]
         buckets.append({"id": pk, "project": project["id"], "name": f"data-{n:05d}", "size_bytes": 10**9 * (n % 500),
                         "object_count": 1000 * (n % 300), "created_at": now - timedelta(days=n % 900),
                         "members_access": rule, "policy_dirty": False, "policy_synced_at": now,
-                        "policy_left_out": []})  # fmt: skip
+                        "policy_left_out": [], "drop_people_statements": False})  # fmt: skip
         grant = {"bucket": pk, "cidrs": [], "expires_at": None, "created_by": members[0]["user"],
                  "created_at": now, "member": None, "group": None, "grantee_project": None, "grantee_user": None,
                  "grantee_subuser": ""}  # fmt: skip

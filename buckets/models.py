@@ -35,6 +35,9 @@ class Bucket(models.Model):
     # People's statements the last policy write left out because the storage service would
     # refuse them ({"statement", "reason", "at"}), shown to the bucket's managers until dismissed.
     policy_left_out = models.JSONField(default=list, blank=True)
+    # Set when a manager or deputy of the project stops being one: people's statements in this
+    # bucket's policy are left out at its next write (buckets.sync.people_statements_end).
+    drop_people_statements = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

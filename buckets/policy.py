@@ -383,11 +383,35 @@ def statement_problem(statement: object) -> str | None:
     return None
 
 
-def refused_statements(policy: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """People's statements that the storage service would refuse, each with the reason."""
+def reach_problem(statement: object, tenant: str) -> str | None:
+    """Why Latchkey will not keep a statement people wrote although Ceph would: an Allow for
+    everyone, or for every user of the project's tenant. Either reaches the project's scoped keys
+    past their scope (they are users of the tenant), and the first publishes past a manager's
+    public grant (with its record and its end). Denies are kept: they only take away."""
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or "Principal" not in statement:
+        return None
+    principal = statement["Principal"]
+    names = principal.get("AWS", []) if isinstance(principal, dict) else [principal]
+    for name in names if isinstance(names, list) else [names]:
+        if name == "*":
+            return "it allows everyone: the public is let in by a manager's public grant"
+        if isinstance(name, str) and (
+            name == f"arn:aws:iam::{tenant}:root" or name.startswith(f"arn:aws:iam::{tenant}:user/k") or "*" in name
+        ):
+            return f"it allows {name!r}, which reaches the project's scoped keys past their scope"
+    return None
+
+
+def left_out_reason(statement: object, tenant: str) -> str | None:
+    return statement_problem(statement) or reach_problem(statement, tenant)
+
+
+def refused_statements(policy: dict[str, Any] | None, tenant: str = "") -> list[dict[str, Any]]:
+    """People's statements that Latchkey leaves out of the policy, each with the reason: those
+    the storage service would refuse, and (given the bucket's ``tenant``) those that reach too far."""
     found = []
     for statement in foreign_statements(policy):
-        problem = statement_problem(statement)
+        problem = left_out_reason(statement, tenant) if tenant else statement_problem(statement)
         if problem:
             found.append({"statement": statement, "reason": problem})
     return found
@@ -407,11 +431,16 @@ def foreign_statements(policy: dict[str, Any] | None) -> list[Any]:
     return [s for s in statements if not is_ours(s)]
 
 
-def merged_policy(current: dict[str, Any] | None, ours: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+def merged_policy(
+    current: dict[str, Any] | None, ours: Iterable[dict[str, Any]], *, tenant: str = "", keep_people: bool = True
+) -> dict[str, Any] | None:
     """The policy to store: people's statements first, unchanged, then Latchkey's. None when
     nothing is left (the bucket then has no policy at all). A statement of people's that the
-    storage service would refuse is left out (``refused_statements`` says which and why)."""
-    kept = [s for s in foreign_statements(current) if statement_problem(s) is None]
+    storage service would refuse, or (given ``tenant``) that reaches too far, is left out
+    (``refused_statements`` says which and why); without ``keep_people``, all of theirs are."""
+    kept = [
+        s for s in foreign_statements(current) if keep_people and refused_statements({"Statement": [s]}, tenant) == []
+    ]
     statements = kept + list(ours)
     if not statements:
         return None

@@ -148,7 +148,8 @@ def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -
 
 def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
     rules = rules_for(bucket, now=now)
-    return policy.merged_policy(current, [*policy.latchkey_statements(rules), *policy.every_bucket(rules)])
+    ours = [*policy.latchkey_statements(rules), *policy.every_bucket(rules)]
+    return policy.merged_policy(current, ours, tenant=rules.tenant, keep_people=not bucket.drop_people_statements)
 
 
 def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
@@ -159,7 +160,11 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     current = storage.bucket_policy_get(tenant=tenant, name=bucket.name)
     wanted = desired_policy(bucket, current, now=now)
     changed = wanted != current
-    refused = policy.refused_statements(current) if changed else []
+    refused = policy.refused_statements(current, tenant) if changed else []
+    if changed and bucket.drop_people_statements:
+        gone = "written while someone who has since stopped managing the project could change the policy"
+        listed = [r["statement"] for r in refused]
+        refused += [{"statement": s, "reason": gone} for s in policy.foreign_statements(current) if s not in listed]
     if changed:
         if current is None:
             # The bucket's first policy: whatever ACL it was made with over S3 (public-read, say)
@@ -167,7 +172,7 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
             storage.bucket_acl_private(tenant=tenant, name=bucket.name)
         storage.bucket_policy_put(tenant=tenant, name=bucket.name, policy=wanted)
         log.info("bucket %s: policy written (%d statements)", bucket, len((wanted or {}).get("Statement", [])))
-    fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now}
+    fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now, "drop_people_statements": False}
     if refused:
         # Gone from Ceph with this write: the record is what tells the managers (bucket page).
         log.warning("bucket %s: left out %d statement(s) the storage service would refuse", bucket, len(refused))
@@ -248,6 +253,13 @@ def policies_sync_soon(project: Project) -> None:
             log.warning("project %s: policy sync not queued; the periodic check will do it", project.number)
 
     transaction.on_commit(send)
+
+
+def people_statements_end(project: Project) -> int:
+    """Someone stopped managing ``project``: the statements people wrote into its buckets'
+    policies may be theirs, so they go at the next write and are listed for the managers who
+    remain (who write again what they still want)."""
+    return Bucket.objects.filter(project=project).update(drop_people_statements=True, policy_dirty=True)
 
 
 def mark_dirty(buckets: Any) -> int:

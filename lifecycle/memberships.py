@@ -17,11 +17,11 @@ from accounts.claims import claim_values
 from accounts.models import User
 from accounts.services import user_ensure_rgw_name
 from buckets.scoped_keys import scoped_keys_follow_member
-from buckets.sync import mark_dirty, member_dependent_buckets, policies_before_member_change
+from buckets.sync import mark_dirty, member_dependent_buckets, people_statements_end, policies_before_member_change
 from keys.models import AccessKey
 from keys.services import LIVE, keys_revoke, keys_revoke_for_membership
 from projects.entitlements import provider_trusted_for, trusted_entitlements
-from projects.models import ACCESS_STALE, ROLE_RANK, Membership, Project, Role
+from projects.models import ACCESS_STALE, MANAGING, ROLE_RANK, Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage
 
@@ -70,6 +70,8 @@ def membership_set_role(*, membership: Membership, role: Role) -> None:
     if membership.role == role:
         return
     lowering = ROLE_RANK[role] < ROLE_RANK[Role(membership.role)]
+    if membership.role in MANAGING and role not in MANAGING:
+        people_statements_end(membership.project)
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     try:
@@ -120,6 +122,8 @@ def membership_end(*, membership: Membership) -> None:
     """
     Membership.objects.filter(pk=membership.pk).update(status=Membership.Status.ENDING)
     membership.status = Membership.Status.ENDING
+    if membership.role in MANAGING:
+        people_statements_end(membership.project)
     keys_revoke_for_membership(membership=membership, reason="membership ended")
     if membership.rgw_access and membership.user.rgw_name:
         storage.subuser_remove(tenant=membership.project.tenant, name=membership.user.rgw_name)

@@ -15,6 +15,7 @@ import pytest
 import requests
 from allauth.account.models import EmailAddress
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import User
@@ -29,6 +30,7 @@ from buckets.sync import bucket_locked, bucket_policy_sync, policies_check, poli
 from keys.configs import ClientSettings, rclone_config
 from keys.services import key_delete
 from lifecycle.keys import key_create
+from lifecycle.memberships import membership_set_role
 from projects.models import Membership, Project, Role
 from storage import client as storage
 from tests.support.ceph import access_statements
@@ -217,6 +219,48 @@ def test_a_member_being_removed_stays_denied_until_their_keys_are_gone(world: di
     bucket_policy_sync(bucket_locked(w["bucket"].pk))
     assert w["alice"].can(full) == "-"  # her key still exists in Ceph, the policy denies it
     assert w["bob"].can(full) == "-" and w["manager"].can(full) == "rw"
+
+
+def test_people_statements_that_reach_too_far_or_outlive_their_manager_go(world: dict[str, Any]) -> None:
+    """L9: a hand-written Allow for everyone or for the project's whole tenant (which reaches its
+    scoped keys past their scope) is left out at the next write; the rest of people's statements
+    go when someone stops managing the project. The managers who remain are shown each one."""
+    w, tenant = world, world["a"].tenant
+    other = w["b"].tenant
+    mine = {"Sid": "mine", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"]}  # fmt: skip
+    wide = {**mine, "Sid": "wide", "Principal": {"AWS": [f"arn:aws:iam::{tenant}:root"]}, "Action": ["s3:*"]}
+    public = {**mine, "Sid": "public", "Principal": "*", "Action": ["s3:GetObject"]}
+    policies_sync_dirty(project=w["a"])
+    held = storage.bucket_policy_get(tenant=tenant, name="shared-data") or {"Statement": []}
+    by_hand = {"Version": "2012-10-17", "Statement": [mine, wide, public, *held["Statement"]]}
+    storage.bucket_policy_put(tenant=tenant, name="shared-data", policy=by_hand)
+    assert requests.get(_object_url(tenant), timeout=10).status_code == 200  # published by hand
+    assert policies_check()["written"] >= 1
+    sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
+    assert "mine" in sids and "wide" not in sids and "public" not in sids and w["carol"].can(w["full"]) == "r"
+    assert requests.get(_object_url(tenant), timeout=10).status_code == 403
+    bucket = Bucket.objects.get(pk=w["bucket"].pk)
+    assert sorted(i["statement"]["Sid"] for i in bucket.policy_left_out) == ["public", "wide"]
+    # The deputy steps down: what people wrote may be theirs, so it goes too.
+    membership_set_role(membership=w["deputy"].membership, role=Role.MEMBER)
+    assert Bucket.objects.get(pk=bucket.pk).policy_dirty
+    policies_sync_dirty(project=w["a"])
+    sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
+    assert "mine" not in sids and w["carol"].can(w["full"]) == "-"
+    left = Bucket.objects.get(pk=bucket.pk).policy_left_out
+    assert [i["statement"]["Sid"] for i in left] == ["mine"] and "stopped managing" in left[0]["reason"]
+    # Written again by a manager who is still one, it stays.
+    again = storage.bucket_policy_get(tenant=tenant, name="shared-data") or {"Statement": []}
+    storage.bucket_policy_put(tenant=tenant, name="shared-data",
+                              policy={**again, "Statement": [mine, *again["Statement"]]})  # fmt: skip
+    policies_check()
+    assert w["carol"].can(w["full"]) == "r"
+
+
+def _object_url(tenant: str) -> str:
+    return f"{settings.LATCHKEY_S3_ENDPOINTS[0][1]}/{tenant}:shared-data/seed.txt"
 
 
 def test_a_grant_by_address_needs_one_member_with_it_verified(world: dict[str, Any]) -> None:

@@ -360,3 +360,28 @@ def test_a_refused_statement_is_left_out_of_the_merge_and_reported() -> None:
         {"statement": "not a statement", "reason": "it is not a JSON object"},
     ]
     assert policy.refused_statements(None) == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "effect", "left_out"),
+    [
+        ("*", "Allow", True),
+        ({"AWS": ["arn:aws:iam::t2:user/t2", "*"]}, "Allow", True),
+        ({"AWS": "arn:aws:iam::t1:root"}, "Allow", True),  # every user of the tenant, scoped keys too
+        ({"AWS": "arn:aws:iam::t1:user/klk0123"}, "Allow", True),  # a scoped key's own user
+        ({"AWS": "arn:aws:iam::t1:user/t1*"}, "Allow", True),
+        ({"AWS": "arn:aws:iam::t1:user/t1:alice"}, "Allow", False),
+        ({"AWS": "arn:aws:iam::t2:root"}, "Allow", False),  # another project: its business
+        ("*", "Deny", False),  # a Deny only takes away
+    ],
+)
+def test_people_statements_that_reach_past_scoped_keys_are_left_out(
+    principal: object, effect: str, left_out: bool
+) -> None:
+    """L9: an Allow for everyone, or for every user of the bucket's own tenant, would reach the
+    project's scoped keys past their scope (and publish past a manager's public grant)."""
+    statement = {**BY_HAND, "Effect": effect, "Principal": principal}
+    assert (policy.reach_problem(statement, "t1") is not None) == left_out
+    assert (policy.refused_statements({"Statement": [statement]}, "t1") != []) == left_out
+    merged = policy.merged_policy({"Statement": [statement]}, [OLD_OURS], tenant="t1")
+    assert merged is not None and (statement in merged["Statement"]) != left_out
