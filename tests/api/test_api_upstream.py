@@ -163,8 +163,9 @@ def test_tokens_for_another_service_or_bogus_are_refused_and_reach_no_other_prov
     again, asked = idp_paths_during(call(token))
     assert again.status_code == 401 and asked == []  # the refusal is cached: no second round trip
     assert call("not-a-token")().status_code == 401
-    limited = call("also-not-a-token")()
+    limited, asked = idp_paths_during(call("also-not-a-token"))
     assert limited.status_code == 429 and "Too many invalid access tokens" in limited.json()["detail"]
+    assert asked == []  # L1: past the limit, no provider is asked at all
     assert not Membership.objects.exists()
 
 
