@@ -406,14 +406,21 @@ def left_out_reason(statement: object, tenant: str) -> str | None:
     return statement_problem(statement) or reach_problem(statement, tenant)
 
 
-def refused_statements(policy: dict[str, Any] | None, tenant: str = "") -> list[dict[str, Any]]:
+# Why all of people's statements go when someone stops managing the project (they may be theirs).
+MANAGER_GONE = "written while someone who has since stopped managing the project could change the policy"
+
+
+def refused_statements(
+    policy: dict[str, Any] | None, tenant: str = "", *, keep_people: bool = True
+) -> list[dict[str, Any]]:
     """People's statements that Latchkey leaves out of the policy, each with the reason: those
-    the storage service would refuse, and (given the bucket's ``tenant``) those that reach too far."""
+    the storage service would refuse, (given the bucket's ``tenant``) those that reach too far,
+    and without ``keep_people`` every one of them."""
     found = []
     for statement in foreign_statements(policy):
         problem = left_out_reason(statement, tenant) if tenant else statement_problem(statement)
-        if problem:
-            found.append({"statement": statement, "reason": problem})
+        if problem or not keep_people:
+            found.append({"statement": statement, "reason": problem or MANAGER_GONE})
     return found
 
 
@@ -435,12 +442,10 @@ def merged_policy(
     current: dict[str, Any] | None, ours: Iterable[dict[str, Any]], *, tenant: str = "", keep_people: bool = True
 ) -> dict[str, Any] | None:
     """The policy to store: people's statements first, unchanged, then Latchkey's. None when
-    nothing is left (the bucket then has no policy at all). A statement of people's that the
-    storage service would refuse, or (given ``tenant``) that reaches too far, is left out
-    (``refused_statements`` says which and why); without ``keep_people``, all of theirs are."""
-    kept = [
-        s for s in foreign_statements(current) if keep_people and refused_statements({"Statement": [s]}, tenant) == []
-    ]
+    nothing is left (the bucket then has no policy at all). People's statements that
+    ``refused_statements`` names (with the same arguments) are left out."""
+    left_out = [r["statement"] for r in refused_statements(current, tenant, keep_people=keep_people)]
+    kept = [s for s in foreign_statements(current) if s not in left_out]
     statements = kept + list(ours)
     if not statements:
         return None

@@ -160,11 +160,8 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     current = storage.bucket_policy_get(tenant=tenant, name=bucket.name)
     wanted = desired_policy(bucket, current, now=now)
     changed = wanted != current
-    refused = policy.refused_statements(current, tenant) if changed else []
-    if changed and bucket.drop_people_statements:
-        gone = "written while someone who has since stopped managing the project could change the policy"
-        listed = [r["statement"] for r in refused]
-        refused += [{"statement": s, "reason": gone} for s in policy.foreign_statements(current) if s not in listed]
+    keep_people = not bucket.drop_people_statements
+    refused = policy.refused_statements(current, tenant, keep_people=keep_people) if changed else []
     if changed:
         if current is None:
             # The bucket's first policy: whatever ACL it was made with over S3 (public-read, say)
@@ -175,7 +172,7 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now, "drop_people_statements": False}
     if refused:
         # Gone from Ceph with this write: the record is what tells the managers (bucket page).
-        log.warning("bucket %s: left out %d statement(s) the storage service would refuse", bucket, len(refused))
+        log.warning("bucket %s: left out %d statement(s) people wrote (listed on its page)", bucket, len(refused))
         fields["policy_left_out"] = [{**r, "at": now.isoformat()} for r in refused]
     Bucket.objects.filter(pk=bucket.pk).update(**fields)
     for name, value in fields.items():
