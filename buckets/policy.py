@@ -10,7 +10,9 @@ How access maps onto what Ceph enforces (principals verified in ../shared/design
   Ceph stops honouring it on time even when the task that removes it is late. A member whose
   removal is in progress is listed with no access at all until their keys are gone.
 - Other projects (``arn:aws:iam::T2:user/T2``), one user of another project
-  (``arn:aws:iam::T2:user/T2:name``) and the public (``*``) get Allow statements. An expiry
+  (``arn:aws:iam::T2:user/T2:name``) and the public (``*``) get Allow statements; the grantee's
+  read-only keys (users of their own in T2, which those principals do not cover) get a second
+  Allow that reads only, whatever the grant's level. An expiry
   becomes an ``aws:CurrentTime`` condition, so Ceph itself stops honouring the grant on time.
 - CIDR limits are ``aws:SourceIp`` conditions: IpAddress on an Allow, NotIpAddress on a Deny.
 - A scoped key is a user of its own in the project's tenant (``arn:aws:iam::T:user/k…``, not
@@ -70,6 +72,9 @@ MEMBER_SETTINGS_ACTIONS = [
     "s3:GetBucketAcl",
     "s3:GetBucketRequestPayment",
 ]
+# What a key of its own user reads (a scoped key, a read-only member's): the objects and the
+# settings clients read first, which no level of its own gives it.
+KEY_READ_ACTIONS = READ_ACTIONS + [a for a in MEMBER_SETTINGS_ACTIONS if a not in READ_ACTIONS]
 # What a member denied "write" must not do: objects and the bucket's own settings alike.
 DENY_WRITE = ["s3:Put*", "s3:Delete*", "s3:AbortMultipartUpload", "s3:RestoreObject"]
 DENY_ALL = ["s3:*"]
@@ -104,6 +109,9 @@ class Outside:
     level: str
     cidrs: tuple[str, ...] = ()
     expires_at: datetime | None = None
+    # The grantee's read-only keys (``principal_key_user`` ARNs): users of their own, which the
+    # grant's principal does not cover, so the grant names them itself, for reading only.
+    read_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,6 +261,18 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
                 time=("DateLessThan", end),
             )
         )
+        if grant.read_keys:
+            statements.append(
+                _statement(
+                    f"{SID_PREFIX}grant-{grant.grant_id}-read-keys",
+                    "Allow",
+                    {"AWS": sorted(grant.read_keys)},
+                    KEY_READ_ACTIONS,
+                    resources,
+                    cidrs=grant.cidrs,
+                    time=("DateLessThan", end),
+                )
+            )
     return statements + _key_statements(rules)
 
 
@@ -324,7 +344,7 @@ def _key_statements(rules: BucketRules) -> list[dict[str, Any]]:
                 f"{SID_PREFIX}key-{level}-{n}",
                 "Allow",
                 {"AWS": [principal_key_user(rules.tenant, u) for u in sorted(users)]},
-                READ_ACTIONS + (WRITE_ACTIONS if level == "readwrite" else []),
+                KEY_READ_ACTIONS + (WRITE_ACTIONS if level == "readwrite" else []),
                 resources,
                 cidrs=cidrs,
                 time=("DateLessThan", end),

@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from buckets.models import Bucket, KeyBucket
 from buckets.policy import LEVELS
-from buckets.sync import bucket_locked, bucket_policy_sync, live_grants, mark_dirty, owner_sources
+from buckets.sync import (
+    bucket_locked,
+    bucket_policy_sync,
+    granting_buckets,
+    live_grants,
+    mark_dirty,
+    owner_sources,
+)
 from keys.models import AccessKey
 from keys.scopes import KeyScope, ScopeError
 from keys.services import LIVE
@@ -45,8 +52,11 @@ def scope_check(*, membership: Membership, scope: KeyScope) -> None:
 
 
 def _buckets_of(key: AccessKey) -> list[Bucket]:
+    """The buckets whose policies name the key: a read-only key reads every bucket of its
+    project and those other projects grant to it or its owner."""
     if key.scope == AccessKey.Scope.READ_ONLY:
-        return list(Bucket.objects.filter(project=key.project_id))
+        own = list(Bucket.objects.filter(project=key.project_id))
+        return own + list(granting_buckets(project_id=key.project_id, owner_id=key.owner_id))
     return list(Bucket.objects.filter(scoped_keys__key=key))
 
 
@@ -117,11 +127,17 @@ def scoped_keys_follow_member(*, membership: Membership) -> int:
     return len(keys)
 
 
-def scoped_key_gone(*, key_id: int, project_id: int, scope: str) -> int:
+def scoped_key_gone(*, key_id: int, project_id: int, scope: str, owner_id: int) -> set[int]:
     """A scoped key ended: the buckets whose policy named it are marked for rewriting (the
-    caller queues the sync). Returns how many."""
+    caller queues the sync for each project it returns). Returns their projects' ids."""
     buckets = Bucket.objects.filter(project_id=project_id)
     named = KeyBucket.objects.filter(key_id=key_id)
     if scope != AccessKey.Scope.READ_ONLY and named.exists():
         buckets = buckets.filter(pk__in=named.values("bucket_id"))
-    return mark_dirty(buckets)
+    mark_dirty(buckets)
+    projects = {project_id}
+    if scope == AccessKey.Scope.READ_ONLY:
+        others = granting_buckets(project_id=project_id, owner_id=owner_id)
+        mark_dirty(others)
+        projects.update(others.values_list("project_id", flat=True))
+    return projects

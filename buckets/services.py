@@ -73,11 +73,17 @@ def bucket_create(*, membership: Membership, name: str) -> Bucket:
     except IntegrityError:  # recorded concurrently (a usage refresh saw it first)
         bucket = Bucket.objects.get(project=project, name=name)
     log.info("bucket %s created by user %s", bucket, membership.user_id)
-    # Every bucket has a policy (the members' settings reads; the project's read-only keys read
-    # every bucket, this one too), written now. If Ceph refuses, the bucket is made and the
-    # periodic check writes its policy (until then: refused, never more than is due).
+    # Every bucket has a policy (the members' settings reads; the project's read-only keys,
+    # read-only members' included, read every bucket, this one too), written now. If Ceph
+    # refuses, the bucket is made and a task or the periodic check writes its policy (until
+    # then: refused, never more than is due).
     Bucket.objects.filter(pk=bucket.pk).update(policy_dirty=True)
-    policies_sync_soon(project)
+    try:
+        with transaction.atomic():
+            bucket_policy_sync(bucket_locked(bucket.pk))
+    except storage.StorageError as exc:
+        log.warning("bucket %s: first policy not written yet (%s)", bucket, exc.code)
+        policies_sync_soon(project)
     return bucket
 
 

@@ -90,10 +90,33 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 level=grant.access,
                 cidrs=tuple(grant.cidrs),
                 expires_at=grant.expires_at,
+                read_keys=_grantee_read_keys(grant),
             )
         )
     rules.keys = _scoped_keys(bucket, grants)
     return rules
+
+
+def _grantee_read_keys(grant: Grant) -> tuple[str, ...]:
+    """The live read-only keys a grant to another project (or one of its users) reaches: those
+    of the grantee's active members (of the one user). A read-only member's keys are all of
+    this kind (lifecycle.keys.scope_for_role), so this is how such a grant reaches them."""
+    other = grant.grantee_project
+    if grant.kind == Grant.Kind.PUBLIC or other is None:
+        return ()
+    keys = AccessKey.objects.filter(
+        project=other, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY, rgw_user__gt=""
+    ).filter(owner__in=Membership.objects.filter(project=other, status=Membership.Status.ACTIVE).values("user_id"))
+    if grant.kind == Grant.Kind.PROJECT_USER:
+        keys = keys.filter(owner_id=grant.grantee_user_id)
+    return tuple(policy.principal_key_user(other.tenant, user) for user in keys.values_list("rgw_user", flat=True))
+
+
+def granting_buckets(*, project_id: int, owner_id: int) -> Any:
+    """Other projects' buckets whose grants reach a read-only key of ``owner_id`` in
+    ``project_id`` (``_grantee_read_keys``): their policies name the key."""
+    reach = Q(grants__kind=Grant.Kind.PROJECT) | Q(grants__kind=Grant.Kind.PROJECT_USER, grants__grantee_user=owner_id)
+    return Bucket.objects.filter(reach, grants__grantee_project=project_id).exclude(project=project_id).distinct()
 
 
 def _scoped_keys(bucket: Bucket, grants: list[Grant]) -> list[policy.ScopedKey]:

@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from keys.models import AccessKey, KeyEvent
-from keys.services import key_ceph_remove, key_end_locked, key_locked
+from keys.services import KeyActionError, key_ceph_remove, key_end_locked, key_expiry_change, key_locked
 from storage import client as storage
 from storage.locks import one_writer
 
@@ -31,6 +32,30 @@ EXPIRE_TASK = "keys.tasks.key_expire_task"
 def queue_expiry_job(key_id: int, at: datetime) -> None:
     """The exact-time job that expires one key at ``at`` (Celery ETA)."""
     signature(EXPIRE_TASK, args=[key_id]).apply_async(eta=at)
+
+
+def key_set_expiry(
+    *, key: AccessKey, expires_at: datetime, actor: User | None = None, now: datetime | None = None
+) -> AccessKey:
+    """Set a key's end to ``expires_at``, earlier or later than it was: an operator ends a leaked
+    key at a chosen time (``manage.py key_set_expiry``). The same rules and record as extending
+    (keys.services.key_expiry_change): no later than the project's longest lifetime from now,
+    and a later end only while the owner's membership stands as Ceph holds it. An end within
+    the sweep's horizon gets its exact-time job now, not at the next sweep."""
+    now = now or timezone.now()
+    longest = key.project.key_max_hours
+    if expires_at <= now:
+        raise KeyActionError("The new end must be in the future; to end the key now, revoke it.")
+    if expires_at > now + timedelta(hours=longest):
+        raise KeyActionError(f"A key of this project may live at most {longest} hours from now.")
+    changed = key_expiry_change(key=key, expires_at=expires_at, actor=actor, ip=None, now=now, later_only=False)
+    if expires_at <= now + timedelta(seconds=2 * settings.LATCHKEY_SWEEP_SECONDS):
+        try:
+            queue_expiry_job(key.pk, expires_at)
+            AccessKey.objects.filter(pk=key.pk, expires_at=expires_at).update(expiry_job_for=expires_at)
+        except Exception:  # the broker is down: the sweep expires the key instead
+            log.warning("key %s: expiry job not queued; the sweep ends it", key.access_key_id)
+    return changed
 
 
 def key_expire(*, key_id: int, now: datetime | None = None) -> bool:

@@ -67,6 +67,7 @@ class KeyEvent(models.Model):
     class Action(models.TextChoices):
         CREATE = "create", "Created"
         EXTEND = "extend", "Extended"
+        SET_EXPIRY = "set-expiry", "End set by an operator"
         EDIT = "edit", "Description changed"
         REVEAL = "reveal", "Secret revealed"
         DELETE = "delete", "Deleted"

@@ -47,6 +47,7 @@ class KeyScope:
 
 
 MEMBER_SCOPE = KeyScope()
+READ_ONLY_SCOPE = KeyScope(kind=AccessKey.Scope.READ_ONLY)
 
 
 def scope_from(kind: str, buckets: list[tuple[str, str]] | None = None) -> KeyScope:

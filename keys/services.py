@@ -80,6 +80,9 @@ def key_issue(
         # role now, not the caller's copy, sets a scoped key's floor (a downgrade may have won).
         current = membership_locked(membership.pk)
         role = current.role if current is not None else membership.role
+        if not scope.scoped and role not in WRITING:
+            # Lowered to read-only since the caller chose the scope: a subuser key would not be.
+            raise KeyActionError("Your role in this project changed to read-only; create the key again.")
         active = AccessKey.objects.filter(owner=membership.user, project=membership.project, status__in=LIVE).count()
         if active >= settings.LATCHKEY_KEY_MAX_ACTIVE:
             raise KeyActionError(
@@ -153,9 +156,11 @@ def key_ceph_remove(key: AccessKey) -> None:
 
 def _tell_gone(key: AccessKey) -> None:
     """After the commit, the statements naming a scoped key's user are stale (keys/signals.py)."""
-    key_id, project_id, kind = key.pk, key.project_id, key.scope
+    key_id, project_id, kind, owner_id = key.pk, key.project_id, key.scope, key.owner_id
     transaction.on_commit(
-        lambda: scoped_key_gone.send(sender=AccessKey, key_id=key_id, project_id=project_id, scope=kind)
+        lambda: scoped_key_gone.send(
+            sender=AccessKey, key_id=key_id, project_id=project_id, scope=kind, owner_id=owner_id
+        )
     )
 
 
@@ -230,9 +235,14 @@ def key_extend(
     Works any number of times, as on LUMI-O, but only on a key that has not expired."""
     now = now or timezone.now()
     key_check_hours(key.project, hours)
-    new_expiry = now + timedelta(hours=hours)
-    # The owner's role as it stands now: a membership that ended, or a role change Ceph has not
-    # taken yet (a lowered role must reach Ceph before any key of it lives longer).
+    return key_expiry_change(
+        key=key, expires_at=now + timedelta(hours=hours), actor=actor, ip=ip, now=now, later_only=True
+    )
+
+
+def _owner_may_keep(key: AccessKey) -> None:
+    """Refuse a later end for a key whose owner's membership ended, or whose role Ceph has not
+    taken yet (a lowered role must reach Ceph before any key of it lives longer)."""
     membership = Membership.objects.filter(
         user_id=key.owner_id, project_id=key.project_id, status=Membership.Status.ACTIVE
     ).first()
@@ -242,27 +252,30 @@ def key_extend(
         raise KeyActionError(
             "Your role in this project is still being applied in the storage service; extend the key in a minute."
         )
+
+
+def key_expiry_change(
+    *, key: AccessKey, expires_at: datetime, actor: User | None, ip: str | None, now: datetime, later_only: bool
+) -> AccessKey:
+    """Move an active key's end, with the row locked (so it races the expiry job cleanly) and an
+    event; ``later_only``: an extension, refused unless the end moves later."""
     with transaction.atomic():
         locked = key_locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE or locked.expires_at <= now:
             raise KeyActionError("This key has expired or was deleted; it cannot be extended. Create a new key.")
-        if new_expiry <= locked.expires_at:
+        if later_only and expires_at <= locked.expires_at:
             raise KeyActionError(
                 f"The key already expires later than that ({timezone.localtime(locked.expires_at):%Y-%m-%d %H:%M %Z})."
             )
+        if expires_at > locked.expires_at:
+            _owner_may_keep(locked)
         AccessKey.objects.filter(pk=key.pk).update(
-            expires_at=new_expiry, last_extended_at=now, expiry_job_for=None, reminded_hours=None
+            expires_at=expires_at, last_extended_at=now, expiry_job_for=None, reminded_hours=None
         )
         old = locked.expires_at
-        locked.expires_at, locked.last_extended_at = new_expiry, now
-        _event(
-            locked,
-            KeyEvent.Action.EXTEND,
-            at=now,
-            actor=actor,
-            ip=ip,
-            detail=f"{old.isoformat()} -> {new_expiry.isoformat()}",
-        )
+        locked.expires_at, locked.last_extended_at = expires_at, now
+        action = KeyEvent.Action.EXTEND if later_only else KeyEvent.Action.SET_EXPIRY
+        _event(locked, action, at=now, actor=actor, ip=ip, detail=f"{old.isoformat()} -> {expires_at.isoformat()}")
     return locked
 
 

@@ -11,12 +11,12 @@ from django.conf import settings
 
 from buckets.scoped_keys import scope_check, scoped_key_prepare
 from keys.models import AccessKey
-from keys.scopes import MEMBER_SCOPE, KeyScope
+from keys.scopes import MEMBER_SCOPE, READ_ONLY_SCOPE, KeyScope
 from keys.services import IssuedKey, key_check_hours, key_issue, key_reveal_secret
 from lifecycle.memberships import membership_provision
 from portal import ratelimit
 from portal.errors import Refused
-from projects.models import Membership
+from projects.models import WRITING, Membership, Role
 from projects.services import project_provision
 
 
@@ -30,6 +30,17 @@ class FreshLoginNeeded(Exception):
     (the page to the IdP, the API's caller to `latchkey login`)."""
 
 
+def scope_for_role(scope: KeyScope, role: Role) -> KeyScope:
+    """A read-only member's key is read-only in Ceph: a key of its own user with op-mask "read"
+    and no buckets of its own, reaching only what bucket policies allow it to read. A key on
+    the member's subuser could not be: radosgw lets a subuser of any level create buckets and
+    change bucket settings, and any policy Allow covering it lifts its level to write
+    (docs/scoped-keys-rgw16.md F1, F2; measured alike on 16, 18 and 20)."""
+    if scope.kind == AccessKey.Scope.MEMBER and role not in WRITING:
+        return READ_ONLY_SCOPE
+    return scope
+
+
 def key_create(
     *,
     membership: Membership,
@@ -40,6 +51,7 @@ def key_create(
     now: datetime | None = None,
 ) -> IssuedKey:
     key_check_hours(membership.project, hours)  # before anything reaches Ceph
+    scope = scope_for_role(scope, Role(membership.role))
     scope_check(membership=membership, scope=scope)
     if not scope.scoped:
         membership_provision(membership=membership)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.claims import claim_values
 from accounts.models import User
@@ -99,10 +99,33 @@ def _revoke_instead(membership: Membership) -> None:
         log.warning("membership %s: keys not revoked yet, Ceph unavailable", membership.pk)
 
 
+READER_KEY_END = "role is read-only: only a key of its own user is"
+
+
+def reader_subuser_keys_end(*, membership: Membership | None = None) -> int:
+    """End the live keys on the subuser of a read-only member (of ``membership``, or everyone's).
+    Ceph cannot hold such a key to reading: a subuser of any level may create buckets and change
+    bucket settings, and any policy Allow covering it lifts its level (docs/scoped-keys-rgw16.md
+    F1, F2). A read-only member's new keys are users of their own (lifecycle.keys); these are
+    keys made before the role was lowered. Raises StorageError after ending what it could."""
+    readers = Membership.objects.filter(
+        user=OuterRef("owner"), project=OuterRef("project"), role=Role.READ_ONLY, status=Membership.Status.ACTIVE
+    )
+    keys = AccessKey.objects.filter(Exists(readers), status__in=LIVE, rgw_user="")
+    if membership is not None:
+        keys = keys.filter(owner=membership.user_id, project=membership.project_id)
+    ended = keys_revoke(keys=list(keys.select_related("project")), reason=READER_KEY_END)
+    if ended:
+        log.info("%d key(s) of read-only members ended: Ceph cannot hold a subuser's key to reading", ended)
+    return ended
+
+
 def _role_apply(*, membership: Membership) -> None:
     """Both halves of a role in Ceph, each tried whatever the other does; a failure keeps the
-    membership stale (provisioning marks it applied), so it is retried."""
+    membership stale (provisioning marks it applied), so it is retried. A read-only role first
+    ends the keys on the member's subuser (``reader_subuser_keys_end``)."""
     try:
+        reader_subuser_keys_end(membership=membership)
         scoped_keys_follow_member(membership=membership)
     except storage.StorageError:
         if membership.rgw_access:
@@ -159,7 +182,12 @@ def memberships_apply_stale() -> dict[str, int]:
     downgrade does not wait for anyone's next action. Run every minute; idempotent."""
     stale = Membership.objects.filter(status=Membership.Status.ACTIVE, rgw_access=STALE)
     done, failed = _retry(stale, _role_apply, still="access level still not applied in Ceph")
-    return {"applied": done, "failed": failed}
+    try:
+        # Also catches keys a read-only member held on their subuser from before this rule.
+        readers = reader_subuser_keys_end()
+    except storage.StorageError:
+        readers, failed = 0, failed + 1
+    return {"applied": done, "failed": failed, "reader_keys_ended": readers}
 
 
 def memberships_sync_from_claims(

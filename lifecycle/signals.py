@@ -45,10 +45,12 @@ def revoke_keys_of_deactivated_user(sender: Any, instance: User, **kwargs: Any) 
 
 
 @receiver(key_gone_signal)
-def rewrite_policies_naming_a_gone_key(sender: Any, key_id: int, project_id: int, scope: str, **kwargs: Any) -> None:
+def rewrite_policies_naming_a_gone_key(
+    sender: Any, key_id: int, project_id: int, scope: str, owner_id: int, **kwargs: Any
+) -> None:
     # Ceph has already refused the key (its user is gone); this removes the statements that
     # still name it, so nothing of it stays in Ceph.
-    if scoped_key_gone(key_id=key_id, project_id=project_id, scope=scope):
-        project = Project.objects.filter(pk=project_id).first()
-        if project is not None:
-            policies_sync_soon(project)
+    for project in Project.objects.filter(
+        pk__in=scoped_key_gone(key_id=key_id, project_id=project_id, scope=scope, owner_id=owner_id)
+    ):
+        policies_sync_soon(project)

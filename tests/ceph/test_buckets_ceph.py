@@ -93,7 +93,11 @@ def test_default_bucket_is_for_all_members_by_role_and_nobody_else(world: dict[s
     assert [w[p].can(full) for p in ("manager", "deputy", "alice", "bob")] == ["rw"] * 4
     assert w["reader"].can(full) == "r"
     assert w["carol"].can(full) == "-"
-    assert access_statements(storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data")) == []
+    # The only statement: the read-only member's key (a user of its own) reads it.
+    statements = access_statements(storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data"))
+    assert [(s["Sid"], s["Principal"]["AWS"]) for s in statements] == [
+        ("latchkey-key-read-0", [f"arn:aws:iam::{w['a'].tenant}:user/{w['reader'].key.rgw_user}"])
+    ]
 
 
 def test_restricted_bucket_refuses_other_members_but_not_managers(world: dict[str, Any]) -> None:
@@ -183,7 +187,8 @@ def test_grant_ends_at_its_time_in_ceph_and_is_then_removed(world: dict[str, Any
     time.sleep(max(0.0, (ends - timezone.now()).total_seconds()) + 1.2)
     assert w["carol"].can(full) == "-"  # Ceph itself stopped honouring it (aws:CurrentTime)
     assert grants_expire(now=timezone.now()) == {"expired": 1, "failed": 0}
-    assert access_statements(storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data")) == []
+    statements = access_statements(storage.bucket_policy_get(tenant=w["a"].tenant, name="shared-data"))
+    assert [s["Sid"] for s in statements] == ["latchkey-key-read-0"]  # the reader's key; no grant
 
 
 def test_member_and_group_grants_end_at_their_time_in_ceph(world: dict[str, Any]) -> None:
@@ -288,7 +293,7 @@ def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) 
     grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number,
                    user="dave@example.org")  # fmt: skip
     sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
-    assert sids == ["mine", f"latchkey-grant-{grant.pk}", *EVERY_BUCKET_SIDS]
+    assert sids == ["mine", f"latchkey-grant-{grant.pk}", "latchkey-key-read-0", *EVERY_BUCKET_SIDS]
     # Someone removes Latchkey's statement by hand; the periodic check puts it back.
     storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
     assert w["dave"].can(w["full"]) == "r"  # only the hand-written read remains
@@ -296,7 +301,11 @@ def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) 
     assert w["dave"].can(w["full"]) == "rw"
     grant_revoke(actor=w["manager"].membership.user, grant=grant)
     kept = storage.bucket_policy_get(tenant=tenant, name="shared-data")
-    assert kept is not None and kept["Statement"][0] == mine and access_statements(kept) == [mine]
+    assert (
+        kept is not None
+        and kept["Statement"][0] == mine
+        and [s["Sid"] for s in access_statements(kept)] == ["mine", "latchkey-key-read-0"]
+    )
 
 
 def test_a_new_member_is_denied_a_restricted_bucket_from_their_first_key(

@@ -138,16 +138,16 @@ def test_a_downgrade_ceph_refused_is_applied_by_the_retry(project, make_user, mo
     assert wait_refused(issued.key.access_key_id, issued.secret) == "InvalidAccessKeyId"
     with pytest.raises(KeyActionError, match="still being applied"):
         key_extend(key=issued.key, hours=2, actor=membership.user)
-    assert memberships_apply_stale() == {"applied": 0, "failed": 1}
+    assert memberships_apply_stale() == {"applied": 0, "failed": 1, "reader_keys_ended": 0}
 
     monkeypatch.setattr(storage, "subuser_ensure", real_ensure)
-    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0, "reader_keys_ended": 0}
     assert Membership.objects.get(pk=membership.pk).rgw_access == "read"
     again = key_create(membership=Membership.objects.get(pk=membership.pk), hours=1, description="reads")
     s3 = storage.s3_client(access_key=again.key.access_key_id, secret_key=again.secret)
     with pytest.raises(ClientError, match="AccessDenied"):
         s3.put_object(Bucket=bucket, Key="refused", Body=b"x")
-    assert memberships_apply_stale() == {"applied": 0, "failed": 0}
+    assert memberships_apply_stale() == {"applied": 0, "failed": 0, "reader_keys_ended": 0}
 
 
 @pytest.mark.ceph
@@ -171,7 +171,7 @@ def test_a_lower_role_reaches_ceph_even_when_a_policy_write_is_refused(project, 
     with pytest.raises(KeyActionError, match="still being applied"):
         key_extend(key=issued.key, hours=2, actor=demoted.user)
     # The next usage refresh finds the bucket gone; then the retry completes the role.
-    assert memberships_apply_stale() == {"applied": 0, "failed": 1}
+    assert memberships_apply_stale() == {"applied": 0, "failed": 1, "reader_keys_ended": 0}
     project_refresh_usage(project=project)
-    assert memberships_apply_stale() == {"applied": 1, "failed": 0}
+    assert memberships_apply_stale() == {"applied": 1, "failed": 0, "reader_keys_ended": 0}
     assert Membership.objects.get(pk=demoted.pk).rgw_access == "readwrite"

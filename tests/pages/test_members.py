@@ -15,6 +15,7 @@ from django.utils import timezone
 from keys.models import AccessKey
 from lifecycle.keys import key_create
 from lifecycle.members import member_change_role
+from lifecycle.memberships import membership_provision
 from projects.members import (
     MembershipError,
     invitation_answer,
@@ -288,7 +289,7 @@ def test_invite_authorization(who: str, project, cast) -> None:  # type: ignore[
 def test_admin_membership_edits_go_through_the_services(project, cast, make_user) -> None:  # type: ignore[no-untyped-def]
     member, reader = _m(project, Role.MEMBER), _m(project, Role.READ_ONLY)
     issued = key_create(membership=member, hours=2, description="job")
-    key_create(membership=reader, hours=1, description="provisions the reader")
+    membership_provision(membership=reader)
     newcomer = make_user("newcomer")
     others = list(Membership.objects.filter(project=project).exclude(pk__in=[member.pk, reader.pk]))
     rows = [(m, m.role, False) for m in others] + [(member, member.role, True), (reader, Role.MEMBER, False)]

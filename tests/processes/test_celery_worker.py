@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 
 from buckets.models import Bucket as ProjectBucket
@@ -144,3 +145,14 @@ def test_the_worker_knows_every_scheduled_task_and_prunes_usage(worker, project)
         time.sleep(0.2)
     assert Heartbeat.objects.get(name=PRUNE).summary["expired"] >= 1
     assert list(UsagePoint.objects.filter(project=project).values_list("size_bytes", flat=True)) == [2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_end_set_seconds_ahead_is_kept_by_the_worker_without_a_sweep(worker, project, member_of) -> None:  # type: ignore[no-untyped-def]
+    """`manage.py key_set_expiry … --in 3` queues the key's exact-time job at once: the worker
+    (no beat here, so no sweep) removes it from Ceph at its new end."""
+    issued = key_create(membership=member_of(project), hours=24, description="leaked")
+    call_command("key_set_expiry", issued.key.access_key_id, "--in", "3")
+    assert s3_error_code(issued.key.access_key_id, issued.secret) is None
+    assert wait_refused(issued.key.access_key_id, issued.secret, timeout=20) == "InvalidAccessKeyId"
+    assert AccessKey.objects.get(pk=issued.key.pk).status == AccessKey.Status.EXPIRED

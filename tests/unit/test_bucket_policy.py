@@ -132,6 +132,27 @@ def test_another_project_reads_or_writes_as_granted() -> None:
     assert "s3:PutObject" in write["Action"] and "s3:PutObject" not in read["Action"]
 
 
+def test_the_grantees_read_only_keys_get_reading_only_with_the_grants_conditions() -> None:
+    ends = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
+    keys = (policy.principal_key_user("t2", "klkb"), policy.principal_key_user("t2", "klka"))
+    grant = Outside(8, policy.principal_project("t2"), "readwrite", ("10.0.0.0/8",), ends, read_keys=keys)
+    main, readers = _outside(grant)
+    assert main["Action"] == policy.READ_ACTIONS + policy.WRITE_ACTIONS
+    assert readers == {
+        "Sid": "latchkey-grant-8-read-keys",
+        "Effect": "Allow",
+        "Principal": {"AWS": ["arn:aws:iam::t2:user/klka", "arn:aws:iam::t2:user/klkb"]},
+        "Action": policy.KEY_READ_ACTIONS,
+        "Resource": RESOURCES,
+        "Condition": main["Condition"],
+    }
+    assert main["Condition"] == {
+        "IpAddress": {"aws:SourceIp": ["10.0.0.0/8"]},
+        "DateLessThan": {"aws:CurrentTime": "2027-01-02T03:04:05Z"},
+    }
+    assert not any(action in policy.KEY_READ_ACTIONS for action in policy.WRITE_ACTIONS)
+
+
 def test_one_user_of_another_project_is_named_as_a_subuser() -> None:
     (statement,) = _outside(Outside(3, policy.principal_subuser("t2", "carol"), "read"))
     assert statement["Principal"] == {"AWS": ["arn:aws:iam::t2:user/t2:carol"]}
@@ -288,9 +309,9 @@ def test_scoped_keys_sharing_level_and_conditions_share_one_statement() -> None:
     assert by_sid["latchkey-key-read-0"]["Principal"]["AWS"] == [
         f"arn:aws:iam::{T}:user/{u}" for u in ("ka", "kb", "kc")
     ]
-    assert by_sid["latchkey-key-read-0"]["Action"] == policy.READ_ACTIONS
+    assert by_sid["latchkey-key-read-0"]["Action"] == policy.KEY_READ_ACTIONS
     assert by_sid["latchkey-key-readwrite-1"]["Principal"]["AWS"] == [f"arn:aws:iam::{T}:user/kd"]
-    assert by_sid["latchkey-key-readwrite-1"]["Action"] == policy.READ_ACTIONS + policy.WRITE_ACTIONS
+    assert by_sid["latchkey-key-readwrite-1"]["Action"] == policy.KEY_READ_ACTIONS + policy.WRITE_ACTIONS
     assert "kx" not in str(statements)
     # A key that writes: the project's members may read what it wrote (its user owns the objects).
     assert by_sid["latchkey-members-read-key-objects"]["Principal"] == {"AWS": [policy.principal_project(T)]}
