@@ -259,6 +259,8 @@ def key_expiry_change(
 ) -> AccessKey:
     """Move an active key's end, with the row locked (so it races the expiry job cleanly) and an
     event; ``later_only``: an extension, refused unless the end moves later."""
+    if later_only or expires_at > key.expires_at:
+        _owner_may_keep(key)
     with transaction.atomic():
         locked = key_locked(key.pk)
         if locked is None or locked.status != AccessKey.Status.ACTIVE or locked.expires_at <= now:
@@ -267,8 +269,6 @@ def key_expiry_change(
             raise KeyActionError(
                 f"The key already expires later than that ({timezone.localtime(locked.expires_at):%Y-%m-%d %H:%M %Z})."
             )
-        if expires_at > locked.expires_at:
-            _owner_may_keep(locked)
         AccessKey.objects.filter(pk=key.pk).update(
             expires_at=expires_at, last_extended_at=now, expiry_job_for=None, reminded_hours=None
         )
