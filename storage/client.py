@@ -226,18 +226,18 @@ class BucketFigures:
 
 def project_buckets(*, tenant: str) -> list[BucketFigures]:
     """The project's buckets with their size and object count (one admin call)."""
-    result = []
-    for bucket in _call("get_bucket", _client().get_bucket, uid=uid(tenant), stats=True) or []:
-        main = (bucket.get("usage") or {}).get("rgw.main", {})
-        result.append(
-            BucketFigures(
-                name=str(bucket["bucket"]),
-                size_bytes=int(main.get("size", 0)),
-                objects=int(main.get("num_objects", 0)),
-                created=str(bucket.get("creation_time", "")),
-            )
-        )
-    return result
+    return [bucket_figures(b) for b in _call("get_bucket", _client().get_bucket, uid=uid(tenant), stats=True) or []]
+
+
+def bucket_figures(bucket: dict[str, Any]) -> BucketFigures:
+    """One bucket of the admin API's bucket listing (with stats)."""
+    main = (bucket.get("usage") or {}).get("rgw.main", {})
+    return BucketFigures(
+        name=str(bucket["bucket"]),
+        size_bytes=int(main.get("size", 0)),
+        objects=int(main.get("num_objects", 0)),
+        created=str(bucket.get("creation_time", "")),
+    )
 
 
 @writes_user
@@ -559,7 +559,7 @@ def key_remove_proven(
 # answers 500), so creation uses a short-lived key of the project user, removed at once.
 
 
-def _s3_call(operation: str, func: Any, *args: Any, expected: tuple[str, ...] = (), **kwargs: Any) -> Any:
+def _s3_once(operation: str, func: Any, *args: Any, expected: tuple[str, ...] = (), **kwargs: Any) -> Any:
     started = time.perf_counter()
     try:
         return func(*args, **kwargs)
@@ -575,6 +575,31 @@ def _s3_call(operation: str, func: Any, *args: Any, expected: tuple[str, ...] = 
         raise StorageError(f"the storage service refused {operation}: {code}", code=code) from None
     finally:
         CEPH_SECONDS.labels(operation).observe(time.perf_counter() - started)
+
+
+def _s3_call(
+    operation: str, func: Any, *args: Any, expected: tuple[str, ...] = (), conflicts: bool = False, **kwargs: Any
+) -> Any:
+    """One S3 or IAM call; ``conflicts`` marks a write to a user record (an IAM user's policy),
+    retried like ``_call``'s user writes while radosgw refuses it as a concurrent modification."""
+    attempts = settings.LATCHKEY_RGW_CONFLICT_ATTEMPTS if conflicts else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return _s3_once(
+                operation, func, *args, expected=(*expected, *CONFLICTS) if conflicts else expected, **kwargs
+            )
+        except StorageUnavailable:
+            raise
+        except StorageError as exc:
+            if exc.code not in CONFLICTS or attempt == attempts:
+                if conflicts and exc.code in CONFLICTS:  # counted here: _s3_once was told to expect it
+                    log.warning("s3 %s: refused with %s", operation, exc.code)
+                    CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
+                    CEPH_CONFLICTS_EXHAUSTED.labels(operation).inc()
+                raise
+            CEPH_CONFLICT_RETRIES.labels(operation).inc()
+            time.sleep(random.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2**attempt)))  # noqa: S311
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def allow_tenant_buckets(client: Any) -> Any:
@@ -594,6 +619,32 @@ def _system_s3(endpoint: str, access_key: str, secret_key: str) -> Any:
     # answers waited ~40 ms for delayed ACKs (measured: policy get+put 53 ms reused, 11 ms fresh).
     client.meta.events.register("before-send.s3", _close_after)
     return client
+
+
+@functools.lru_cache(maxsize=4)
+def _iam_client(endpoint: str, access_key: str, secret_key: str, region_name: str, timeout: float) -> Any:
+    client = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region_name,
+        config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2, "mode": "standard"}),
+    )
+    client.meta.events.register("before-send.iam", _close_after)  # fresh connections, as _system_s3
+    return client
+
+
+def _iam() -> Any:
+    """IAM as Latchkey's admin user: only the policies of IAM users, named by their user id (the
+    other IAM calls need an identity inside the account)."""
+    return _iam_client(
+        settings.LATCHKEY_RGW_ADMIN_URL,
+        settings.LATCHKEY_RGW_ADMIN_ACCESS_KEY,
+        settings.LATCHKEY_RGW_ADMIN_SECRET_KEY,
+        region(),
+        settings.LATCHKEY_RGW_TIMEOUT,
+    )
 
 
 def _system() -> Any:

@@ -45,6 +45,12 @@ rgw2_name=client.rgw.latchkey-b
 rgw2_port=${CEPH_RGW2_PORT:-}
 admin_uid=latchkey-admin
 admin_caps='users=*;buckets=*;metadata=*;usage=*;zone=*'
+# RGW accounts (Ceph 19 and later): the admin user makes projects' accounts and writes their IAM
+# users' policies. Older releases refuse these cap types ("unable to add caps").
+case "$(radosgw --version 2>/dev/null)" in
+  "ceph version 1"[0-8].*) ;;
+  *) admin_caps="$admin_caps;accounts=*;user-policy=*" ;;
+esac
 timeout=${CEPH_TIMEOUT:-90}
 # The system python has what we need for JSON; a pyenv/venv python on PATH may not.
 py=/usr/bin/python3
