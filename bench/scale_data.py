@@ -112,6 +112,7 @@ def _projects(numbers: Sequence[str], now: datetime) -> list[dict[str, Any]]:
             {"id": pk, "number": number, "title": f"Project {number}", "tenant": number,
              "status": Project.Status.SUSPENDED if n % 50 == 49 else Project.Status.ACTIVE,
              "asserting_providers": "myaccessid" if n % 4 == 0 else "", "rgw_provisioned": False,
+             "storage_model": "tenant", "rgw_account": "",
              "max_key_hours": 72 if n % 5 == 0 else None, "quota_bytes": quota, "quota_max_objects": None,
              "quota_max_buckets": 100 if n % 3 == 0 else None, "usage_bytes": quota * (n % 97) // 100,
              "usage_objects": 1000 * (n % 89), "usage_at": now - timedelta(minutes=n % 10),

@@ -14,6 +14,7 @@ from buckets.models import Bucket
 from buckets.sync import policies_sync_soon
 from projects.models import Project
 from storage import client as storage
+from storage import homes
 from usage.services import Figures, usage_record
 
 
@@ -24,8 +25,8 @@ def project_refresh_usage(*, project: Project, now: datetime | None = None) -> N
     if not project.rgw_provisioned:
         usage, buckets = storage.Usage(bytes=0, objects=0), []  # nothing in Ceph yet
     else:
-        usage = storage.project_usage(tenant=project.tenant)
-        buckets = storage.project_buckets(tenant=project.tenant)
+        usage = homes.usage(project.home)
+        buckets = homes.buckets(project.home)
     now = now or timezone.now()
     with transaction.atomic():
         Project.objects.filter(pk=project.pk).update(usage_bytes=usage.bytes, usage_objects=usage.objects, usage_at=now)

@@ -19,6 +19,7 @@ from buckets.models import Bucket
 from keys.models import AccessKey
 from projects.models import Membership
 from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 MAX_HOURS = 168  # SigV4's own limit is 7 days
@@ -67,7 +68,7 @@ def link_create(
     seconds = int((expires_at - now).total_seconds())
     if seconds < 1:
         raise BucketError("This key expires too soon to sign a link. Extend it first.", field="key")
-    secret = storage.key_secret(tenant=bucket.project.tenant, access_key=key.access_key_id)
+    secret = homes.key_secret(bucket.project.home, access_key=key.access_key_id, user=key.rgw_user)
     if secret is None:
         raise BucketError("This key is no longer in the storage service.", field="key")
     url = storage.object_presign_get(

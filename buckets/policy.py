@@ -166,7 +166,7 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _tier_denies(tier: str, sources: list[MemberSource]) -> list[tuple[str, tuple[str, ...]]]:
+def tier_denies(tier: str, sources: list[MemberSource]) -> list[tuple[str, tuple[str, ...]]]:
     """The member's denies for ``tier`` as (from, cidrs): "" = from now, else from that time on.
     At each end of a source, what is left is computed again; the Deny statements are ORed, and a
     later one denies at least what an earlier one does, so at any moment the latest applies."""
@@ -220,13 +220,13 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
         if member.privileged:
             continue
         sources = base + rules.sources.get(member.subuser, [])
-        read = _tier_denies("read", sources)
+        read = tier_denies("read", sources)
         for start, allowed_from in read:
             denies.setdefault(("read", start, allowed_from), []).append(member.subuser)
         # From when everything is denied everywhere (if ever), a write deny adds nothing.
         all_denied_from = next((start for start, allowed_from in read if not allowed_from), None)
         if member.role_writes:
-            for start, allowed_from in _tier_denies("write", sources):
+            for start, allowed_from in tier_denies("write", sources):
                 if all_denied_from is None or start < all_denied_from:  # ISO 8601 times sort as text
                     denies.setdefault(("write", start, allowed_from), []).append(member.subuser)
     statements: list[dict[str, Any]] = []
@@ -291,9 +291,10 @@ EVERY_BUCKET_SIDS = (
 )
 
 
-def every_bucket(rules: BucketRules) -> list[dict[str, Any]]:
-    """What every bucket's policy carries, whoever may reach it: its members read its settings,
-    and nobody makes it or its objects public by ACL."""
+def every_bucket(rules: BucketRules, *, members: bool = True) -> list[dict[str, Any]]:
+    """What every bucket's policy carries, whoever may reach it: its members read its settings
+    (``members``: unless their keys carry that themselves), and nobody makes it or its objects
+    public by ACL."""
     bucket, objects = f"arn:aws:s3:::{rules.bucket}", f"arn:aws:s3:::{rules.bucket}/*"
 
     def deny(sid: str, actions: list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -304,7 +305,7 @@ def every_bucket(rules: BucketRules) -> list[dict[str, Any]]:
         return statement
 
     return [
-        members_settings(rules),
+        *([members_settings(rules)] if members else []),
         deny("no-acl-changes", ["s3:PutBucketAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl"]),
         deny("no-public-canned-acl", ["s3:PutObject"], {"StringEquals": {"s3:x-amz-acl": PUBLIC_CANNED_ACLS}}),
         deny("no-public-grant-read", ["s3:PutObject"], {"StringLike": {"s3:x-amz-grant-read": PUBLIC_GRANTEES}}),
@@ -416,7 +417,9 @@ def reach_problem(statement: object, tenant: str) -> str | None:
         if name == "*":
             return "it allows everyone: the public is let in by a manager's public grant"
         if isinstance(name, str) and (
-            name == f"arn:aws:iam::{tenant}:root" or name.startswith(f"arn:aws:iam::{tenant}:user/k") or "*" in name
+            name in (f"arn:aws:iam::{tenant}:root", tenant)
+            or name.startswith((f"arn:aws:iam::{tenant}:user/k", f"arn:aws:iam::{tenant}:user/latchkey/"))
+            or "*" in name
         ):
             return f"it allows {name!r}, which reaches the project's scoped keys past their scope"
     return None

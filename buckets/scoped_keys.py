@@ -10,16 +10,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from buckets.key_rights import keys_rights_sync
 from buckets.models import Bucket, KeyBucket
 from buckets.policy import LEVELS
-from buckets.sync import (
-    bucket_locked,
-    bucket_policy_sync,
-    granting_buckets,
-    live_grants,
-    mark_dirty,
-    owner_sources,
-)
+from buckets.reach import live_grants, owner_sources
+from buckets.sync import bucket_locked, bucket_policy_sync, granting_buckets, mark_dirty
 from keys.models import AccessKey
 from keys.scopes import KeyScope, ScopeError
 from keys.services import LIVE
@@ -94,6 +89,8 @@ def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
                 if name in buckets
             ]
         )
+    if key.project.home.rights_in_keys:
+        return  # the key's own policy, written with it, holds its buckets
     _sync_each(_buckets_of(key), tolerate=scope.kind == AccessKey.Scope.READ_ONLY)
 
 
@@ -102,6 +99,8 @@ def scoped_keys_follow_member(*, membership: Membership) -> int:
     rewritten from the new role, and each key gets its floor in Ceph (read only unless both the
     scope and the role write). Every key is tried; returns how many; raises the last
     StorageError (what failed stays dirty, the role stays stale and is retried)."""
+    if membership.project.home.rights_in_keys:
+        return keys_rights_sync(project=membership.project, owner_id=membership.user_id)
     keys = list(
         AccessKey.objects.filter(
             project=membership.project, owner=membership.user, status__in=LIVE, rgw_user__gt=""

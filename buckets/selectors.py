@@ -11,7 +11,7 @@ from django.utils import timezone
 from buckets.models import Bucket, Grant, Group, KeyBucket
 from keys.models import AccessKey
 from projects.models import Project
-from storage import client as storage
+from storage import homes
 
 # The heartbeats of buckets.tasks' periodic jobs (named as their beat entries).
 POLICIES_CHECK = "policies-check"
@@ -63,7 +63,7 @@ def buckets_granted_to(group: Group) -> QuerySet[Bucket]:
 
 def bucket_policy_in_ceph(bucket: Bucket) -> dict[str, Any] | None:
     """The policy Ceph applies to ``bucket`` now (people's statements and Latchkey's)."""
-    return storage.bucket_policy_get(tenant=bucket.project.tenant, name=bucket.name)
+    return homes.bucket_policy_get(bucket.project.home, name=bucket.name)
 
 
 def bucket_names(project_id: int) -> list[str]:

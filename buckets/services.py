@@ -15,6 +15,7 @@ from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_soon
 from projects.models import Membership
 from projects.services import project_provision
 from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def bucket_create(*, membership: Membership, name: str) -> Bucket:
         raise BucketError(f"This project already has a bucket named {name}.", field="name")
     project_provision(project=project)
     try:
-        storage.bucket_create(tenant=project.tenant, name=name)
+        homes.bucket_create(project.home, name=name)
     except storage.StorageUnavailable:
         raise
     except storage.StorageError as exc:
@@ -96,7 +97,7 @@ def bucket_left_out_dismiss(*, bucket: Bucket) -> None:
 def bucket_delete(*, membership: Membership, bucket: Bucket) -> None:
     """Delete an empty bucket, with its grants. A bucket with objects is refused."""
     try:
-        storage.bucket_remove(tenant=bucket.project.tenant, name=bucket.name)
+        homes.bucket_remove(bucket.project.home, name=bucket.name)
     except storage.StorageUnavailable:
         raise
     except storage.StorageError as exc:

@@ -19,18 +19,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from buckets import policy
+from buckets.key_rights import keys_rights_sync
 from buckets.models import Bucket, Grant, KeyBucket
+from buckets.reach import live_condition, owner_sources
 from keys.models import AccessKey
 from keys.services import LIVE
-from projects.models import MANAGING, ROLE_RANK, WRITING, Membership, Project, Role
+from projects.models import MANAGING, ROLE_RANK, Membership, Project, Role
 from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 SYNC_TASK = "buckets.tasks.policies_sync_dirty_task"  # sent by name: the task module imports this one
-
-
-def _live(now: datetime) -> Q:
-    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
 
 
 def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
@@ -38,11 +37,12 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
     project = bucket.project
     rules = policy.BucketRules(tenant=project.tenant, bucket=bucket.name, members_access=bucket.members_access)
     grants = list(
-        Grant.objects.filter(_live(now), bucket=bucket)
+        Grant.objects.filter(live_condition(now), bucket=bucket)
         .select_related("member__user", "grantee_project")
         .prefetch_related("group__members__user")
     )
-    if bucket.members_access != Bucket.MembersAccess.READWRITE:
+    home = project.home
+    if bucket.members_access != Bucket.MembersAccess.READWRITE and not home.rights_in_keys:
         # A membership being ended keeps its subuser and keys until Ceph has removed them: it
         # stays denied here (no privilege, no grant) until then, whatever its role was.
         memberships = Membership.objects.filter(
@@ -80,7 +80,9 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
         if grant.kind == Grant.Kind.PUBLIC:
             principal = None
         elif grant.kind == Grant.Kind.PROJECT:
-            principal = policy.principal_project(grant.grantee_project.tenant)  # type: ignore[union-attr]
+            principal = homes.principal_project(grant.grantee_project.home)  # type: ignore[union-attr]
+        elif grant.grantee_project.home.rights_in_keys:  # type: ignore[union-attr]
+            continue  # refused when asked for (buckets.grants); nothing in Ceph could name all their keys
         else:
             principal = policy.principal_subuser(grant.grantee_project.tenant, grant.grantee_subuser)  # type: ignore[union-attr]
         rules.outside.append(
@@ -93,7 +95,8 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 read_keys=_grantee_read_keys(grant),
             )
         )
-    rules.keys = _scoped_keys(bucket, grants)
+    if not home.rights_in_keys:  # there, each key's own policy holds its buckets
+        rules.keys = _scoped_keys(bucket, grants)
     return rules
 
 
@@ -102,14 +105,14 @@ def _grantee_read_keys(grant: Grant) -> tuple[str, ...]:
     of the grantee's active members (of the one user). A read-only member's keys are all of
     this kind (lifecycle.keys.scope_for_role), so this is how such a grant reaches them."""
     other = grant.grantee_project
-    if grant.kind == Grant.Kind.PUBLIC or other is None:
-        return ()
+    if grant.kind == Grant.Kind.PUBLIC or other is None or other.home.rights_in_keys:
+        return ()  # an account's read-only keys are held to reading by their own policies
     keys = AccessKey.objects.filter(
         project=other, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY, rgw_user__gt=""
     ).filter(owner__in=Membership.objects.filter(project=other, status=Membership.Status.ACTIVE).values("user_id"))
     if grant.kind == Grant.Kind.PROJECT_USER:
         keys = keys.filter(owner_id=grant.grantee_user_id)
-    return tuple(policy.principal_key_user(other.tenant, user) for user in keys.values_list("rgw_user", flat=True))
+    return tuple(homes.principal_key(other.home, user) for user in keys.values_list("rgw_user", flat=True))
 
 
 def granting_buckets(*, project_id: int, owner_id: int) -> Any:
@@ -148,49 +151,37 @@ def _scoped_keys(bucket: Bucket, grants: list[Grant]) -> list[policy.ScopedKey]:
     return found
 
 
-def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -> tuple[policy.MemberSource, ...]:
-    """Why an active member may reach ``bucket``: everything for managers and deputies, else the
-    bucket's rule for all members and the grants to them or their groups, read at most for a
-    read-only role."""
-    if membership.role in MANAGING:
-        return (policy.MemberSource("readwrite"),)
-    sources = [policy.MemberSource(bucket.members_access)] if bucket.members_access != "none" else []
-    for grant in grants:
-        if (grant.kind == Grant.Kind.MEMBER and grant.member_id == membership.pk) or (
-            grant.kind == Grant.Kind.GROUP
-            and grant.group is not None
-            and any(m.pk == membership.pk for m in grant.group.members.all())
-        ):
-            sources.append(
-                policy.MemberSource(level=grant.access, cidrs=tuple(grant.cidrs), expires_at=grant.expires_at)
-            )
-    if membership.role not in WRITING:
-        sources = [policy.MemberSource("read", s.cidrs, s.expires_at) for s in sources]
-    return tuple(sources)
-
-
 def desired_policy(bucket: Bucket, current: dict[str, Any] | None, *, now: datetime) -> dict[str, Any] | None:
     rules = rules_for(bucket, now=now)
-    ours = [*policy.latchkey_statements(rules), *policy.every_bucket(rules)]
-    return policy.merged_policy(current, ours, tenant=rules.tenant, keep_people=not bucket.drop_people_statements)
+    home = bucket.project.home
+    ours = [*policy.latchkey_statements(rules), *policy.every_bucket(rules, members=not home.rights_in_keys)]
+    return policy.merged_policy(current, ours, tenant=_owner(home), keep_people=not bucket.drop_people_statements)
 
 
-def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
+def _owner(home: homes.Home) -> str:
+    """Whom people's statements must not reach past their scope (policy.reach_problem): the
+    tenant, or the account whose keys a bucket policy Allow would widen."""
+    return home.account if home.rights_in_keys else home.tenant
+
+
+def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None, rights: bool = True) -> bool:
     """Write the bucket's policy if Ceph's differs from the database's; True if it was written.
-    People's own statements are read from Ceph first and kept. Raises StorageError."""
+    People's own statements are read from Ceph first and kept. Where keys carry their own
+    rights, the project's keys whose rights changed are written too (``rights``; a caller
+    syncing many buckets does that once). Raises StorageError."""
     now = now or timezone.now()
-    tenant = bucket.project.tenant
-    current = storage.bucket_policy_get(tenant=tenant, name=bucket.name)
+    home = bucket.project.home
+    current = homes.bucket_policy_get(home, name=bucket.name)
     wanted = desired_policy(bucket, current, now=now)
     changed = wanted != current
     keep_people = not bucket.drop_people_statements
-    refused = policy.refused_statements(current, tenant, keep_people=keep_people) if changed else []
+    refused = policy.refused_statements(current, _owner(home), keep_people=keep_people) if changed else []
     if changed:
         if current is None:
             # The bucket's first policy: whatever ACL it was made with over S3 (public-read, say)
             # goes before the policy that forbids changing ACLs takes over.
-            storage.bucket_acl_private(tenant=tenant, name=bucket.name)
-        storage.bucket_policy_put(tenant=tenant, name=bucket.name, policy=wanted)
+            homes.bucket_acl_private(home, name=bucket.name)
+        homes.bucket_policy_put(home, name=bucket.name, policy=wanted)
         log.info("bucket %s: policy written (%d statements)", bucket, len((wanted or {}).get("Statement", [])))
     fields: dict[str, Any] = {"policy_dirty": False, "policy_synced_at": now, "drop_people_statements": False}
     if refused:
@@ -200,6 +191,8 @@ def bucket_policy_sync(bucket: Bucket, *, now: datetime | None = None) -> bool:
     Bucket.objects.filter(pk=bucket.pk).update(**fields)
     for name, value in fields.items():
         setattr(bucket, name, value)
+    if rights:
+        keys_rights_sync(project=bucket.project, now=now)
     return changed
 
 
@@ -209,13 +202,16 @@ def bucket_locked(bucket_id: int) -> Bucket:
     return Bucket.objects.select_for_update(of=("self",)).select_related("project").get(pk=bucket_id)
 
 
-def buckets_sync(buckets: list[Bucket] | Any, *, now: datetime | None = None) -> dict[str, int]:
+def buckets_sync(buckets: list[Bucket] | Any, *, now: datetime | None = None, verify: bool = False) -> dict[str, int]:
     """Sync each bucket in its own transaction; a failure leaves that one dirty and goes on."""
     written = unchanged = failed = 0
+    projects: set[int] = set()
     for bucket_id in [b.pk for b in buckets]:
         try:
             with transaction.atomic():
-                if bucket_policy_sync(bucket_locked(bucket_id), now=now):
+                locked = bucket_locked(bucket_id)
+                projects.add(locked.project_id)
+                if bucket_policy_sync(locked, now=now, rights=False):
                     written += 1
                 else:
                     unchanged += 1
@@ -223,6 +219,11 @@ def buckets_sync(buckets: list[Bucket] | Any, *, now: datetime | None = None) ->
             continue
         except storage.StorageError:
             Bucket.objects.filter(pk=bucket_id).update(policy_dirty=True)
+            failed += 1
+    for project in Project.objects.filter(pk__in=projects):
+        try:
+            keys_rights_sync(project=project, now=now, verify=verify)
+        except storage.StorageError:
             failed += 1
     return {"written": written, "unchanged": unchanged, "failed": failed}
 
@@ -237,7 +238,16 @@ def policies_sync_dirty(*, project: Project | None = None, now: datetime | None 
 def policies_check(*, now: datetime | None = None) -> dict[str, int]:
     """The drift check: every bucket of every active project, restored where Ceph differs."""
     buckets = Bucket.objects.filter(project__status=Project.Status.ACTIVE, project__rgw_provisioned=True)
-    result = buckets_sync(list(buckets.only("pk")), now=now)
+    result = buckets_sync(list(buckets.only("pk")), now=now, verify=True)
+    # Keys of projects in accounts hold their rights themselves: checked even without a bucket.
+    bucketless = Project.objects.filter(
+        status=Project.Status.ACTIVE, rgw_provisioned=True, storage_model=homes.ACCOUNT, buckets__isnull=True
+    )
+    for project in bucketless:
+        try:
+            result["written"] += keys_rights_sync(project=project, now=now, verify=True)
+        except storage.StorageError:
+            result["failed"] += 1
     if result["written"]:
         log.warning("bucket policies: %d restored after drift", result["written"])
     return result
@@ -256,10 +266,6 @@ def policies_before_member_change(*, project: Project) -> None:
     for bucket in member_dependent_buckets(project):
         with transaction.atomic():
             bucket_policy_sync(bucket_locked(bucket.pk))
-
-
-def live_grants(bucket: Bucket, *, now: datetime) -> list[Grant]:
-    return list(Grant.objects.filter(_live(now), bucket=bucket).prefetch_related("group__members"))
 
 
 def policies_sync_soon(project: Project) -> None:

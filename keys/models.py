@@ -34,6 +34,10 @@ class AccessKey(models.Model):
     # A scoped key is the one key of its own RGW user "T$<rgw_user>" in the project's tenant,
     # granted only by bucket policies; member keys ("") live on the member's subuser.
     rgw_user = models.CharField(max_length=32, blank=True, default="")
+    # On a project whose keys carry their own rights (RGW accounts, storage/homes.py): the rights
+    # last written into the key's policy, without its end (storage.identity.rights_json), so an
+    # extension rewrites the policy with only the end changed. Empty for other keys.
+    rights = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from keys.expiry import PENDING_GRACE
 from keys.models import AccessKey, KeyEvent
 from projects.models import Project
 from storage import client as storage
+from storage import homes
+from storage.homes import ACCOUNT, TENANT, Home
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +51,38 @@ def keys_reconcile(*, remove_unknown: bool = False, now: datetime | None = None)
         scoped: dict[str, set[str]] | None = storage.scoped_users()
     except storage.StorageError:
         scoped = None  # scoped keys are left alone this time; member keys are still compared
-    for project in Project.objects.filter(rgw_provisioned=True):
+    for project in Project.objects.filter(rgw_provisioned=True, storage_model=TENANT):
         users = None if scoped is None else scoped.get(project.tenant, set())
         try:
             _reconcile_project(project, report, users, remove_unknown=remove_unknown, now=now)
         except storage.StorageError:
             log.warning("reconcile: project %s skipped, Ceph unavailable", project.number)
             report.failed_projects.append(project.number)
+    if scoped is not None:
+        try:
+            _reconcile_accounts(scoped.get("", set()), report, remove_unknown=remove_unknown, now=now)
+        except storage.StorageError:
+            log.warning("reconcile: accounts' keys skipped, Ceph unavailable")
+            report.failed_projects.append("accounts")
     if any(report.summary().values()):
         log.warning("reconcile: %s", report.summary())
     return report
+
+
+def _reconcile_accounts(users: set[str], report: ReconcileReport, *, remove_unknown: bool, now: datetime) -> None:
+    """Keys of projects in RGW accounts: every key is a user of its own, and its id names it
+    across the cluster, so one listing covers them all."""
+    rows = AccessKey.objects.filter(_live_or_young(now), project__storage_model=ACCOUNT)
+    known = set(rows.filter(rgw_user__in=list(users)).values_list("rgw_user", flat=True))
+    for user in sorted(users - known):
+        report.unknown.append(("-", user, ""))
+        if remove_unknown:
+            homes.key_remove(Home(tenant="", model=ACCOUNT), access_key="", user=user)
+            report.removed.append(user)
+    believed = AccessKey.objects.filter(
+        project__storage_model=ACCOUNT, status=AccessKey.Status.ACTIVE, created_at__lt=now - PENDING_GRACE
+    ).exclude(rgw_user__in=list(users))
+    _mark_missing(believed, report, now=now)
 
 
 def _live_or_young(now: datetime) -> Q:
@@ -93,6 +117,11 @@ def _reconcile_project(
         project=project, status=AccessKey.Status.ACTIVE, created_at__lt=now - PENDING_GRACE
     ).exclude(access_key_id__in=list(in_ceph))
     believed = believed.filter(rgw_user="") if users is None else believed.exclude(rgw_user__in=list(users))
+    _mark_missing(believed, report, now=now)
+
+
+def _mark_missing(believed: QuerySet[AccessKey], report: ReconcileReport, *, now: datetime) -> None:
+    """Mark revoked the keys Latchkey believes active that Ceph lacks, each re-read under its lock."""
     for key_id in list(believed.values_list("pk", flat=True)):
         with transaction.atomic():
             key = AccessKey.objects.select_for_update().filter(pk=key_id, status=AccessKey.Status.ACTIVE).first()
@@ -102,6 +131,6 @@ def _reconcile_project(
                 status=AccessKey.Status.REVOKED, ended_at=now, end_reason="missing from Ceph"
             )
             KeyEvent.objects.create(
-                key=key, project=project, action=KeyEvent.Action.REVOKE, at=now, detail="missing from Ceph"
+                key=key, project_id=key.project_id, action=KeyEvent.Action.REVOKE, at=now, detail="missing from Ceph"
             )
             report.missing.append(key.access_key_id)

@@ -24,6 +24,8 @@ from keys.signals import scoped_key_gone
 from portal.errors import Refused
 from projects.models import ACCESS_STALE, WRITING, Membership, Project
 from storage import client as storage
+from storage import homes
+from storage.identity import KeyRights, rights_from_json, rights_json
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,15 @@ def key_issue(
     description: str,
     scope: KeyScope = MEMBER_SCOPE,
     prepare: Callable[[AccessKey], None] | None = None,
+    rights: Callable[[AccessKey], KeyRights] | None = None,
     ip: str | None = None,
     now: datetime | None = None,
 ) -> IssuedKey:
     """A new key for a member whose subuser is provisioned, or (scoped) on a user of its own
     (lifecycle.keys.key_create: call that one). ``prepare`` runs once Ceph has the key and
     before it is confirmed (a scoped key's policy statements); a StorageError from it withdraws
-    the key."""
+    the key. ``rights``: what the key may do, where keys carry their own rights (Ceph writes
+    them into the key's policy with it)."""
     key_check_hours(membership.project, hours)
     now = now or timezone.now()
     with transaction.atomic():
@@ -90,23 +94,24 @@ def key_issue(
                 "Delete a key you no longer need first."
             )
         access_key_id = _new_access_key_id()
+        own_user = homes.key_on_own_user(membership.project.home, scoped=scope.scoped)
         key = AccessKey.objects.create(
             access_key_id=access_key_id,
             project=membership.project,
             owner=membership.user,
-            subuser="" if scope.scoped else membership.user.rgw_name or "",
+            subuser="" if own_user else membership.user.rgw_name or "",
             description=description,
             scope=scope.kind,
             scope_writes=scope.writes,
             # A scoped key's own user, named after its unique random id: never reused, so a
             # statement naming an old user never applies to a new one.
-            rgw_user="k" + access_key_id.lower() if scope.scoped else "",
+            rgw_user="k" + access_key_id.lower() if own_user else "",
             status=AccessKey.Status.PENDING,
             created_at=now,
             expires_at=now + timedelta(hours=hours),
         )
     try:
-        secret = _ceph_create(key, writes=scope.writes and role in WRITING)
+        secret = _ceph_create(key, writes=scope.writes and role in WRITING, rights=rights)
         if prepare is not None:
             prepare(key)
     except storage.StorageError:
@@ -138,20 +143,22 @@ def key_issue(
     return IssuedKey(key=key, secret=secret)
 
 
-def _ceph_create(key: AccessKey, *, writes: bool) -> str:
-    tenant = key.project.tenant
-    if key.rgw_user:
-        return storage.scoped_user_create(tenant=tenant, user=key.rgw_user, access_key=key.access_key_id, writes=writes)
-    return storage.key_create(tenant=tenant, subuser=key.subuser, access_key=key.access_key_id)
+def _ceph_create(key: AccessKey, *, writes: bool, rights: Callable[[AccessKey], KeyRights] | None) -> str:
+    home = key.project.home
+    granted = rights(key) if rights is not None else KeyRights(ends_at=key.expires_at, anywhere=False)
+    if home.rights_in_keys:
+        AccessKey.objects.filter(pk=key.pk).update(rights=rights_json(granted))
+        key.rights = rights_json(granted)
+    return homes.key_create(
+        home, access_key=key.access_key_id, subuser=key.subuser, user=key.rgw_user, writes=writes, rights=granted
+    )
 
 
 def key_ceph_remove(key: AccessKey) -> None:
-    """Remove the key from Ceph (a scoped key: its whole user). Safe to repeat."""
+    """Remove the key from Ceph (a key of its own user: that user). Safe to repeat."""
+    homes.key_remove(key.project.home, access_key=key.access_key_id, user=key.rgw_user)
     if key.rgw_user:
-        storage.scoped_user_remove(tenant=key.project.tenant, user=key.rgw_user)
         _tell_gone(key)
-    else:
-        storage.key_remove(tenant=key.project.tenant, access_key=key.access_key_id)
 
 
 def _tell_gone(key: AccessKey) -> None:
@@ -214,9 +221,7 @@ def key_end_locked(
     refused_at = None
     if settings.LATCHKEY_VERIFY_REVOCATION:
         endpoints = settings.LATCHKEY_VERIFY_REVOCATION_ENDPOINTS
-        storage.key_remove_proven(
-            tenant=key.project.tenant, access_key=key.access_key_id, endpoints=endpoints, user=key.rgw_user
-        )
+        homes.key_remove_proven(key.project.home, access_key=key.access_key_id, endpoints=endpoints, user=key.rgw_user)
         if key.rgw_user:
             _tell_gone(key)
         refused_at = timezone.now()
@@ -272,6 +277,16 @@ def key_expiry_change(
         AccessKey.objects.filter(pk=key.pk).update(
             expires_at=expires_at, last_extended_at=now, expiry_job_for=None, reminded_hours=None
         )
+        home = locked.project.home
+        if home.rights_in_keys and locked.rgw_user and locked.rights is not None:
+            # Ceph keeps the key's end: its policy changes here, inside the transaction, so a
+            # refusal leaves the old end in both places.
+            homes.key_rights_put(
+                home,
+                user=locked.rgw_user,
+                writes=locked.scope_writes,
+                rights=rights_from_json(locked.rights, ends_at=expires_at),
+            )
         old = locked.expires_at
         locked.expires_at, locked.last_extended_at = expires_at, now
         action = KeyEvent.Action.EXTEND if later_only else KeyEvent.Action.SET_EXPIRY
@@ -301,10 +316,7 @@ def key_reveal_secret(*, key: AccessKey, actor: User, ip: str | None = None, now
     """Fetch the secret from Ceph for its owner (the caller checks fresh authentication)."""
     if key.status != AccessKey.Status.ACTIVE or key.owner_id != actor.pk:
         raise KeyActionError("This key cannot be revealed.")
-    if key.rgw_user:
-        secret = storage.scoped_user_secret(tenant=key.project.tenant, user=key.rgw_user)
-    else:
-        secret = storage.key_secret(tenant=key.project.tenant, access_key=key.access_key_id)
+    secret = homes.key_secret(key.project.home, access_key=key.access_key_id, user=key.rgw_user)
     if secret is None:
         raise KeyActionError("The storage service no longer has this key. It will be marked as ended.")
     _event(key, KeyEvent.Action.REVEAL, at=now or timezone.now(), actor=actor, ip=ip)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 
+from buckets.key_rights import key_rights
 from buckets.scoped_keys import scope_check, scoped_key_prepare
 from keys.models import AccessKey
 from keys.scopes import MEMBER_SCOPE, READ_ONLY_SCOPE, KeyScope
@@ -53,17 +54,23 @@ def key_create(
     key_check_hours(membership.project, hours)  # before anything reaches Ceph
     scope = scope_for_role(scope, Role(membership.role))
     scope_check(membership=membership, scope=scope)
+    project_provision(project=membership.project)
+    rights = None
+    if membership.project.home.rights_in_keys:
+        # The key carries its rights (and its end) in its own policy, written with it.
+        rights = lambda key: key_rights(key, membership=membership, scope=scope)  # noqa: E731
     if not scope.scoped:
         membership_provision(membership=membership)
-        return key_issue(membership=membership, hours=hours, description=description, ip=ip, now=now)
-    # A scoped key needs no subuser: it is a user of its own, granted by bucket policies.
-    project_provision(project=membership.project)
+        return key_issue(membership=membership, hours=hours, description=description, rights=rights, ip=ip, now=now)
+    # A scoped key needs no subuser: it is a user of its own, granted by bucket policies or by
+    # its own policy.
     return key_issue(
         membership=membership,
         hours=hours,
         description=description,
         scope=scope,
         prepare=lambda key: scoped_key_prepare(key, scope),
+        rights=rights,
         ip=ip,
         now=now,
     )

@@ -24,6 +24,7 @@ from projects.entitlements import provider_trusted_for, trusted_entitlements
 from projects.models import ACCESS_STALE, MANAGING, ROLE_RANK, Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def membership_provision(*, membership: Membership) -> None:
     lowering = _lowering(membership.rgw_access, wanted)
     if not lowering:
         policies_before_member_change(project=membership.project)
-    storage.subuser_ensure(tenant=membership.project.tenant, name=name, access=wanted)
+    homes.member_ensure(membership.project.home, name=name, access=wanted)
     Membership.objects.filter(pk=membership.pk).update(rgw_access=wanted)
     membership.rgw_access = wanted
     if lowering:
@@ -149,7 +150,7 @@ def membership_end(*, membership: Membership) -> None:
         people_statements_end(membership.project)
     keys_revoke_for_membership(membership=membership, reason="membership ended")
     if membership.rgw_access and membership.user.rgw_name:
-        storage.subuser_remove(tenant=membership.project.tenant, name=membership.user.rgw_name)
+        homes.member_remove(membership.project.home, name=membership.user.rgw_name)
     mark_dirty(member_dependent_buckets(membership.project))  # drop the former member's statements
     membership.delete()
 
@@ -309,4 +310,4 @@ def project_suspend(*, project: Project) -> None:
     project.status = Project.Status.SUSPENDED
     keys_revoke(keys=list(AccessKey.objects.filter(project=project, status__in=LIVE)), reason="project suspended")
     if project.rgw_provisioned:
-        storage.project_user_suspend(tenant=project.tenant, suspended=True)
+        homes.suspend(project.home, suspended=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -25,7 +26,8 @@ from django.db.models.functions import Lower
 
 from projects.models import Invitation, Membership, Project, Role
 from projects.quota import GB
-from storage import client as storage
+from storage import homes
+from storage.client import StorageError
 
 NUMBER = re.compile(r"^[0-9]{3,20}$")
 TENANT = re.compile(r"^[A-Za-z0-9_]{1,32}$")
@@ -192,13 +194,11 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
                 and project.rgw_provisioned
                 and wanted != (project.quota_bytes, project.quota_max_objects, project.quota_max_buckets)
             ):
-                storage.project_quota_set(
-                    tenant=project.tenant, max_bytes=wanted[0], max_objects=wanted[1], max_buckets=wanted[2]
-                )
+                homes.quota_set(project.home, max_bytes=wanted[0], max_objects=wanted[1], max_buckets=wanted[2])
                 applied.append((project, (project.quota_bytes, project.quota_max_objects, project.quota_max_buckets)))
-    except storage.StorageError as exc:
+    except StorageError as exc:
         for project, (size, objects, buckets) in applied:
-            storage.project_quota_set(tenant=project.tenant, max_bytes=size, max_objects=objects, max_buckets=buckets)
+            homes.quota_set(project.home, max_bytes=size, max_objects=objects, max_buckets=buckets)
         raise AllocationError([f"the storage service failed ({exc}); nothing was imported"]) from None
 
     summary = ImportSummary()
@@ -215,7 +215,12 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
             project = existing.get(entry.number)
             wanted = _wanted(entry, project)
             if project is None:
-                project = Project(number=entry.number, title=entry.title, tenant=entry.tenant or entry.number)
+                project = Project(
+                    number=entry.number,
+                    title=entry.title,
+                    tenant=entry.tenant or entry.number,
+                    storage_model=settings.LATCHKEY_STORAGE_MODEL,
+                )
                 summary.projects_created += 1
             elif (entry.title and entry.title != project.title) or wanted != (
                 project.quota_bytes,

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from storage.homes import Home
+
 
 class Role(models.TextChoices):
     # Ordered from most to least privileged; see ROLE_RANK.
@@ -60,6 +62,16 @@ class Project(models.Model):
         "provider trusted for the project's number.",
     )
     rgw_provisioned = models.BooleanField(default=False)
+    # Where the project lives in Ceph (storage/homes.py): its tenant, or an RGW account (Ceph 19+)
+    # whose id Ceph chooses when the project is provisioned. Fixed once provisioned.
+    storage_model = models.CharField(
+        max_length=16,
+        choices=[("tenant", "RGW tenant"), ("account", "RGW account")],
+        default="tenant",
+        help_text="RGW tenant (Ceph 16 and later) or RGW account (Ceph 19 and later): each key then carries "
+        "its own rights and end, enforced by Ceph. Cannot change once the project exists in Ceph.",
+    )
+    rgw_account = models.CharField(max_length=20, blank=True, default="")
     # Operators may lower the site's longest key lifetime for one project; never raise it.
     max_key_hours = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(KEY_HOURS_CEILING)]
@@ -79,6 +91,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+    @property
+    def home(self) -> Home:
+        return Home(tenant=self.tenant, model=self.storage_model, account=self.rgw_account)
 
     def admits_provider(self, provider_id: str) -> bool:
         return not self.asserting_providers or provider_id in self.asserting_providers.split(",")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from projects.models import Project
-from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 GB = 10**9
@@ -30,9 +30,7 @@ def project_set_quota(
         if value is not None and value < 0:
             raise QuotaError(f"The {name} cannot be negative.")
     if project.rgw_provisioned:
-        storage.project_quota_set(
-            tenant=project.tenant, max_bytes=quota_bytes, max_objects=max_objects, max_buckets=max_buckets
-        )
+        homes.quota_set(project.home, max_bytes=quota_bytes, max_objects=max_objects, max_buckets=max_buckets)
     Project.objects.filter(pk=project.pk).update(
         quota_bytes=quota_bytes, quota_max_objects=max_objects, quota_max_buckets=max_buckets
     )
@@ -47,8 +45,8 @@ def project_apply_quota(*, project: Project) -> None:
     """Push the recorded quota to Ceph (after the project user is created)."""
     if project.quota_bytes is None and project.quota_max_objects is None and project.quota_max_buckets is None:
         return
-    storage.project_quota_set(
-        tenant=project.tenant,
+    homes.quota_set(
+        project.home,
         max_bytes=project.quota_bytes,
         max_objects=project.quota_max_objects,
         max_buckets=project.quota_max_buckets,

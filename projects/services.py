@@ -5,26 +5,36 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from projects.models import Project
 from projects.quota import project_apply_quota
-from storage import client as storage
+from storage import homes
 
 log = logging.getLogger(__name__)
 
 
-def project_create(*, number: str, title: str, tenant: str | None = None) -> Project:
-    """Create a project (operators). The tenant defaults to the project number."""
-    project = Project(number=number, title=title, tenant=tenant or number)
+def project_create(*, number: str, title: str, tenant: str | None = None, storage_model: str | None = None) -> Project:
+    """Create a project (operators). The tenant defaults to the project number; where it lives in
+    Ceph, to ``LATCHKEY_STORAGE_MODEL``."""
+    project = Project(
+        number=number,
+        title=title,
+        tenant=tenant or number,
+        storage_model=storage_model or settings.LATCHKEY_STORAGE_MODEL,
+    )
     project.full_clean()
     project.save()
     return project
 
 
 def project_provision(*, project: Project) -> None:
-    """Make the project's Ceph user ``T$T`` exist. Safe to repeat."""
+    """Make the project exist in Ceph (its tenant's user ``T$T``, or its account). Safe to repeat."""
     if project.rgw_provisioned:
         return
-    storage.project_user_ensure(tenant=project.tenant, display_name=f"{project.number} {project.title}"[:120])
+    home = homes.provision(project.home, display_name=f"{project.number} {project.title}"[:120])
+    Project.objects.filter(pk=project.pk).update(rgw_account=home.account)
+    project.rgw_account = home.account
     project_apply_quota(project=project)
     Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)
     project.rgw_provisioned = True
@@ -32,6 +42,6 @@ def project_provision(*, project: Project) -> None:
 
 def project_reactivate(*, project: Project) -> None:
     if project.rgw_provisioned:
-        storage.project_user_suspend(tenant=project.tenant, suspended=False)
+        homes.suspend(project.home, suspended=False)
     Project.objects.filter(pk=project.pk).update(status=Project.Status.ACTIVE)
     project.status = Project.Status.ACTIVE

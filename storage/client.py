@@ -448,13 +448,16 @@ SCOPED_USER = re.compile(r"^klk[a-z0-9]{18}$")
 
 
 def scoped_users() -> dict[str, set[str]]:
-    """Every scoped key's user, by tenant (one admin call for the whole cluster: the metadata
-    listing of users)."""
+    """Every user of its own that holds a Latchkey key, by tenant (one admin call for the whole
+    cluster: the metadata listing of users). Those of RGW accounts, which have no tenant, are
+    under ""."""
     found: dict[str, set[str]] = {}
     for entry in _call("get_users", _client().get_users) or []:
         tenant, sep, user = str(entry).partition("$")
         if sep and user != tenant and SCOPED_USER.match(user):
             found.setdefault(tenant, set()).add(user)
+        elif not sep and SCOPED_USER.match(tenant):
+            found.setdefault("", set()).add(tenant)
     return found
 
 
@@ -513,27 +516,18 @@ def _s3_accepts(access_key: str, secret_key: str, endpoint: str) -> bool:
 
 
 def key_remove_proven(
-    *, tenant: str, access_key: str, endpoints: list[str], within: float = 2.0, user: str = ""
+    *, access_key: str, endpoints: list[str], secret: str | None, remove: Any, within: float = 2.0
 ) -> float:
-    """Remove an S3 key and prove it: its secret is read from Ceph just before (kept in this
-    function's memory only), and afterwards one signed request per endpoint must be refused.
-    Gateways learn of the removal through Ceph's cache notifications, so an endpoint still
-    accepting is asked again for up to ``within`` seconds, and the removal is repeated once
+    """Remove an S3 key with ``remove()`` and prove it: ``secret`` (read from Ceph just before by
+    the caller, kept in memory only) signs one request per endpoint afterwards, and each must be
+    refused. Gateways learn of the removal through Ceph's cache notifications, so an endpoint
+    still accepting is asked again for up to ``within`` seconds, and the removal is repeated once
     half-way. Returns the seconds from the removal to the last refusal; raises
-    RevocationUnproven (logged, counted) if an endpoint still accepts the key. ``user``: the
-    scoped key's own user, removed with it."""
-
-    def remove() -> None:
-        if user:
-            scoped_user_remove(tenant=tenant, user=user)
-        else:
-            key_remove(tenant=tenant, access_key=access_key)
-
-    secret = scoped_user_secret(tenant=tenant, user=user) if user else key_secret(tenant=tenant, access_key=access_key)
+    RevocationUnproven (logged, counted) if an endpoint still accepts the key."""
     remove()
     removed = time.monotonic()
     if secret is None:
-        return 0.0  # not in the user's record: there is nothing S3 could accept it with
+        return 0.0  # Ceph did not have it: there is nothing S3 could accept it with
     pending = list(endpoints)
     repeated = False
     while True:
@@ -678,11 +672,17 @@ def bucket_create(*, tenant: str, name: str) -> None:
         key_remove(tenant=tenant, access_key=access_key)
 
 
+def _ref(tenant: str, name: str, separator: str = ":") -> str:
+    """A bucket as Latchkey's system user names it: ``T:name`` in a tenant, the plain name for an
+    account's bucket (``tenant`` empty)."""
+    return f"{tenant}{separator}{name}" if tenant else name
+
+
 def bucket_remove(*, tenant: str, name: str) -> None:
     """Remove an empty bucket (its policy goes with it). A bucket with objects is refused with
-    code BucketNotEmpty; a bucket already gone succeeds."""
+    code BucketNotEmpty; a bucket already gone succeeds. ``tenant`` empty: an account's bucket."""
     try:
-        _call("remove_bucket", _client().remove_bucket, bucket=f"{tenant}/{name}", purge_objects=False)
+        _call("remove_bucket", _client().remove_bucket, bucket=_ref(tenant, name, "/"), purge_objects=False)
     except StorageError as exc:
         if exc.code != "NoSuchBucket":
             raise
@@ -690,7 +690,7 @@ def bucket_remove(*, tenant: str, name: str) -> None:
 
 def bucket_acl_private(*, tenant: str, name: str) -> None:
     """The bucket's own ACL back to private (its owner only), as the system user."""
-    _s3_call("put_bucket_acl", _system().put_bucket_acl, Bucket=f"{tenant}:{name}", ACL="private")
+    _s3_call("put_bucket_acl", _system().put_bucket_acl, Bucket=_ref(tenant, name), ACL="private")
 
 
 def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
@@ -699,7 +699,7 @@ def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
         answer = _s3_call(
             "get_bucket_policy",
             _system().get_bucket_policy,
-            Bucket=f"{tenant}:{name}",
+            Bucket=_ref(tenant, name),
             expected=("NoSuchBucketPolicy",),
         )
     except StorageError as exc:
@@ -716,9 +716,9 @@ def bucket_policy_get(*, tenant: str, name: str) -> dict[str, Any] | None:
 def bucket_policy_put(*, tenant: str, name: str, policy: dict[str, Any] | None) -> None:
     """Write the bucket's whole policy; None removes it."""
     if policy is None:
-        _s3_call("delete_bucket_policy", _system().delete_bucket_policy, Bucket=f"{tenant}:{name}")
+        _s3_call("delete_bucket_policy", _system().delete_bucket_policy, Bucket=_ref(tenant, name))
     else:
-        _s3_call("put_bucket_policy", _system().put_bucket_policy, Bucket=f"{tenant}:{name}", Policy=json.dumps(policy))
+        _s3_call("put_bucket_policy", _system().put_bucket_policy, Bucket=_ref(tenant, name), Policy=json.dumps(policy))
 
 
 def object_presign_get(*, access_key: str, secret_key: str, bucket: str, key: str, seconds: int) -> str:

@@ -18,6 +18,7 @@ Measured on radosgw 20.2.4 (docs/accounts-model.md):
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,12 +79,12 @@ class Reach:
 @dataclass(frozen=True)
 class Narrowing:
     """A bucket of the project where the key's owner may do less than the key's actions: ``tier``
-    ("read": everything, "write": writes) is denied from ``start`` (None: now) except from
-    ``allowed_from``."""
+    ("read": everything, "write": writes) is denied from ``start`` (a ``stamp``; "": now) except
+    from ``allowed_from``."""
 
     bucket: str
     tier: str
-    start: datetime | None = None
+    start: str = ""
     allowed_from: tuple[str, ...] = ()
 
 
@@ -105,6 +106,39 @@ def stamp(at: datetime, *, round_up: bool = False) -> str:
     if round_up and at.microsecond:
         at = datetime.fromtimestamp(math.ceil(at.timestamp()), tz=UTC)
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+def _checked_stamp(value: str) -> str:
+    if not STAMP.match(value):  # a form RGW does not parse would make the Deny never apply
+        raise ValueError(f"not a time RGW parses: {value!r}")
+    return value
+
+
+def rights_json(rights: KeyRights) -> dict[str, Any]:
+    """The rights without their end, as stored with the key (its end is the key's own)."""
+    return {
+        "actions": rights.actions,
+        "anywhere": rights.anywhere,
+        "narrowed": [[n.bucket, n.tier, n.start, list(n.allowed_from)] for n in rights.narrowed],
+        "reach": [
+            [r.bucket, r.level, list(r.cidrs), r.expires_at.isoformat() if r.expires_at else None] for r in rights.reach
+        ],
+    }
+
+
+def rights_from_json(data: dict[str, Any], *, ends_at: datetime) -> KeyRights:
+    return KeyRights(
+        ends_at=ends_at,
+        actions=str(data["actions"]),
+        anywhere=bool(data["anywhere"]),
+        narrowed=tuple(Narrowing(b, t, s, tuple(a)) for b, t, s, a in data["narrowed"]),
+        reach=tuple(
+            Reach(b, level, tuple(c), datetime.fromisoformat(e) if e else None) for b, level, c, e in data["reach"]
+        ),
+    )
 
 
 def _resources(bucket: str) -> list[str]:
@@ -141,8 +175,8 @@ def key_policy(rights: KeyRights) -> dict[str, Any]:
         condition = {}
         if narrowing.allowed_from:
             condition["NotIpAddress"] = {"aws:SourceIp": list(narrowing.allowed_from)}
-        if narrowing.start is not None:
-            condition["DateGreaterThan"] = {"aws:CurrentTime": stamp(narrowing.start)}
+        if narrowing.start:
+            condition["DateGreaterThan"] = {"aws:CurrentTime": _checked_stamp(narrowing.start)}
         if condition:
             statement["Condition"] = condition
         statements.append(statement)

@@ -29,7 +29,9 @@ def test_unknown_key_is_reported_and_removed_only_when_asked(project, member_of,
     stray, stray_secret = _stray_key(project, membership.user.rgw_name)
 
     report = keys_reconcile()
-    assert report.unknown == [(project.number, stray, membership.user.rgw_name)] and report.removed == []
+    # Other tests' accounts leave key users whose rows rolled back: reported under "-", not here.
+    ours = [entry for entry in report.unknown if entry[0] != "-"]
+    assert ours == [(project.number, stray, membership.user.rgw_name)] and report.removed == []
     assert s3_error_code(stray, stray_secret) is None  # reported, not touched
 
     call_command("keys_reconcile", "--remove-unknown")

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from storage.identity import ACTIONS, DENY, LEVEL_ACTIONS, KeyRights, Narrowing, Reach, key_policy, stamp
+import pytest
+
+from storage.identity import (
+    ACTIONS,
+    DENY,
+    LEVEL_ACTIONS,
+    KeyRights,
+    Narrowing,
+    Reach,
+    key_policy,
+    rights_from_json,
+    rights_json,
+    stamp,
+)
 
 END = datetime(2027, 3, 4, 5, 6, 7, tzinfo=UTC)
 
@@ -25,7 +38,7 @@ def test_the_end_is_a_deny_of_everything_from_the_next_whole_second() -> None:
 
 
 def test_a_member_key_allows_its_roles_actions_anywhere_less_its_narrowings() -> None:
-    since = datetime(2027, 1, 1, tzinfo=UTC)
+    since = "2027-01-01T00:00:00Z"
     rights = KeyRights(
         ends_at=END,
         actions="write",
@@ -55,3 +68,22 @@ def test_read_makes_and_changes_nothing_and_a_bucket_key_lists_no_buckets() -> N
         "DateLessThan": {"aws:CurrentTime": "2027-03-04T05:06:07Z"},
     }
     assert end["Sid"] == "end"
+
+
+def test_rights_are_stored_without_their_end_and_read_back_whole() -> None:
+    rights = KeyRights(
+        ends_at=END,
+        actions="read",
+        anywhere=False,
+        narrowed=(Narrowing("b", "write", "2027-01-01T00:00:00Z", ("10.0.0.0/8",)),),
+        reach=(Reach("raw", "read", ("192.0.2.0/24",), END), Reach("out", "readwrite")),
+    )
+    later = END + timedelta(days=1)
+    assert rights_from_json(rights_json(rights), ends_at=later) == KeyRights(
+        ends_at=later, actions="read", anywhere=False, narrowed=rights.narrowed, reach=rights.reach
+    )
+
+
+def test_a_start_rgw_would_not_parse_never_reaches_a_policy() -> None:
+    with pytest.raises(ValueError, match="not a time RGW parses"):
+        key_policy(KeyRights(ends_at=END, narrowed=(Narrowing("b", "read", "2027-01-01T00:00:00+02:00"),)))

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -37,8 +38,17 @@ class ProjectAdmin(admin.ModelAdmin):
         "usage_bytes",
         "usage_objects",
         "usage_at",
+        "storage_model",
+        "rgw_account",
         "rgw_provisioned",
     )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Project | None = None) -> tuple[str, ...]:
+        fixed = ("storage_model",) if obj is not None and obj.rgw_provisioned else ()
+        return (*self.readonly_fields, "rgw_account", *fixed)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
+        return {**super().get_changeform_initial_data(request), "storage_model": settings.LATCHKEY_STORAGE_MODEL}
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.
