@@ -19,6 +19,11 @@ endpoint); from the moment the deletion returns, gateway B is asked until it ref
 B learns of the change only from Ceph's cache notifications, so this measures what a site with
 several radosgw daemons behind one name relies on. Every key is first used at B, so B has it cached.
 
+ceph_enforced_end_p99_s (Ceph 19 and later): a key per trainee in an RGW account, each given an
+end a few seconds ahead with no worker and no beat running; lag = each gateway's first refusal
+minus the end. Burst and simultaneous figures are printed per model (``_tenants``, ``_accounts``)
+on 19 and later; the unsuffixed ones are the tenant model's.
+
 Run by bench/run.sh with the bench env loaded; prints name=value lines on stdout.
 """
 
@@ -46,13 +51,15 @@ from harness import ROOT, celery, err, free_port, gunicorn, stop, wait_up  # noq
 from refusal import Watched, endpoints, p99, refusals_at_each, refused  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from keys.expiry import key_set_expiry  # noqa: E402
 from keys.models import AccessKey  # noqa: E402
 from keys.services import key_delete  # noqa: E402
 from lifecycle.keys import key_create  # noqa: E402
 from lifecycle.memberships import membership_provision  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Membership, Project, Role  # noqa: E402
-from storage import client as storage  # noqa: E402
+from storage import homes  # noqa: E402
+from storage.homes import ACCOUNT, TENANT  # noqa: E402
 
 LOG_DIR = ROOT / ".stack" / "bench"
 SWEEP_SECONDS = 10
@@ -60,12 +67,12 @@ GUNICORN_WORKERS = 4
 WORKER_CONCURRENCY = 4
 
 
-def _training_project(members: int) -> tuple[Project, Membership, list[Membership]]:
-    """A provisioned project (its Ceph user exists, the trainer's subuser too) and ``members``
-    new members who have never made a key."""
+def _training_project(members: int, model: str) -> tuple[Project, Membership, list[Membership]]:
+    """A provisioned project (its Ceph user or account exists, the trainer's subuser too) and
+    ``members`` new members who have never made a key."""
     tenant = f"burst{secrets.token_hex(4)}"
     project = Project.objects.create(
-        number=str(800000000000 + secrets.randbelow(10**11)), title="training", tenant=tenant
+        number=str(800000000000 + secrets.randbelow(10**11)), title="training", tenant=tenant, storage_model=model
     )
     trainer = Membership.objects.create(
         user=User.objects.create(username=f"trainer-{tenant}"), project=project, role=Role.MANAGER
@@ -122,7 +129,7 @@ def burst(project: Project, trainees: list[Membership]) -> tuple[int, float, lis
     without_one = sum(active.count(m.user_id) != 1 for m in trainees)
     made = []
     for key in keys:
-        secret = storage.key_secret(tenant=project.tenant, access_key=key.access_key_id)
+        secret = homes.key_secret(project.home, access_key=key.access_key_id, user=key.rgw_user)
         if secret is not None and key.status == AccessKey.Status.ACTIVE:
             made.append(Watched(key.access_key_id, secret, 0.0))
     not_working = [k for k in made if any(refused(k.access_key, k.secret, url) for url in endpoints())]
@@ -179,23 +186,49 @@ def cross_gateway(trainer: Membership, n: int) -> list[float]:
     return lags
 
 
+def ceph_enforced_end(trainees: list[Membership]) -> list[float]:
+    """Keys in an account whose end passes with no worker and no beat running: a new key per
+    trainee, each given an end a few seconds ahead (``key_set_expiry``, which writes it into the
+    key's own policy); lag = each gateway's first refusal minus the end, for every key."""
+    made = [key_create(membership=m, hours=1, description="ceph-enforced end") for m in trainees]
+    due = timezone.now().replace(microsecond=0) + timedelta(seconds=8)
+    for issued in made:
+        key_set_expiry(key=issued.key, expires_at=due)
+    watched = [Watched(issued.key.access_key_id, issued.secret, due.timestamp()) for issued in made]
+    refused_at = refusals_at_each(watched, timeout=20, closely=True)
+    lags = sorted(max(0.0, at - due.timestamp()) for at in refused_at.values())
+    err(f"ceph-enforced end: median {statistics.median(lags):.3f} s, max {lags[-1]:.3f} s over {len(lags)} pairs")
+    return lags
+
+
 def main() -> None:
     logging.getLogger().setLevel(logging.WARNING)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     if len(endpoints()) < 2:
         raise SystemExit("the bench stack should list two gateways in LATCHKEY_S3_ENDPOINTS")
     members = int(os.environ.get("BENCH_BURST_MEMBERS", "100"))
-    project, trainer, trainees = _training_project(members)
     settings.LATCHKEY_KEY_MAX_ACTIVE = 100_000  # the trainer makes every cross-gateway key
-    lags = cross_gateway(trainer, int(os.environ.get("BENCH_CROSS_GATEWAY_KEYS", "50")))
-    print(f"cross_gateway_refusal_p99_s={p99(lags):.3f}")
-    failures, p99_ms, keys = burst(project, trainees)
-    print(f"burst_keys={members}")
-    print(f"burst_failures={failures}")
-    print(f"burst_p99_ms={p99_ms:.0f}")
-    expiry_lags = simultaneous_expiry(keys)
-    print(f"simultaneous_expiry_keys={len(keys)}")
-    print(f"simultaneous_revocation_p99_s={p99(expiry_lags):.3f}")
+    # Each model in turn, as a site on Ceph 20 runs both: projects already in a tenant, new ones
+    # in an account. The unsuffixed lines are the tenant model's, as on every earlier release.
+    models = [TENANT, ACCOUNT] if int(os.environ.get("LATCHKEY_CEPH", "16")) >= 19 else [TENANT]
+    for model in models:
+        suffix = {TENANT: "_tenants", ACCOUNT: "_accounts"}[model]
+        project, trainer, trainees = _training_project(members, model)
+        if model == TENANT:
+            lags = cross_gateway(trainer, int(os.environ.get("BENCH_CROSS_GATEWAY_KEYS", "50")))
+            print(f"cross_gateway_refusal_p99_s={p99(lags):.3f}")
+        failures, p99_ms, keys = burst(project, trainees)
+        print(f"burst_keys{suffix}={members}")
+        print(f"burst_failures{suffix}={failures}")
+        print(f"burst_p99_ms{suffix}={p99_ms:.0f}")
+        if model == ACCOUNT:
+            print(f"ceph_enforced_end_p99_s={p99(ceph_enforced_end(trainees)):.3f}")
+        expiry_lags = simultaneous_expiry(keys)
+        print(f"simultaneous_expiry_keys{suffix}={len(keys)}")
+        print(f"simultaneous_revocation_p99_s{suffix}={p99(expiry_lags):.3f}")
+        if model == TENANT:
+            print(f"burst_p99_ms={p99_ms:.0f}")
+            print(f"simultaneous_revocation_p99_s={p99(expiry_lags):.3f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ rgw: the raw admin-ops create_key call the portal makes, for the same project us
 scoped: the same form asking for a key limited to one bucket, read-write: its own RGW user and a
 rewrite of that bucket's policy (which names every scoped key made so far, grouped).
 The two alternate, so both see the same number of keys on the project user (RGW's cost grows
-with it). Run by bench/run.sh with the bench env loaded; prints name=value lines on stdout.
+with it). On Ceph 19 and later the portal and scoped figures are measured again for a project in
+an RGW account (``_accounts``; each key an IAM user with its policy), beside the tenant model's
+(``_tenants``). Run by bench/run.sh with the bench env loaded; prints name=value lines on stdout.
 """
 
 from __future__ import annotations
@@ -34,18 +36,20 @@ from keys.models import AccessKey  # noqa: E402
 from lifecycle.memberships import membership_provision  # noqa: E402
 from projects.models import Membership, Project, Role  # noqa: E402
 from storage import client as storage  # noqa: E402
+from storage import homes  # noqa: E402
+from storage.homes import ACCOUNT, TENANT  # noqa: E402
 
 
-def main() -> None:
-    logging.getLogger().setLevel(logging.WARNING)
-    n = int(os.environ.get("BENCH_N", "100"))
-    warmup = int(os.environ.get("BENCH_WARMUP", "10"))
+def measure(model: str, n: int, warmup: int) -> tuple[list[float], list[float], list[float]]:
+    """Portal, raw admin (tenant model only: the project user's create_key) and scoped times."""
     tenant = f"b{secrets.token_hex(6)}"
-    project = Project.objects.create(number=str(700000000000 + secrets.randbelow(10**11)), title="bench", tenant=tenant)
+    project = Project.objects.create(
+        number=str(700000000000 + secrets.randbelow(10**11)), title="bench", tenant=tenant, storage_model=model
+    )
     user = User.objects.create(username=f"bench-{tenant}")
     membership = Membership.objects.create(user=user, project=project, role=Role.MANAGER)
     membership_provision(membership=membership)  # project user T$T and the member's subuser
-    bucket = bucket_create(membership=membership, name="bench-scoped")
+    bucket = bucket_create(membership=membership, name=f"bench-scoped-{tenant}")
     uid, subuser = storage.uid(tenant), storage.subuser_id(tenant, user.rgw_name or "")
     raw_keys: list[str] = []
     port = free_port()
@@ -76,6 +80,8 @@ def main() -> None:
             post(scoped_form)
 
         def raw() -> None:
+            if model == ACCOUNT:
+                return  # no subuser to add a key to: the portal's own call is the whole work
             access_key = "BR" + secrets.token_hex(9).upper()  # 20 characters, unique
             raw_keys.append(access_key)
             admin.create_key(uid=uid, subuser=subuser, key_type="s3", access_key=access_key, generate_key=True)
@@ -97,25 +103,40 @@ def main() -> None:
             server.kill()
             server.wait()
         made = AccessKey.objects.filter(project=project)
-        portal_keys = list(made.filter(rgw_user="").values_list("access_key_id", flat=True))
-        scoped_users = list(made.exclude(rgw_user="").values_list("rgw_user", flat=True))
-        err(f"key_create: removing {len(portal_keys) + len(raw_keys) + len(scoped_users)} bench keys")
-        for access_key in portal_keys + raw_keys:
+        home = project.home
+        err(f"key_create: removing {made.count() + len(raw_keys)} bench keys")
+        for access_key, user_id in made.values_list("access_key_id", "rgw_user"):
+            homes.key_remove(home, access_key=access_key, user=user_id)
+        for access_key in raw_keys:
             storage.key_remove(tenant=tenant, access_key=access_key)
-        for scoped_user in scoped_users:
-            storage.scoped_user_remove(tenant=tenant, user=scoped_user)
-        storage.bucket_remove(tenant=tenant, name=bucket.name)
+        homes.bucket_remove(home, name=bucket.name)
         made.delete()
         Bucket.objects.filter(project=project).delete()
         project.delete()
         user.delete()
-    portal_p50, raw_p50 = statistics.median(portal_ms), statistics.median(raw_ms)
-    print(f"key_create_portal_ms={portal_p50:.1f}")
-    print(f"key_create_rgw_ms={raw_p50:.1f}")
-    print(f"key_create_ratio={portal_p50 / raw_p50:.2f}")
-    print(f"key_create_n={n}")
-    print(f"scoped_key_create_ms={statistics.median(scoped_ms):.1f}")
-    print(f"scoped_key_create_ratio={statistics.median(scoped_ms) / portal_p50:.2f}")
+    return portal_ms, raw_ms, scoped_ms
+
+
+def main() -> None:
+    logging.getLogger().setLevel(logging.WARNING)
+    n = int(os.environ.get("BENCH_N", "100"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "10"))
+    # On Ceph 19 and later both models, in one run; the unsuffixed lines are the tenant model's.
+    models = [TENANT, ACCOUNT] if int(os.environ.get("LATCHKEY_CEPH", "16")) >= 19 else [TENANT]
+    for model in models:
+        portal_ms, raw_ms, scoped_ms = measure(model, n, warmup)
+        suffix = {TENANT: "_tenants", ACCOUNT: "_accounts"}[model]
+        portal_p50, scoped_p50 = statistics.median(portal_ms), statistics.median(scoped_ms)
+        print(f"key_create_portal_ms{suffix}={portal_p50:.1f}")
+        print(f"scoped_key_create_ms{suffix}={scoped_p50:.1f}")
+        if model == TENANT:
+            raw_p50 = statistics.median(raw_ms)
+            print(f"key_create_portal_ms={portal_p50:.1f}")
+            print(f"key_create_rgw_ms={raw_p50:.1f}")
+            print(f"key_create_ratio={portal_p50 / raw_p50:.2f}")
+            print(f"key_create_n={n}")
+            print(f"scoped_key_create_ms={scoped_p50:.1f}")
+            print(f"scoped_key_create_ratio={scoped_p50 / portal_p50:.2f}")
 
 
 if __name__ == "__main__":

@@ -53,14 +53,17 @@ def watch_until_refused(keys: list[Watched], timeout: float) -> dict[str, float]
     return {k.access_key: max(refused_at[(k.access_key, url)] for url in endpoints()) for k in keys}
 
 
-def refusals_at_each(keys: list[Watched], timeout: float, threads: int = 8) -> dict[tuple[str, str], float]:
+def refusals_at_each(
+    keys: list[Watched], timeout: float, threads: int = 8, *, closely: bool = False
+) -> dict[tuple[str, str], float]:
     """For each key and endpoint, the time (epoch s) that endpoint's first refusal of the key
     was answered (each probe stamped when its own answer came).
 
     Probing every due key without pause would take a core from the worker and the gateways being
     measured (two cores in all), so a due key is asked once a second until Latchkey's database
     says it ended, and then as often as the probes go round. The database only says when to look
-    closely; the time recorded is S3's refusal, at worst a little after it really happened."""
+    closely; the time recorded is S3's refusal, at worst a little after it really happened.
+    ``closely``: every due key as often as the probes go round (nothing of Latchkey ends them)."""
     pending = {(k.access_key, url): k for k in keys for url in endpoints()}
     refused_at: dict[tuple[str, str], float] = {}
     asked: dict[tuple[str, str], float] = {}
@@ -73,7 +76,7 @@ def refusals_at_each(keys: list[Watched], timeout: float, threads: int = 8) -> d
     with ThreadPoolExecutor(threads) as pool:
         while pending and time.time() < deadline:
             now = time.time()
-            ended = _ended({access_key for access_key, _ in pending})
+            ended = {access_key for access_key, _ in pending} if closely else _ended({a for a, _ in pending})
             due = [
                 (pair, key)
                 for pair, key in pending.items()

@@ -46,6 +46,11 @@ class Bucket(models.Model):
     def __str__(self) -> str:
         return f"{self.project.tenant}:{self.name}"
 
+    @property
+    def outside_name(self) -> str:
+        """How keys of other projects name this bucket (``T:name``, or ``:name`` in an account)."""
+        return self.project.home.address(self.name)
+
 
 class Group(models.Model):
     """A named set of a project's members, kept in Latchkey; grants can name it."""

@@ -148,3 +148,34 @@ def test_the_quota_is_the_accounts_and_is_not_cut_to_32_bits(account: accounts.A
     assert _code(access_key, secret, "put_object", endpoint, Bucket=bucket, Key="2", Body=b"x") == "QuotaExceeded"
     accounts.account_limits_set(account_id=account.id, max_buckets=0)
     assert _code(access_key, secret, "create_bucket", Bucket=f"none-{secrets.token_hex(4)}") == "AccessDenied"
+
+
+def test_rights_too_large_for_rgw_are_refused_with_a_reason_and_leave_no_user(account: accounts.Account) -> None:
+    narrowed = tuple(Narrowing(bucket=f"b{n:05d}-{'x' * 50}", tier="read") for n in range(6000))
+    access_key = "LK" + secrets.token_hex(9).upper()
+    user = "k" + access_key.lower()
+    with pytest.raises(client.StorageError, match="more than the storage service accepts") as refused:
+        accounts.key_user_create(
+            account_id=account.id,
+            user=user,
+            access_key=access_key,
+            policy=key_policy(KeyRights(ends_at=_later(60), narrowed=narrowed)),
+        )
+    assert refused.value.code == "PolicyTooLarge"
+    assert accounts.key_user_secret(user=user) is None
+
+
+def test_a_policy_ceph_refuses_takes_the_new_user_away_again(
+    account: accounts.Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(**kwargs: object) -> None:
+        raise client.StorageError("the storage service refused put_user_policy: MalformedPolicyDocument")
+
+    monkeypatch.setattr(accounts, "key_user_policy_put", refused)
+    access_key = "LK" + secrets.token_hex(9).upper()
+    user = "k" + access_key.lower()
+    with pytest.raises(client.StorageError):
+        accounts.key_user_create(
+            account_id=account.id, user=user, access_key=access_key, policy=key_policy(KeyRights(ends_at=_later(60)))
+        )
+    assert accounts.key_user_secret(user=user) is None  # asked of the real radosgw
