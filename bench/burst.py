@@ -35,6 +35,7 @@ import os
 import secrets
 import statistics
 import subprocess
+import threading
 import time
 from datetime import timedelta
 
@@ -60,6 +61,7 @@ from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Membership, Project, Role  # noqa: E402
 from storage import homes  # noqa: E402
 from storage.homes import ACCOUNT, TENANT  # noqa: E402
+from storage.identity import KeyRights  # noqa: E402
 
 LOG_DIR = ROOT / ".stack" / "bench"
 SWEEP_SECONDS = 10
@@ -142,11 +144,18 @@ def burst(project: Project, trainees: list[Membership]) -> tuple[int, float, lis
     return refused_requests + without_one + len(not_working), p99(times), made
 
 
-def simultaneous_expiry(keys: list[Watched]) -> list[float]:
-    """Lags (s) from the common expiry to each gateway's first refusal of each key."""
+def simultaneous_expiry(keys: list[Watched], *, through_service: bool = False) -> list[float]:
+    """Lags (s) from the common expiry to each gateway's first refusal of each key.
+    ``through_service``: the end is set as an operator or an extension sets it (key_set_expiry),
+    which on the accounts model also writes it into each key's policy; otherwise in the database
+    alone, as the tests do (on the tenant model that is all there is to it)."""
     due = timezone.now().replace(microsecond=0) + timedelta(seconds=2 * SWEEP_SECONDS + 6)
     ids = [k.access_key for k in keys]
-    AccessKey.objects.filter(access_key_id__in=ids).update(expires_at=due, expiry_job_for=None)
+    if through_service:
+        for key in AccessKey.objects.filter(access_key_id__in=ids).select_related("project"):
+            key_set_expiry(key=key, expires_at=due)
+    else:
+        AccessKey.objects.filter(access_key_id__in=ids).update(expires_at=due, expiry_job_for=None)
     watched = [Watched(k.access_key, k.secret, due.timestamp()) for k in keys]
     celery_app.control.purge()
     env = {"LATCHKEY_SWEEP_SECONDS": str(SWEEP_SECONDS)}
@@ -186,6 +195,32 @@ def cross_gateway(trainer: Membership, n: int) -> list[float]:
     return lags
 
 
+def rgw_floor(project: Project, n: int) -> list[float]:
+    """The floor under burst_p99_ms_accounts on this machine: ``n`` keys made at once straight
+    through the storage calls a key creation makes (its IAM user with our key id, then its
+    policy), no Django, no database, no HTTP; each one's wall time in ms."""
+    rights = KeyRights(ends_at=timezone.now() + timedelta(hours=1), actions="write")
+    barrier = threading.Barrier(n)
+    times: list[float] = []
+    users = [f"klk{secrets.token_hex(9)}" for _ in range(n)]
+
+    def make(user: str) -> None:
+        barrier.wait()
+        started = time.perf_counter()
+        homes.key_create(project.home, access_key=user[1:].upper(), user=user, writes=True, rights=rights)
+        times.append((time.perf_counter() - started) * 1000)
+
+    threads = [threading.Thread(target=make, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for user in users:
+        homes.key_remove(project.home, access_key="", user=user)
+    err(f"rgw floor: {len(times)} of {n} made, median {statistics.median(times):.0f} ms")
+    return sorted(times)
+
+
 def ceph_enforced_end(trainees: list[Membership]) -> list[float]:
     """Keys in an account whose end passes with no worker and no beat running: a new key per
     trainee, each given an end a few seconds ahead (``key_set_expiry``, which writes it into the
@@ -222,8 +257,9 @@ def main() -> None:
         print(f"burst_failures{suffix}={failures}")
         print(f"burst_p99_ms{suffix}={p99_ms:.0f}")
         if model == ACCOUNT:
+            print(f"burst_rgw_p99_ms_accounts={p99(rgw_floor(project, members)):.0f}")
             print(f"ceph_enforced_end_p99_s={p99(ceph_enforced_end(trainees)):.3f}")
-        expiry_lags = simultaneous_expiry(keys)
+        expiry_lags = simultaneous_expiry(keys, through_service=model == ACCOUNT)
         print(f"simultaneous_expiry_keys{suffix}={len(keys)}")
         print(f"simultaneous_revocation_p99_s{suffix}={p99(expiry_lags):.3f}")
         if model == TENANT:

@@ -65,6 +65,8 @@ def refusals_at_each(
     closely; the time recorded is S3's refusal, at worst a little after it really happened.
     ``closely``: every due key as often as the probes go round (nothing of Latchkey ends them)."""
     pending = {(k.access_key, url): k for k in keys for url in endpoints()}
+    for (_, url), key in pending.items():
+        _signed_url(key.access_key, key.secret, url)  # signed now, not in the seconds that are measured
     refused_at: dict[tuple[str, str], float] = {}
     asked: dict[tuple[str, str], float] = {}
 

@@ -12,6 +12,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import requests
 from allauth.account.models import EmailAddress
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -21,10 +22,12 @@ from django.utils import timezone
 from accounts.models import User
 from buckets.errors import BucketError
 from buckets.grants import GrantRequest, grant_create
+from buckets.groups import group_create, group_set_members
 from buckets.inventory import project_refresh_usage
+from buckets.links import link_create
 from buckets.models import Bucket, Grant
 from buckets.services import bucket_create, bucket_set_members_access
-from buckets.sync import policies_check
+from buckets.sync import policies_check, policies_sync_dirty
 from keys.models import AccessKey
 from keys.reconcile import keys_reconcile
 from keys.scopes import scope_from
@@ -273,3 +276,45 @@ def test_a_key_policy_changed_by_hand_is_restored_and_the_reconciler_knows_accou
     keys_reconcile(remove_unknown=True, now=later)
     assert accounts.key_user_secret(user=stray) is None
     assert AccessKey.objects.get(pk=holder.key.pk).status == AccessKey.Status.REVOKED
+
+
+def test_group_grants_addresses_and_ends_are_in_the_keys_and_ceph_keeps_the_end(world: dict[str, Any]) -> None:
+    w = world
+    closed = w["closed"].name
+    alice, carol = Holder(w["alice"]), Holder(w["carol"])
+    group = group_create(project=w["a"], name="analysis")
+    group_set_members(group=group, membership_ids=[w["alice"].pk, w["carol"].pk])
+    policies_sync_dirty(project=w["a"])
+    ends = timezone.now().replace(microsecond=0) + timedelta(seconds=3)
+    by_group = GrantRequest(kind=Grant.Kind.GROUP, access="readwrite", group_id=group.pk, expires_at=ends)
+    grant_create(actor=w["manager"].user, bucket=w["closed"], request=by_group)
+    elsewhere = GrantRequest(
+        kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["deputy"].pk, cidrs=["10.9.0.0/16"]
+    )
+    grant_create(actor=w["manager"].user, bucket=w["data"], request=elsewhere)  # a deputy is never narrowed
+    assert (alice.can(closed), carol.can(closed)) == ("rw", "r")  # the role still caps the group's grant
+    while timezone.now() < ends + timedelta(seconds=1):
+        time.sleep(0.05)
+    # No task removed the grant: each key's own policy denies the bucket from the grant's end.
+    assert (alice.can(closed), carol.can(closed)) == ("-", "-")
+    assert Grant.objects.filter(bucket=w["closed"]).count() == 1
+
+
+def test_public_grants_and_links_on_an_account(world: dict[str, Any]) -> None:
+    w = world
+    public = GrantRequest(kind=Grant.Kind.PUBLIC, access="read", public_confirmed=True)
+    grant_create(actor=w["manager"].user, bucket=w["data"], request=public)
+    url = f"{settings.LATCHKEY_S3_ENDPOINT}/{w['data'].name}/seed"
+    assert requests.get(url, timeout=10).status_code == 200
+    assert requests.put(url, data=b"x", timeout=10).status_code == 403
+    holder = Holder(w["carol"])
+    link = link_create(
+        membership=w["carol"], bucket=w["closed"], access_key_id=holder.key.access_key_id, object_key="seed", hours=1
+    )
+    assert requests.get(link.url, timeout=10).status_code == 403  # she may not read it: neither may her link
+    link = link_create(
+        membership=w["carol"], bucket=w["data"], access_key_id=holder.key.access_key_id, object_key="seed", hours=1
+    )
+    assert requests.get(link.url, timeout=10).content == b"seed"
+    key_delete(key=holder.key, actor=w["carol"].user)
+    assert requests.get(link.url, timeout=10).status_code == 403
