@@ -262,7 +262,10 @@ def member_dependent_buckets(project: Project) -> Any:
 def policies_before_member_change(*, project: Project) -> None:
     """Called before a member's subuser is created or its access level changes, so a member
     never holds access that a restricted bucket's policy has not yet narrowed. Raises
-    StorageError, which stops the member change."""
+    StorageError, which stops the member change. Where keys carry their own rights no bucket
+    policy names a member: their keys follow them (buckets/key_rights.py)."""
+    if project.home.rights_in_keys:
+        return
     for bucket in member_dependent_buckets(project):
         with transaction.atomic():
             bucket_policy_sync(bucket_locked(bucket.pk))
