@@ -59,6 +59,7 @@ from keys.models import AccessKey  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from projects.models import Project  # noqa: E402
 from storage import client as storage  # noqa: E402
+from storage import homes  # noqa: E402
 
 SETTLE_MAX = 2 * LIMIT  # after the load: at most this long for every due key to be refused
 
@@ -173,6 +174,10 @@ def remove_keys(projects: list[Project]) -> None:
     for project in projects:
         for stored in storage.keys_list(tenant=project.tenant):
             storage.key_remove(tenant=project.tenant, access_key=stored.access_key)
+        for access_key, user in (
+            AccessKey.objects.filter(project=project).exclude(rgw_user="").values_list("access_key_id", "rgw_user")
+        ):
+            homes.key_remove(project.home, access_key=access_key, user=user)
 
 
 if __name__ == "__main__":

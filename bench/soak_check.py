@@ -28,6 +28,7 @@ exits are still counted apart in ``soak_worker_exits_while_redis_down``, and are
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,13 +39,16 @@ from soak_faults import BLOCKS_REVOCATION, Window
 from soak_probe import REFUSED, Prober
 from soak_users import Op, Registry
 
+from buckets.key_rights import key_rights
 from buckets.models import Bucket
 from buckets.sync import desired_policy
 from keys.expiry import PENDING_GRACE
 from keys.models import AccessKey
 from portal.errors import UNAVAILABLE
-from projects.models import Project
+from projects.models import Membership, Project
+from storage import accounts, homes
 from storage import client as storage
+from storage.identity import key_policy
 
 LIMIT = 60.0
 GRACE = 5.0  # a request begun (or an exit seen) just as a service returned belongs to its outage
@@ -141,8 +145,13 @@ def check_ceph_keys(found: Findings, projects: list[Project]) -> None:
             for name in (access_key, user)
             if name
         }
-        in_ceph = [stored.access_key for stored in storage.keys_list(tenant=project.tenant)]
-        for name in in_ceph + sorted(scoped.get(project.tenant, set())):
+        if project.home.rights_in_keys:
+            # Key users of accounts have no tenant; those of this project's rows are checked.
+            names = sorted(set(scoped.get("", set())) & set(rows))
+        else:
+            in_ceph = [stored.access_key for stored in storage.keys_list(tenant=project.tenant)]
+            names = in_ceph + sorted(scoped.get(project.tenant, set()))
+        for name in names:
             status, created_at = rows.get(name, ("unknown", None))
             if status == AccessKey.Status.ACTIVE:
                 continue
@@ -157,12 +166,30 @@ def check_policies(found: Findings, projects: list[Project]) -> None:
     now = timezone.now()
     buckets = list(Bucket.objects.filter(project__in=projects).select_related("project"))
     for bucket in buckets:
-        current = storage.bucket_policy_get(tenant=bucket.project.tenant, name=bucket.name)
+        current = homes.bucket_policy_get(bucket.project.home, name=bucket.name)
         if desired_policy(bucket, current, now=now) != current:
             found.violations.append(f"policy: {bucket.project.tenant}/{bucket.name} differs from the database")
         if bucket.policy_dirty:
             found.violations.append(f"policy: {bucket.project.tenant}/{bucket.name} still marked for rewriting")
     found.figures["soak_buckets_checked"] = str(len(buckets))
+    # Where keys carry their own rights: each live key's policy in Ceph is what the database says.
+    checked = 0
+    for project in projects:
+        if not project.home.rights_in_keys:
+            continue
+        members = {m.user_id: m for m in Membership.objects.filter(project=project)}
+        for key in AccessKey.objects.filter(project=project, status=AccessKey.Status.ACTIVE).select_related("project"):
+            rights = key_rights(key, membership=members.get(key.owner_id), now=now)
+            checked += 1
+            if homes.key_rights_drifted(project.home, user=key.rgw_user, rights=rights):
+                held = accounts.key_user_policy_get(user=key.rgw_user) or {}
+                wanted = key_policy(rights)
+                diff = [s for s in held.get("Statement", []) if s not in wanted["Statement"]]
+                diff += [s for s in wanted["Statement"] if s not in held.get("Statement", [])]
+                found.violations.append(
+                    f"rights: key {key.access_key_id} of {project.tenant}: {json.dumps(diff)[:600]}"
+                )
+    found.figures["soak_key_policies_checked"] = str(checked)
 
 
 def check_http(found: Findings, ops: list[Op], windows: list[Window]) -> None:

@@ -22,6 +22,7 @@ from django.utils import timezone
 from harness import err
 from soak_world import Person, World
 
+from keys.expiry import key_set_expiry
 from keys.models import AccessKey
 
 LIVE_KEYS_PER_PERSON = 8  # beyond this a person deletes instead of creating
@@ -128,12 +129,18 @@ class User(threading.Thread):
 
     def _end_soon(self, access_key: str) -> None:
         """As the tests do: the key's expiry moved to 20-60 s from now in the database (and its
-        exact-time job forgotten, so the next sweep queues one for the new time)."""
+        exact-time job forgotten, so the next sweep queues one for the new time). A key that
+        carries its own end (a project in an RGW account) gets it as an operator sets it
+        (key_set_expiry), into its policy too: Ceph then refuses it at that time by itself."""
         at = timezone.now() + timedelta(seconds=self.rng.uniform(20, 60))
         try:
             close_old_connections()
-            AccessKey.objects.filter(access_key_id=access_key).update(expires_at=at, expiry_job_for=None)
-        except Exception as exc:  # PostgreSQL is down: the key keeps its hour
+            key = AccessKey.objects.select_related("project").get(access_key_id=access_key)
+            if key.project.home.rights_in_keys:
+                key_set_expiry(key=key, expires_at=at)
+            else:
+                AccessKey.objects.filter(access_key_id=access_key).update(expires_at=at, expiry_job_for=None)
+        except Exception as exc:  # PostgreSQL or the gateway is down: the key keeps its hour
             err(f"soak: could not shorten {access_key}: {type(exc).__name__}")
 
     def _extend(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
@@ -48,7 +49,10 @@ def world_create(run: str) -> World:
     for index, roles in CAST.items():
         tenant = f"soak{run}{index}"
         number = str(800000000000 + secrets.randbelow(10**11))
-        project = Project.objects.create(number=number, title=f"soak {run} {index}", tenant=tenant)
+        # Both models where the cluster has accounts: the first project where new ones go
+        # (LATCHKEY_STORAGE_MODEL), the second in a tenant, with grants between them.
+        model = settings.LATCHKEY_STORAGE_MODEL if not projects else "tenant"
+        project = Project.objects.create(number=number, title=f"soak {run} {index}", tenant=tenant, storage_model=model)
         projects.append(project)
         memberships = []
         for i, role in enumerate(roles):

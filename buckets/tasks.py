@@ -6,6 +6,7 @@ from celery import shared_task
 
 from buckets.grants import grants_expire
 from buckets.inventory import projects_refresh_usage
+from buckets.key_rights import keys_rights_sync_all
 from buckets.selectors import POLICIES_CHECK, USAGE_REFRESH
 from buckets.sync import policies_check, policies_sync_dirty
 from heartbeats.services import heartbeat_completed
@@ -16,6 +17,11 @@ from projects.models import Project
 def policies_sync_dirty_task(project_id: int | None = None) -> dict[str, int]:
     project = Project.objects.filter(pk=project_id).first() if project_id else None
     return policies_sync_dirty(project=project)
+
+
+@shared_task
+def keys_rights_sync_task() -> dict[str, int]:
+    return keys_rights_sync_all()
 
 
 @shared_task

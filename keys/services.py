@@ -125,6 +125,10 @@ def key_issue(
             pk=membership.pk, status=Membership.Status.ACTIVE, user__is_active=True
         ).exists()
         confirmed = locked is not None and locked.status == AccessKey.Status.PENDING and still_member
+        if confirmed and rights is not None and locked is not None and locked.project.home.rights_in_keys:
+            # Computed again under the key's lock: a change of rules that ran while Ceph made the
+            # key (and skipped it, or was overwritten by its first policy) is in its policy now.
+            _rights_refresh(locked, rights(locked))
         if confirmed:
             AccessKey.objects.filter(pk=key.pk).update(status=AccessKey.Status.ACTIVE)
             key.status = AccessKey.Status.ACTIVE
@@ -152,6 +156,14 @@ def _ceph_create(key: AccessKey, *, writes: bool, rights: Callable[[AccessKey], 
     return homes.key_create(
         home, access_key=key.access_key_id, subuser=key.subuser, user=key.rgw_user, writes=writes, rights=granted
     )
+
+
+def _rights_refresh(key: AccessKey, granted: KeyRights) -> None:
+    if rights_json(granted) == key.rights:
+        return
+    homes.key_rights_put(key.project.home, user=key.rgw_user, writes=key.scope_writes, rights=granted)
+    AccessKey.objects.filter(pk=key.pk).update(rights=rights_json(granted))
+    key.rights = rights_json(granted)
 
 
 def key_ceph_remove(key: AccessKey) -> None:

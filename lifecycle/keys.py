@@ -5,6 +5,7 @@ the outcome to their own answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from portal import ratelimit
 from portal.errors import Refused
 from projects.models import WRITING, Membership, Role
 from projects.services import project_provision
+from storage.identity import KeyRights
 
 
 class RevealNotOffered(Refused):
@@ -55,10 +57,14 @@ def key_create(
     scope = scope_for_role(scope, Role(membership.role))
     scope_check(membership=membership, scope=scope)
     project_provision(project=membership.project)
-    rights = None
+    rights: Callable[[AccessKey], KeyRights] | None = None
     if membership.project.home.rights_in_keys:
         # The key carries its rights (and its end) in its own policy, written with it.
-        rights = lambda key: key_rights(key, membership=membership, scope=scope)  # noqa: E731
+        def rights(key: AccessKey) -> KeyRights:
+            # The membership as it stands now (its role may have changed since the caller read it).
+            current = Membership.objects.filter(pk=membership.pk).select_related("project").first()
+            return key_rights(key, membership=current, scope=scope)
+
     if not scope.scoped:
         membership_provision(membership=membership)
         return key_issue(membership=membership, hours=hours, description=description, rights=rights, ip=ip, now=now)

@@ -294,6 +294,9 @@ CELERY_BEAT_SCHEDULE = {
     "keys-reconcile": {"task": "keys.tasks.keys_reconcile_task", "schedule": 3600.0},
     "projects-refresh-usage": {"task": "buckets.tasks.projects_refresh_usage_task", "schedule": 600.0},
     "grants-expire": {"task": "buckets.tasks.grants_expire_task", "schedule": 60.0},
+    # Keys that carry their own rights (RGW accounts): a rewrite Ceph refused, or one that raced a
+    # key's creation, is done again within a minute (buckets/key_rights.py).
+    "keys-rights-sync": {"task": "buckets.tasks.keys_rights_sync_task", "schedule": 60.0},
     "policies-check": {"task": "buckets.tasks.policies_check_task", "schedule": 600.0},
     "usage-prune": {"task": "usage.tasks.usage_prune_task", "schedule": 3600.0},
     "memberships-recheck": {

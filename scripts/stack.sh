@@ -43,6 +43,11 @@ write_env() {
   umask 077
   # The signing key of Latchkey's own OpenID provider (the CLI's device login); kept per stack.
   [ -s "$dir/oidc-key.pem" ] || openssl genrsa -out "$dir/oidc-key.pem" 2048 2>/dev/null
+  # New projects go into RGW accounts where the cluster has them (19 and later), into tenants
+  # before; an exported LATCHKEY_STORAGE_MODEL wins.
+  local model=tenant
+  [ "$(cat "$CEPH_DIR.release")" -lt 19 ] || model=account
+  model=${LATCHKEY_STORAGE_MODEL:-$model}
   cat >"$dir/latchkey.env" <<ENV
 LATCHKEY_DEBUG=true
 LATCHKEY_SECURE_COOKIES=false
@@ -54,6 +59,7 @@ LATCHKEY_RGW_ADMIN_SECRET_KEY=$RGW_ADMIN_SECRET_KEY
 LATCHKEY_S3_ENDPOINT=$RGW_ENDPOINT
 ${CEPH_RGW2_PORT:+LATCHKEY_S3_ENDPOINTS=gateway-a=$RGW_ENDPOINT,gateway-b=http://127.0.0.1:$CEPH_RGW2_PORT}
 LATCHKEY_S3_REGION=$region
+LATCHKEY_STORAGE_MODEL=$model
 LATCHKEY_OIDC_PROVIDERS='[{"id":"myaccessid","name":"MyAccessID (test)","issuer":"$idp/myaccessid","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:myaccessid.org:group:latchkey:"],"api_clients":["latchkey-cli"],"api_audience":"urn:latchkey:api","api_jwt_local":true},{"id":"haka","name":"HAKA (test)","issuer":"$idp/haka","client_id":"latchkey","client_secret":"latchkey-test-secret","entitlement_prefixes":["urn:geant:haka.fi:group:latchkey:"],"projects":["462000010-462000019"]}]'
 LATCHKEY_IDP_URL=$idp
 LATCHKEY_OIDC_PRIVATE_KEY_FILE=$dir/oidc-key.pem
