@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Coalesce, Length
 from django.utils import timezone
 
 from accounts.models import User
@@ -159,3 +159,17 @@ def keys_abandoned(now: datetime) -> QuerySet[AccessKey]:
     """Keys whose creation never completed, older than the grace the sweep gives them: it
     removes them from Ceph (if they got there) and deletes the row."""
     return AccessKey.objects.filter(status=AccessKey.Status.PENDING, created_at__lte=now - PENDING_GRACE)
+
+
+def keys_rights_near_limit(limit_bytes: int) -> QuerySet[AccessKey]:
+    """Live keys that carry their own rights (RGW accounts) whose rights take half or more of
+    what their policy may hold, largest first: a few more restricted buckets or grants and the
+    storage service refuses to write them (storage.accounts.POLICY_MAX_BYTES)."""
+    size = Length(Cast("rights", output_field=TextField()))
+    return (
+        AccessKey.objects.filter(status__in=(AccessKey.Status.ACTIVE, AccessKey.Status.PENDING), rights__isnull=False)
+        .annotate(rights_bytes=size)
+        .filter(rights_bytes__gte=limit_bytes // 2)
+        .select_related("project", "owner")
+        .order_by("-rights_bytes", "pk")
+    )

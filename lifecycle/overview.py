@@ -30,13 +30,15 @@ from keys.selectors import (
     keys_abandoned,
     keys_ending_between,
     keys_overdue,
+    keys_rights_near_limit,
     revocation_lag,
 )
 from lifecycle.recheck import ERROR, RECHECK, UNAVAILABLE
 from lifecycle.selectors import memberships_ending, memberships_stale, recheck_report_from
 from projects.models import USAGE_WARNING_PERCENT, Membership, Project
-from projects.selectors import projects_near_quota
+from projects.selectors import projects_near_bucket_limit, projects_near_quota
 from storage import instruments
+from storage.accounts import POLICY_MAX_BYTES
 from usage.services import PRUNE
 
 LIST_LIMIT = 10
@@ -151,6 +153,9 @@ class Overview:
     now: datetime
     quota_warning_percent: int
     near_quota: Listing[Project]
+    near_bucket_limit: Listing[Project]
+    rights_near_limit: Listing[AccessKey]
+    rights_limit_bytes: int
     ending_until: datetime
     ending_soon: Listing[AccessKey]
     lag_since: datetime  # revocation_lag covers keys that ended since
@@ -186,6 +191,9 @@ def operator_overview(*, now: datetime | None = None) -> Overview:
         now=now,
         quota_warning_percent=USAGE_WARNING_PERCENT,
         near_quota=_listing(projects_near_quota()),
+        near_bucket_limit=_listing(projects_near_bucket_limit()),
+        rights_near_limit=_listing(keys_rights_near_limit(POLICY_MAX_BYTES)),
+        rights_limit_bytes=POLICY_MAX_BYTES,
         ending_until=now + ENDING_WITHIN,
         ending_soon=_listing(keys_ending_between(now, now + ENDING_WITHIN)),
         lag_since=now - LAG_WINDOW,

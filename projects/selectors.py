@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import ExpressionWrapper, F, FloatField, QuerySet
+from django.db.models import Count, ExpressionWrapper, F, FloatField, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from projects.models import USAGE_WARNING_PERCENT, JoinRequest, Membership, Project
 
@@ -36,5 +37,22 @@ def projects_near_quota() -> QuerySet[Project]:
         Project.objects.filter(status=Project.Status.ACTIVE, quota_bytes__gt=0, usage_bytes__isnull=False)
         .alias(share=ExpressionWrapper(100.0 * F("usage_bytes") / F("quota_bytes"), output_field=FloatField()))
         .filter(share__gte=USAGE_WARNING_PERCENT)
+        .order_by("-share", "number")
+    )
+
+
+# radosgw's own limit when the project sets none (storage.client.rgw_max_buckets).
+RGW_DEFAULT_MAX_BUCKETS = 1000
+
+
+def projects_near_bucket_limit() -> QuerySet[Project]:
+    """Active projects with USAGE_WARNING_PERCENT or more of the buckets Ceph lets them have
+    (their limit, or radosgw's default), fullest first: the next CreateBucket may be refused."""
+    limit = Coalesce(F("quota_max_buckets"), Value(RGW_DEFAULT_MAX_BUCKETS))
+    return (
+        Project.objects.filter(status=Project.Status.ACTIVE)
+        .annotate(bucket_count=Count("buckets"), bucket_limit=limit)
+        .alias(share=ExpressionWrapper(100.0 * F("bucket_count") / F("bucket_limit"), output_field=FloatField()))
+        .filter(bucket_limit__gt=0, share__gte=USAGE_WARNING_PERCENT)
         .order_by("-share", "number")
     )

@@ -43,11 +43,11 @@ write_env() {
   umask 077
   # The signing key of Latchkey's own OpenID provider (the CLI's device login); kept per stack.
   [ -s "$dir/oidc-key.pem" ] || openssl genrsa -out "$dir/oidc-key.pem" 2048 2>/dev/null
-  # New projects go into RGW accounts where the cluster has them (19 and later), into tenants
-  # before; an exported LATCHKEY_STORAGE_MODEL wins.
+  # New projects go into RGW accounts where the cluster has them (19 and later; an exported
+  # LATCHKEY_STORAGE_MODEL=tenant keeps them in tenants there), into tenants before, whatever an
+  # earlier release's settings still exported say.
   local model=tenant
-  [ "$(cat "$CEPH_DIR.release")" -lt 19 ] || model=account
-  model=${LATCHKEY_STORAGE_MODEL:-$model}
+  [ "$(cat "$CEPH_DIR.release")" -lt 19 ] || model=${LATCHKEY_STORAGE_MODEL:-account}
   cat >"$dir/latchkey.env" <<ENV
 LATCHKEY_DEBUG=true
 LATCHKEY_SECURE_COOKIES=false

@@ -77,6 +77,25 @@ def test_projects_at_the_warning_threshold_or_over_are_listed_fullest_first(uniq
     assert below.number not in page and suspended.number not in page
 
 
+def test_limits_in_ceph_are_shown_before_they_bite(unique, cast) -> None:  # type: ignore[no-untyped-def]
+    full = _project(unique, quota_max_buckets=10, storage_model="account")
+    roomy = _project(unique, quota_max_buckets=11)
+    for project in (full, roomy):
+        Bucket.objects.bulk_create(
+            [Bucket(project=project, name=f"b{n}", created_at=T0) for n in range(9)]  # 90 % of 10, 82 % of 11
+        )
+    large = {"actions": "write", "anywhere": True, "narrowed": [["b" * 60, "read", "", []]] * 7000, "reach": []}
+    big = _key(full, cast["member"], rights=large, expires_at=T0 + timedelta(days=5))
+    small = _key(full, cast["member"], rights={**large, "narrowed": []}, expires_at=T0 + timedelta(days=5))
+    found = operator_overview(now=T0)
+    assert (found.near_bucket_limit.total, found.near_bucket_limit.shown) == (1, [full])
+    assert (found.rights_near_limit.total, found.rights_near_limit.shown) == (1, [big])
+    page = _page(cast["operator"])
+    assert "1 active project at 90 % of the buckets Ceph lets it have or more" in page
+    assert f">{full.number}</a>" in page and f">{roomy.number}</a>" not in page
+    assert big.access_key_id in page and small.access_key_id not in page
+
+
 def test_keys_ending_within_24_hours_are_counted_and_listed_and_the_link_lists_them(project, cast) -> None:  # type: ignore[no-untyped-def]
     member = cast["member"]
     soon = _key(project, member, expires_at=T0 + timedelta(hours=3))
@@ -240,7 +259,7 @@ def test_the_page_costs_the_same_queries_however_much_data(unique, cast, make_us
             Membership.objects.create(user=user, project=project, rgw_access=STALE)
             Membership.objects.create(user=make_user("e"), project=project, status=Membership.Status.ENDING)
             Bucket.objects.create(project=project, name="b", policy_dirty=True)
-            _key(project, user, expires_at=T0 + timedelta(hours=2))
+            _key(project, user, expires_at=T0 + timedelta(days=5))
             _key(project, user, expires_at=T0 - timedelta(minutes=5))
             _key(project, user, status=AccessKey.Status.EXPIRED, expires_at=T0 - timedelta(hours=1),
                  ended_at=T0 - timedelta(minutes=59))  # fmt: skip
