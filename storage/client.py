@@ -126,24 +126,39 @@ def _once(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
 def _call(operation: str, func: Any, *args: Any, user_write: bool = False, **kwargs: Any) -> Any:
     """One admin call; ``user_write`` marks a call that rewrites a user record, retried while
     radosgw refuses it as a concurrent modification (at most LATCHKEY_RGW_CONFLICT_ATTEMPTS)."""
-    attempts = settings.LATCHKEY_RGW_CONFLICT_ATTEMPTS if user_write else 1
+    return _retrying(
+        "rgw", operation, lambda: _once(operation, func, *args, **kwargs), retried=user_write, counted=True
+    )
+
+
+def _retrying(kind: str, operation: str, call: Any, *, retried: bool, counted: bool) -> Any:
+    """Run ``call``; with ``retried``, again while it is refused as a concurrent modification.
+    A refusal that ends it is logged and counted here, unless ``counted`` is False (the call
+    did so itself), in which case only a conflict, which the call was told to expect, is."""
+    attempts = settings.LATCHKEY_RGW_CONFLICT_ATTEMPTS if retried else 1
     for attempt in range(1, attempts + 1):
         try:
-            return _once(operation, func, *args, **kwargs)
+            return call()
         except StorageUnavailable:
             raise
         except StorageError as exc:
-            if exc.code not in CONFLICTS or attempt == attempts:
-                log.warning("rgw %s: refused with %s", operation, exc.code)
-                CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
-                if exc.code in CONFLICTS and user_write:
+            conflict = exc.code in CONFLICTS
+            if not conflict or attempt == attempts:
+                if counted or (retried and conflict):
+                    log.warning("%s %s: refused with %s", kind, operation, exc.code)
+                    CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
+                if conflict and retried:
                     CEPH_CONFLICTS_EXHAUSTED.labels(operation).inc()
                 raise
             CEPH_CONFLICT_RETRIES.labels(operation).inc()
             # Full jitter: overlapping callers spread out instead of colliding again in step.
             wait = random.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2**attempt))  # noqa: S311
             log.info(
-                "rgw %s: concurrent change of the user record, attempt %d, retry in %.3fs", operation, attempt, wait
+                "%s %s: concurrent change of the user record, attempt %d, retry in %.3fs",
+                kind,
+                operation,
+                attempt,
+                wait,
             )
             time.sleep(wait)
     raise AssertionError("unreachable")  # the loop returns or raises
@@ -576,24 +591,14 @@ def _s3_call(
 ) -> Any:
     """One S3 or IAM call; ``conflicts`` marks a write to a user record (an IAM user's policy),
     retried like ``_call``'s user writes while radosgw refuses it as a concurrent modification."""
-    attempts = settings.LATCHKEY_RGW_CONFLICT_ATTEMPTS if conflicts else 1
-    for attempt in range(1, attempts + 1):
-        try:
-            return _s3_once(
-                operation, func, *args, expected=(*expected, *CONFLICTS) if conflicts else expected, **kwargs
-            )
-        except StorageUnavailable:
-            raise
-        except StorageError as exc:
-            if exc.code not in CONFLICTS or attempt == attempts:
-                if conflicts and exc.code in CONFLICTS:  # counted here: _s3_once was told to expect it
-                    log.warning("s3 %s: refused with %s", operation, exc.code)
-                    CEPH_ERRORS.labels(operation, exc.code[:40]).inc()
-                    CEPH_CONFLICTS_EXHAUSTED.labels(operation).inc()
-                raise
-            CEPH_CONFLICT_RETRIES.labels(operation).inc()
-            time.sleep(random.uniform(0, min(CONFLICT_BACKOFF_CAP_S, CONFLICT_BACKOFF_S * 2**attempt)))  # noqa: S311
-    raise AssertionError("unreachable")  # the loop returns or raises
+    quiet = (*expected, *CONFLICTS) if conflicts else expected
+    return _retrying(
+        "s3",
+        operation,
+        lambda: _s3_once(operation, func, *args, expected=quiet, **kwargs),
+        retried=conflicts,
+        counted=False,
+    )
 
 
 def allow_tenant_buckets(client: Any) -> Any:

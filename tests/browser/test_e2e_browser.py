@@ -26,6 +26,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.ceph]
 ALICE = ("alice", "alice-pass")
 
 
+def _demo_project(number: str, title: str, tenant: str) -> Project:
+    """A demo project where the stack puts new ones (an RGW account on Ceph 19 and later)."""
+    return Project.objects.create(
+        number=number, title=title, tenant=tenant, storage_model=settings.LATCHKEY_STORAGE_MODEL
+    )
+
+
 def _rclone(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # rclone 1.60 fails on every command while AWS_CA_BUNDLE is set (this machine sets it, as
     # many HPC login nodes do); the config page tells users to unset it.
@@ -44,18 +51,8 @@ def _rclone(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # Tenants are unique per run: Ceph outlives the test database.
     suffix = secrets.token_hex(4)
-    Project.objects.create(
-        number="462000008",
-        title="Climate ensemble",
-        tenant=f"e2e{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
-    Project.objects.create(
-        number="462000009",
-        title="Genome assembly",
-        tenant=f"e2f{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
+    _demo_project("462000008", "Climate ensemble", f"e2e{suffix}")
+    _demo_project("462000009", "Genome assembly", f"e2f{suffix}")
     ARTIFACTS.mkdir(exist_ok=True)
 
     with chromium() as browser:
@@ -164,18 +161,8 @@ def test_login_create_key_download_rclone_config_and_use_it(live_server, tmp_pat
 @pytest.mark.django_db(transaction=True)
 def test_same_person_through_two_providers_gets_two_separate_accounts(live_server) -> None:  # type: ignore[no-untyped-def]
     suffix = secrets.token_hex(4)
-    Project.objects.create(
-        number="462000008",
-        title="Climate ensemble",
-        tenant=f"e2g{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
-    Project.objects.create(
-        number="462000010",
-        title="Language corpus",
-        tenant=f"e2h{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
+    _demo_project("462000008", "Climate ensemble", f"e2g{suffix}")
+    _demo_project("462000010", "Language corpus", f"e2h{suffix}")
 
     def login(page, provider: str) -> None:  # type: ignore[no-untyped-def]
         idp_login(page, live_server.url, provider, *ALICE)
@@ -209,18 +196,8 @@ def test_a_provider_is_believed_only_inside_its_namespace_and_projects(live_serv
     """mallory at the HAKA issuer claims manager of 462000008 in MyAccessID's namespace, in HAKA's
     own namespace (outside HAKA's projects), upper-cased, and in a look-alike group: she gets nothing."""
     suffix = secrets.token_hex(4)
-    Project.objects.create(
-        number="462000008",
-        title="Climate ensemble",
-        tenant=f"e2n{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
-    Project.objects.create(
-        number="462000010",
-        title="Language corpus",
-        tenant=f"e2m{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
+    _demo_project("462000008", "Climate ensemble", f"e2n{suffix}")
+    _demo_project("462000010", "Language corpus", f"e2m{suffix}")
     with chromium() as browser:
         page = browser.new_page()
         idp_login(page, live_server.url, "HAKA (test)", "mallory", "mallory-pass")
@@ -236,12 +213,7 @@ def test_a_provider_is_believed_only_inside_its_namespace_and_projects(live_serv
 def test_reveal_requires_signing_in_again_at_the_idp(live_server, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_REAUTH_SECONDS = 30
     suffix = secrets.token_hex(4)
-    Project.objects.create(
-        number="462000008",
-        title="Climate ensemble",
-        tenant=f"e2r{suffix}",
-        storage_model=settings.LATCHKEY_STORAGE_MODEL,
-    )
+    _demo_project("462000008", "Climate ensemble", f"e2r{suffix}")
 
     with chromium() as browser:
         page = browser.new_page()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_dirty
 from keys.configs import ClientSettings, client_configs, remote_name
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
+from storage import accounts
 from storage import client as storage
 from tests.support import ROOT
 from tests.support.ceph import ceph_release
@@ -261,3 +263,17 @@ def test_nothing_becomes_public_but_through_a_managers_public_grant(
     grant_create(actor=manager.user, bucket=Bucket.objects.get(project=project, name="guarded"),
                  request=GrantRequest(kind="public", public_confirmed=True))  # fmt: skip
     assert anonymous("guarded/e") == 200
+
+
+@pytest.mark.django_db
+def test_rgw_accounts_exist_from_19_on_and_are_refused_by_name_before() -> None:
+    """The accounts model needs RGW accounts (19 and later). 16 and 18 answer the admin API's
+    account creation with MethodNotAllowed, so their stacks put every project in a tenant;
+    tests/ceph/test_accounts_*.py, which need accounts, skip there for that reason alone."""
+    name = f"release-{secrets.token_hex(4)}"
+    if ceph_release() >= 19:
+        assert accounts.account_ensure(name=name).id.startswith("RGW")
+    else:
+        with pytest.raises(storage.StorageError) as refused:
+            accounts.account_ensure(name=name)
+        assert refused.value.code == "MethodNotAllowed"
