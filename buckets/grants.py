@@ -83,14 +83,6 @@ def _grantee(bucket: Bucket, request: GrantRequest) -> dict[str, object]:
                 "This is the bucket's own project: grant to its members or groups instead.", field="project_number"
             )
         if other.home.rights_in_keys:
-            if kind == Grant.Kind.PROJECT_USER:
-                # Each of their keys is a user of its own in the project's account; a bucket
-                # policy would have to name every key they ever make.
-                raise BucketError(
-                    f"Project {other.number} keeps its keys in an RGW account, where a grant to one of its users "
-                    "is not available: grant to the whole project instead (its read-only members can then only read).",
-                    field="kind",
-                )
             project_provision(project=other)  # its account's id names it in the policy
         if kind == Grant.Kind.PROJECT:
             return {"grantee_project": other}

@@ -105,7 +105,9 @@ class Outside:
     """An Allow grant: another project, one of its users, or the public."""
 
     grant_id: int
-    principal: str | None  # None: the public
+    # None: the public. Several: one user of a project in an RGW account, named by each of their
+    # keys (each an IAM user of its own); none yet (no keys): the grant writes no statement.
+    principal: str | tuple[str, ...] | None
     level: str
     cidrs: tuple[str, ...] = ()
     expires_at: datetime | None = None
@@ -247,7 +249,10 @@ def latchkey_statements(rules: BucketRules) -> list[dict[str, Any]]:
             principal: Any = "*"
             actions = PUBLIC_ACTIONS
         else:
-            principal = {"AWS": [grant.principal]}
+            names = [grant.principal] if isinstance(grant.principal, str) else sorted(grant.principal)
+            if not names:
+                continue
+            principal = {"AWS": names}
             actions = READ_ACTIONS + (WRITE_ACTIONS if grant.level == "readwrite" else [])
         end = "" if grant.expires_at is None else _stamp(grant.expires_at)
         statements.append(

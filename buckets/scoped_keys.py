@@ -14,7 +14,7 @@ from buckets.key_rights import keys_rights_sync
 from buckets.models import Bucket, KeyBucket
 from buckets.policy import LEVELS
 from buckets.reach import live_grants, owner_sources
-from buckets.sync import bucket_locked, bucket_policy_sync, granting_buckets, mark_dirty
+from buckets.sync import bucket_locked, bucket_policy_sync, granting_buckets, mark_dirty, rights_in_keys
 from keys.models import AccessKey
 from keys.scopes import KeyScope, ScopeError
 from keys.services import LIVE
@@ -47,8 +47,14 @@ def scope_check(*, membership: Membership, scope: KeyScope) -> None:
 
 
 def _buckets_of(key: AccessKey) -> list[Bucket]:
-    """The buckets whose policies name the key: a read-only key reads every bucket of its
-    project and those other projects grant to it or its owner."""
+    """The buckets whose policies name the key. On the tenant model a read-only key reads every
+    bucket of its project and those other projects grant to it or its owner, and a scoped key
+    its own. In an RGW account only other projects' grants to its owner name a key (one that
+    may reach beyond its project: a member's or a read-only key)."""
+    if key.project.home.rights_in_keys:
+        if key.scope == AccessKey.Scope.BUCKETS:
+            return []
+        return list(granting_buckets(project_id=key.project_id, owner_id=key.owner_id))
     if key.scope == AccessKey.Scope.READ_ONLY:
         own = list(Bucket.objects.filter(project=key.project_id))
         return own + list(granting_buckets(project_id=key.project_id, owner_id=key.owner_id))
@@ -74,12 +80,12 @@ def _sync_each(buckets: list[Bucket], *, tolerate: bool = False) -> None:
             raise
 
 
-def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
-    """Before a new scoped key is handed out: its buckets recorded and their policies written,
+def key_prepare(key: AccessKey, scope: KeyScope) -> None:
+    """Before a new key is handed out: its buckets recorded and the policies naming it written,
     so the key works the moment its owner has it. Raises StorageError: the buckets not yet
     written are marked dirty here, and withdrawing the key (its removal's signal) marks the
-    rest. A read-only key does not wait for a bucket Ceph refuses: that one stays unreadable to
-    it until the periodic check writes it."""
+    rest. A key that reads or reaches other projects' buckets does not wait for one Ceph
+    refuses: that one stays out of its reach until the periodic check writes it."""
     if scope.kind == AccessKey.Scope.BUCKETS:
         buckets = {b.name: b for b in Bucket.objects.filter(project=key.project_id)}
         KeyBucket.objects.bulk_create(
@@ -89,9 +95,8 @@ def scoped_key_prepare(key: AccessKey, scope: KeyScope) -> None:
                 if name in buckets
             ]
         )
-    if key.project.home.rights_in_keys:
-        return  # the key's own policy, written with it, holds its buckets
-    _sync_each(_buckets_of(key), tolerate=scope.kind == AccessKey.Scope.READ_ONLY)
+    tolerate = scope.kind != AccessKey.Scope.BUCKETS or key.project.home.rights_in_keys
+    _sync_each(_buckets_of(key), tolerate=tolerate)
 
 
 def scoped_keys_follow_member(*, membership: Membership) -> int:
@@ -127,15 +132,17 @@ def scoped_keys_follow_member(*, membership: Membership) -> int:
 
 
 def scoped_key_gone(*, key_id: int, project_id: int, scope: str, owner_id: int) -> set[int]:
-    """A scoped key ended: the buckets whose policy named it are marked for rewriting (the
-    caller queues the sync for each project it returns). Returns their projects' ids."""
-    buckets = Bucket.objects.filter(project_id=project_id)
-    named = KeyBucket.objects.filter(key_id=key_id)
-    if scope != AccessKey.Scope.READ_ONLY and named.exists():
-        buckets = buckets.filter(pk__in=named.values("bucket_id"))
-    mark_dirty(buckets)
-    projects = {project_id}
-    if scope == AccessKey.Scope.READ_ONLY:
+    """A key of its own user ended: the buckets whose policy named it are marked for rewriting
+    (the caller queues the sync for each project it returns). Returns their projects' ids."""
+    projects: set[int] = set()
+    if not rights_in_keys(project_id):  # there, no policy of its own project names a key
+        buckets = Bucket.objects.filter(project_id=project_id)
+        named = KeyBucket.objects.filter(key_id=key_id)
+        if scope != AccessKey.Scope.READ_ONLY and named.exists():
+            buckets = buckets.filter(pk__in=named.values("bucket_id"))
+        mark_dirty(buckets)
+        projects.add(project_id)
+    if scope != AccessKey.Scope.BUCKETS:
         others = granting_buckets(project_id=project_id, owner_id=owner_id)
         mark_dirty(others)
         projects.update(others.values_list("project_id", flat=True))

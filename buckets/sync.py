@@ -77,12 +77,13 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
             grant.kind != Grant.Kind.PUBLIC and grant.grantee_project is None
         ):
             continue
+        principal: str | tuple[str, ...] | None
         if grant.kind == Grant.Kind.PUBLIC:
             principal = None
         elif grant.kind == Grant.Kind.PROJECT:
             principal = homes.principal_project(grant.grantee_project.home)  # type: ignore[union-attr]
         elif grant.grantee_project.home.rights_in_keys:  # type: ignore[union-attr]
-            continue  # refused when asked for (buckets.grants); nothing in Ceph could name all their keys
+            principal = _grantee_keys(grant)  # the one user has no subuser: each of their keys is a user
         else:
             principal = policy.principal_subuser(grant.grantee_project.tenant, grant.grantee_subuser)  # type: ignore[union-attr]
         rules.outside.append(
@@ -92,7 +93,7 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
                 level=grant.access,
                 cidrs=tuple(grant.cidrs),
                 expires_at=grant.expires_at,
-                read_keys=_grantee_read_keys(grant),
+                read_keys=_grantee_keys(grant, read_only=True),
             )
         )
     if not home.rights_in_keys:  # there, each key's own policy holds its buckets
@@ -100,25 +101,47 @@ def rules_for(bucket: Bucket, *, now: datetime) -> policy.BucketRules:
     return rules
 
 
-def _grantee_read_keys(grant: Grant) -> tuple[str, ...]:
-    """The live read-only keys a grant to another project (or one of its users) reaches: those
-    of the grantee's active members (of the one user). A read-only member's keys are all of
-    this kind (lifecycle.keys.scope_for_role), so this is how such a grant reaches them."""
+def _grantee_keys(grant: Grant, *, read_only: bool = False) -> tuple[str, ...]:
+    """The live keys of their own users that a grant to another project (or one of its users)
+    must name, because its principal does not cover them; only those of active members (of the
+    one user).
+
+    - ``read_only`` (the tenant model): the grantee's read-only keys, named for reading. A
+      read-only member's keys are all of this kind (lifecycle.keys.scope_for_role). An account's
+      read-only keys are held to reading by their own policies and covered by its root.
+    - Otherwise (a grant to one user of a project in an RGW account): every key of theirs that
+      may reach beyond its project (a member's or a read-only key; a key scoped to buckets
+      reaches only its own project's), each held to its own policy as well."""
     other = grant.grantee_project
-    if grant.kind == Grant.Kind.PUBLIC or other is None or other.home.rights_in_keys:
-        return ()  # an account's read-only keys are held to reading by their own policies
-    keys = AccessKey.objects.filter(
-        project=other, status__in=LIVE, scope=AccessKey.Scope.READ_ONLY, rgw_user__gt=""
-    ).filter(owner__in=Membership.objects.filter(project=other, status=Membership.Status.ACTIVE).values("user_id"))
+    if grant.kind == Grant.Kind.PUBLIC or other is None:
+        return ()
+    if read_only == other.home.rights_in_keys:  # read-only keys in an account; one tenant user's subuser
+        return ()
+    reaching = [AccessKey.Scope.READ_ONLY] if read_only else [AccessKey.Scope.READ_ONLY, AccessKey.Scope.MEMBER]
+    keys = AccessKey.objects.filter(project=other, status__in=LIVE, scope__in=reaching, rgw_user__gt="").filter(
+        owner__in=Membership.objects.filter(project=other, status=Membership.Status.ACTIVE).values("user_id")
+    )
     if grant.kind == Grant.Kind.PROJECT_USER:
         keys = keys.filter(owner_id=grant.grantee_user_id)
-    return tuple(homes.principal_key(other.home, user) for user in keys.values_list("rgw_user", flat=True))
+    elif not read_only:
+        return ()  # a whole project in an account is named by its root
+    return tuple(
+        homes.principal_key(other.home, user) for user in keys.order_by("rgw_user").values_list("rgw_user", flat=True)
+    )
+
+
+def rights_in_keys(project_id: int) -> bool:
+    """Whether the project's keys carry their own rights (storage.homes.Home.rights_in_keys)."""
+    project = Project.objects.filter(pk=project_id).first()
+    return project is not None and project.home.rights_in_keys
 
 
 def granting_buckets(*, project_id: int, owner_id: int) -> Any:
-    """Other projects' buckets whose grants reach a read-only key of ``owner_id`` in
-    ``project_id`` (``_grantee_read_keys``): their policies name the key."""
-    reach = Q(grants__kind=Grant.Kind.PROJECT) | Q(grants__kind=Grant.Kind.PROJECT_USER, grants__grantee_user=owner_id)
+    """Other projects' buckets whose policies name keys of ``owner_id`` in ``project_id``
+    (``_grantee_keys``): on the tenant model, grants to the project or to them reach their
+    read-only keys; in an RGW account, only a grant to them names their keys."""
+    one_user = Q(grants__kind=Grant.Kind.PROJECT_USER, grants__grantee_user=owner_id)
+    reach = one_user if rights_in_keys(project_id) else Q(grants__kind=Grant.Kind.PROJECT) | one_user
     return Bucket.objects.filter(reach, grants__grantee_project=project_id).exclude(project=project_id).distinct()
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.conf import settings
 
 from buckets.key_rights import key_rights
-from buckets.scoped_keys import scope_check, scoped_key_prepare
+from buckets.scoped_keys import key_prepare, scope_check
 from keys.models import AccessKey
 from keys.scopes import MEMBER_SCOPE, READ_ONLY_SCOPE, KeyScope
 from keys.services import IssuedKey, key_check_hours, key_issue, key_reveal_secret
@@ -67,15 +67,14 @@ def key_create(
 
     if not scope.scoped:
         membership_provision(membership=membership)
-        return key_issue(membership=membership, hours=hours, description=description, rights=rights, ip=ip, now=now)
     # A scoped key needs no subuser: it is a user of its own, granted by bucket policies or by
-    # its own policy.
+    # its own policy. Any key of its own user may be named in other projects' grants.
     return key_issue(
         membership=membership,
         hours=hours,
         description=description,
         scope=scope,
-        prepare=lambda key: scoped_key_prepare(key, scope),
+        prepare=lambda key: key_prepare(key, scope),
         rights=rights,
         ip=ip,
         now=now,

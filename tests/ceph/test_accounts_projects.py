@@ -20,7 +20,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
-from buckets.errors import BucketError
 from buckets.grants import GrantRequest, grant_create
 from buckets.groups import group_create, group_set_members
 from buckets.inventory import project_refresh_usage
@@ -37,7 +36,7 @@ from lifecycle.memberships import membership_set_role
 from projects.models import Membership, Project, Role
 from projects.quota import project_set_quota
 from projects.services import project_create
-from storage import accounts, client
+from storage import accounts, client, homes
 from tests.support.ceph import ceph_release
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
@@ -233,11 +232,40 @@ def test_grants_across_projects_and_models(world: dict[str, Any]) -> None:
     alice, carol = Holder(w["alice"]), Holder(w["carol"])
     full = f"{w['t'].tenant}:{tenant_bucket.name}"
     assert (alice.can(full), carol.can(full)) == ("rw", "r")
-    to_bob = GrantRequest(
-        kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="bob@example.org"
-    )
-    with pytest.raises(BucketError, match="RGW account, where a grant to one of its users"):
-        grant_create(actor=w["manager"].user, bucket=w["data"], request=to_bob)
+
+
+def test_a_grant_to_one_user_of_a_project_in_an_account_names_each_of_their_keys(
+    world: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    w = world
+    solo = bucket_create(membership=w["manager"], name=f"solo-{secrets.token_hex(4)}")
+    Holder(w["manager"]).s3.put_object(Bucket=solo.name, Key="seed", Body=b"seed")
+    tom = Holder(w["tom"])
+    tenant_bucket = bucket_create(membership=w["tom"], name=f"tb-{secrets.token_hex(4)}")
+    tom.s3.put_object(Bucket=tenant_bucket.name, Key="seed", Body=b"seed")
+    full = f"{w['t'].tenant}:{tenant_bucket.name}"
+    before, dave = Holder(w["bob"]), Holder(w["dave"])  # bob's key from before the grants
+    to_bob = {"kind": Grant.Kind.PROJECT_USER, "project_number": w["b"].number, "user": "bob@example.org"}
+    grant_create(actor=w["manager"].user, bucket=solo, request=GrantRequest(access="read", **to_bob))
+    grant_create(actor=w["tom"].user, bucket=tenant_bucket, request=GrantRequest(access="readwrite", **to_bob))
+    after = Holder(w["bob"])  # named in both policies before it is handed out
+    # Account to account and tenant to account; the other member of bob's project gets nothing.
+    assert (before.can(solo.name), after.can(solo.name), dave.can(solo.name)) == ("r", "r", "-")
+    assert (before.can(full), after.can(full), dave.can(full)) == ("rw", "rw", "-")
+    # A key scoped to bob's own buckets stays in them, grant or not (its own policy holds it).
+    own = bucket_create(membership=w["bob"], name=f"bob-{secrets.token_hex(4)}")
+    scoped = Holder(w["bob"], scope=scope_from(AccessKey.Scope.BUCKETS, [(own.name, "readwrite")]))
+    scoped.s3.put_object(Bucket=own.name, Key="seed", Body=b"seed")
+    assert (scoped.can(own.name), scoped.can(solo.name)) == ("rw", "-")
+    # A key that ends leaves both policies: nothing in Ceph names a removed user.
+    with django_capture_on_commit_callbacks(execute=True):
+        key_delete(key=before.key, actor=w["bob"].user)
+    policies_sync_dirty()
+    gone = before.key.rgw_user
+    for bucket in (solo, tenant_bucket):
+        text = str(homes.bucket_policy_get(bucket.project.home, name=bucket.name))
+        assert gone not in text and after.key.rgw_user in text
+    assert after.can(solo.name) == "r"
 
 
 def test_quota_and_usage_are_the_accounts(world: dict[str, Any]) -> None:

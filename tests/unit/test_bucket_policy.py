@@ -159,6 +159,15 @@ def test_one_user_of_another_project_is_named_as_a_subuser() -> None:
     assert statement["Effect"] == "Allow"
 
 
+def test_one_user_of_a_project_in_an_account_is_named_by_each_key_and_by_none_without_keys() -> None:
+    keys = ("arn:aws:iam::RGW2:user/latchkey/kb", "arn:aws:iam::RGW2:user/latchkey/ka")
+    (statement,) = _outside(Outside(3, keys, "read"))
+    assert statement["Principal"] == {"AWS": sorted(keys)}
+    assert statement["Action"] == policy.READ_ACTIONS
+    # Without a key there is nobody to name: no statement at all, never one for everyone.
+    assert _outside(Outside(4, (), "readwrite")) == []
+
+
 def test_the_public_only_ever_gets_public_actions() -> None:
     for level in ("read", "readwrite"):
         (statement,) = _outside(Outside(5, None, level))
