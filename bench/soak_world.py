@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
@@ -20,6 +19,7 @@ from buckets.models import Bucket
 from buckets.services import bucket_create, bucket_set_members_access
 from lifecycle.memberships import membership_provision
 from projects.models import Membership, Project, Role
+from projects.services import storage_model_for_new
 
 CAST = {0: [Role.MANAGER, Role.MEMBER, Role.MEMBER], 1: [Role.MANAGER, Role.MEMBER]}
 
@@ -51,7 +51,7 @@ def world_create(run: str) -> World:
         number = str(800000000000 + secrets.randbelow(10**11))
         # Both models where the cluster has accounts: the first project where new ones go
         # (LATCHKEY_STORAGE_MODEL), the second in a tenant, with grants between them.
-        model = settings.LATCHKEY_STORAGE_MODEL if not projects else "tenant"
+        model = storage_model_for_new() if not projects else "tenant"
         project = Project.objects.create(number=number, title=f"soak {run} {index}", tenant=tenant, storage_model=model)
         projects.append(project)
         memberships = []

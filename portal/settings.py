@@ -225,11 +225,12 @@ LATCHKEY_KEY_MAX_BUCKETS = env_int("LATCHKEY_KEY_MAX_BUCKETS", 10, minimum=1, ma
 # "reauth": the owner may view a secret again after a fresh login at their IdP (LUMI-O);
 # "never": the secret is shown once, at creation (JASMIN).
 # Where new projects live in Ceph (storage/homes.py): "tenant", or "account" (RGW accounts, Ceph 19
-# and later: each key an IAM user whose own policy carries its rights and its end). Existing
-# projects keep theirs.
-LATCHKEY_STORAGE_MODEL = env_str("LATCHKEY_STORAGE_MODEL", "tenant")
-if LATCHKEY_STORAGE_MODEL not in ("tenant", "account"):
-    raise RuntimeError("LATCHKEY_STORAGE_MODEL must be 'tenant' or 'account'")
+# and later: each key an IAM user whose own policy carries its rights and its end), or "auto": an
+# account where the cluster has accounts, else a tenant (asked of radosgw once per process).
+# Existing projects keep theirs.
+LATCHKEY_STORAGE_MODEL = env_str("LATCHKEY_STORAGE_MODEL", "auto")
+if LATCHKEY_STORAGE_MODEL not in ("auto", "tenant", "account"):
+    raise RuntimeError("LATCHKEY_STORAGE_MODEL must be 'auto', 'tenant' or 'account'")
 LATCHKEY_REVEAL_POLICY = env_str("LATCHKEY_REVEAL_POLICY", "reauth")
 if LATCHKEY_REVEAL_POLICY not in ("reauth", "never"):
     raise RuntimeError("LATCHKEY_REVEAL_POLICY must be 'reauth' or 'never'")

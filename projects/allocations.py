@@ -186,6 +186,10 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
     existing = {p.number: p for p in Project.objects.filter(number__in=[e.number for e in entries])}
     applied: list[tuple[Project, tuple[int | None, int | None, int | None]]] = []
     try:
+        # Where new projects go ("auto" asks Ceph): asked before anything is written.
+        new_in = (
+            homes.model_for_new(settings.LATCHKEY_STORAGE_MODEL) if {e.number for e in entries} - set(existing) else ""
+        )
         for entry in entries:
             project = existing.get(entry.number)
             wanted = _wanted(entry, project)
@@ -219,7 +223,7 @@ def import_allocations(entries: list[Entry]) -> ImportSummary:
                     number=entry.number,
                     title=entry.title,
                     tenant=entry.tenant or entry.number,
-                    storage_model=settings.LATCHKEY_STORAGE_MODEL,
+                    storage_model=new_in,
                 )
                 summary.projects_created += 1
             elif (entry.title and entry.title != project.title) or wanted != (

@@ -14,14 +14,20 @@ from storage import homes
 log = logging.getLogger(__name__)
 
 
+def storage_model_for_new() -> str:
+    """Where a new project lives in Ceph: ``LATCHKEY_STORAGE_MODEL`` ("auto": an RGW account on a
+    cluster that has them). Raises StorageError if "auto" cannot ask Ceph."""
+    return homes.model_for_new(settings.LATCHKEY_STORAGE_MODEL)
+
+
 def project_create(*, number: str, title: str, tenant: str | None = None, storage_model: str | None = None) -> Project:
     """Create a project (operators). The tenant defaults to the project number; where it lives in
-    Ceph, to ``LATCHKEY_STORAGE_MODEL``."""
+    Ceph, to ``storage_model_for_new``."""
     project = Project(
         number=number,
         title=title,
         tenant=tenant or number,
-        storage_model=storage_model or settings.LATCHKEY_STORAGE_MODEL,
+        storage_model=storage_model or storage_model_for_new(),
     )
     project.full_clean()
     project.save()

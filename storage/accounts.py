@@ -57,6 +57,25 @@ def root_uid(account_id: str) -> str:
     return f"root-{account_id.lower()}"
 
 
+# An account id radosgw never gives (they are RGW and 17 random digits; this one is all zeros).
+_NO_ACCOUNT = "RGW00000000000000000"
+
+
+def accounts_available() -> bool:
+    """Whether the cluster has RGW accounts (19 and later). Measured: 20.2.4 answers a read of an
+    account that does not exist with NoSuchKey; 16 and 18 answer any account call with
+    MethodNotAllowed. Anything else (Ceph unreachable, refused credentials) raises: no guess."""
+    try:
+        _admin("get", "account", {"id": _NO_ACCOUNT}, operation="get_account")
+    except StorageError as exc:
+        if exc.code == "MethodNotAllowed":
+            return False
+        if exc.code in ("NoSuchKey", "NoSuchAccount"):
+            return True
+        raise
+    return True
+
+
 def account_ensure(*, name: str) -> Account:
     """The account named ``name`` (made unless it exists) and its root user. Safe to repeat."""
     try:

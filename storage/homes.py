@@ -13,6 +13,7 @@ live in the key itself (``rights_in_keys``), and whether a key is a user of its 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from storage.client import BucketFigures, StorageError, StorageUnavailable, Usag
 from storage.identity import KeyRights, key_policy
 
 TENANT, ACCOUNT = "tenant", "account"
-__all__ = ["ACCOUNT", "TENANT", "BucketFigures", "Home", "StorageError", "StorageUnavailable", "Usage"]
+__all__ = ["ACCOUNT", "AUTO", "TENANT", "BucketFigures", "Home", "StorageError", "StorageUnavailable", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,23 @@ class Home:
         """How a key of another project names this bucket (tenant users need ``:name`` for an
         account's bucket, account users ``T:name`` for a tenant's)."""
         return f":{name}" if self.model == ACCOUNT else f"{self.tenant}:{name}"
+
+
+AUTO = "auto"
+
+
+def model_for_new(setting: str) -> str:
+    """Where a new project lives: ``setting`` (LATCHKEY_STORAGE_MODEL), where "auto" means an
+    account on a cluster that has accounts and a tenant on one that has not. Raises StorageError
+    if Ceph cannot be asked."""
+    if setting != AUTO:
+        return setting
+    return ACCOUNT if _accounts_available() else TENANT
+
+
+@functools.lru_cache(maxsize=1)  # an answer only (a raised error is asked again); a release per process
+def _accounts_available() -> bool:
+    return accounts.accounts_available()
 
 
 def key_on_own_user(home: Home, *, scoped: bool) -> bool:

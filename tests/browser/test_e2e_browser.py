@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from playwright.sync_api import expect
 
 from keys.models import AccessKey
 from projects.models import Membership, Project, Role
+from projects.services import storage_model_for_new
 from tests.support.browser import ARTIFACTS, chromium, idp_login, save_downloads_where_chromium_names_them
 from tests.support.s3 import wait_refused
 
@@ -28,9 +28,7 @@ ALICE = ("alice", "alice-pass")
 
 def _demo_project(number: str, title: str, tenant: str) -> Project:
     """A demo project where the stack puts new ones (an RGW account on Ceph 19 and later)."""
-    return Project.objects.create(
-        number=number, title=title, tenant=tenant, storage_model=settings.LATCHKEY_STORAGE_MODEL
-    )
+    return Project.objects.create(number=number, title=title, tenant=tenant, storage_model=storage_model_for_new())
 
 
 def _rclone(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

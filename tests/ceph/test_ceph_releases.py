@@ -27,7 +27,7 @@ from buckets.sync import bucket_locked, bucket_policy_sync, policies_sync_dirty
 from keys.configs import ClientSettings, client_configs, remote_name
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
-from storage import accounts
+from storage import accounts, homes
 from storage import client as storage
 from tests.support import ROOT
 from tests.support.ceph import ceph_release
@@ -277,3 +277,7 @@ def test_rgw_accounts_exist_from_19_on_and_are_refused_by_name_before() -> None:
         with pytest.raises(storage.StorageError) as refused:
             accounts.account_ensure(name=name)
         assert refused.value.code == "MethodNotAllowed"
+    # LATCHKEY_STORAGE_MODEL's default, "auto", asks the cluster the same question.
+    assert accounts.accounts_available() == (ceph_release() >= 19)
+    assert homes.model_for_new("auto") == (homes.ACCOUNT if ceph_release() >= 19 else homes.TENANT)
+    assert homes.model_for_new("tenant") == homes.TENANT

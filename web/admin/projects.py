@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,7 +8,7 @@ from lifecycle.memberships import membership_end, membership_set_role, project_s
 from portal.errors import Unavailable as StorageError
 from projects.models import Membership, Project
 from projects.quota import project_set_quota
-from projects.services import project_reactivate
+from projects.services import project_reactivate, storage_model_for_new
 from web.forms.projects import ProjectAdminForm
 
 
@@ -48,7 +47,11 @@ class ProjectAdmin(admin.ModelAdmin):
         return (*self.readonly_fields, "rgw_account", *fixed)
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str | list[str]]:
-        return {**super().get_changeform_initial_data(request), "storage_model": settings.LATCHKEY_STORAGE_MODEL}
+        initial = super().get_changeform_initial_data(request)
+        try:
+            return {**initial, "storage_model": storage_model_for_new()}
+        except StorageError:  # "auto" could not ask Ceph: the operator chooses
+            return initial
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.
