@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +10,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from buckets.models import Bucket, Grant, Group, KeyBucket
+from buckets.policy import LEVELS
+from buckets.reach import owner_sources
 from keys.models import AccessKey
-from projects.models import Project
+from projects.models import Membership, Project
 from storage import homes
 
 # The heartbeats of buckets.tasks' periodic jobs (named as their beat entries).
@@ -28,8 +31,19 @@ def live_grants(now: datetime | None = None) -> QuerySet[Grant]:
 def buckets_of(project_id: int) -> QuerySet[Bucket]:
     """The project's buckets with their live grants, in a fixed number of queries."""
     return Bucket.objects.filter(project_id=project_id).prefetch_related(
-        Prefetch("grants", queryset=live_grants(), to_attr="live_grants")
+        Prefetch("grants", queryset=live_grants().prefetch_related("group__members"), to_attr="live_grants")
     )
+
+
+def bucket_reach(membership: Membership, buckets: Iterable[Bucket]) -> dict[str, str]:
+    """Each of ``buckets`` (from ``buckets_of``) the member may reach now, by name, with "read" or
+    "readwrite": what a key of theirs could be scoped to (buckets.scoped_keys.scope_check)."""
+    reach = {}
+    for bucket in buckets:
+        levels = [source.level for source in owner_sources(bucket, membership, grants_of(bucket))]
+        if levels:
+            reach[bucket.name] = max(levels, key=LEVELS.__getitem__)
+    return reach
 
 
 def grants_of(bucket: Bucket) -> list[Grant]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 WIDTH = 600  # viewBox units; the SVG is drawn at 100 % of its box and scales with it
-PAD = 36  # room either side for the first and last tick label
-ROW = 44  # one key: its label, then its bar and reminder markers
+PAD = 44  # room either side for the first and last tick label (at the phone's larger text too)
+ROW = 48  # one key: its label, then its bar and reminder markers
 BAR = 14
-LABEL = 16  # baseline of a row's label below the row's top
+LABEL = 20  # baseline of a row's label below the row's top (room for the phone's larger text)
 AXIS = 30  # the tick labels under the last row
 LOOKBACK = timedelta(days=7)  # older creations are cut off at the left edge
 AHEAD = timedelta(hours=168)  # keys last at most this long, so nothing live ends later

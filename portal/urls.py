@@ -1,15 +1,25 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from api import device_login
 from portal import health, metrics
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    # Looked up per request: the static files' manifest may not exist yet when URLs are loaded.
+    return HttpResponseRedirect(static("favicon.svg"))
+
+
 # What fails outside a view's own handling: a database outage is a 503, and the API answers JSON.
 handler500 = "web.errors.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False)),
+    # Browsers ask for /favicon.ico on pages that name no icon (the Django admin's, a JSON answer).
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health_live"),
     path("health/ready", health.ready, name="health_ready"),

@@ -10,31 +10,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from portal.units import human_size as human
 from usage.selectors import Point
 
 WIDTH = 600  # viewBox units; the SVG scales with its box
-LEFT = 70  # the value labels
+LEFT = 100  # the value labels (at the phone's larger text too)
 RIGHT = 14
 TOP = 14
 PLOT = 220
 AXIS = 30
 HEIGHT = TOP + PLOT + AXIS
-UNITS = ((10**15, "PB"), (10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB"), (1, "B"))
 OFF_SCALE = 5  # a quota over five times the highest figure is named, not drawn (it would flatten the lines)
-
-
-def human(size: int | float) -> str:
-    """Bytes in decimal units (quotas are given in GB = 10^9), three significant figures."""
-    for i, (factor, name) in enumerate(UNITS):
-        if abs(size) >= factor:
-            text = f"{size / factor:.3g}"
-            if "e" in text and i:  # 999.5 and up round to 1e+03: one unit up (999.7 GB is 1 TB)
-                factor, name = UNITS[i - 1]
-                text = f"{size / factor:.3g}"
-            elif "e" in text:  # beyond the largest unit
-                text = f"{size / factor:,.0f}"
-            return f"{text} {name}"
-    return "0 B"
 
 
 @dataclass(frozen=True)
@@ -73,6 +59,8 @@ class Chart:
     summary: str
     rows: tuple[Row, ...]
     row_label: str  # "Day" or "Week of"
+    # One point per line at most: a dot in an empty frame says nothing, so the page says so in words.
+    too_few: bool = False
 
     width = WIDTH
     height = HEIGHT
@@ -218,4 +206,5 @@ def usage_chart(
         summary=_summary(lines, quota, zone),
         rows=_rows(lines, series, row, zone),
         row_label="Week of" if row >= timedelta(days=7) else "Day",
+        too_few=all(len(series[name]) < 2 for name in names),
     )

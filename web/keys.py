@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.signals import AUTH_PROVIDER, authenticated_within
-from buckets.selectors import bucket_names, key_scope_label, with_scope_buckets
+from buckets.selectors import key_scope_label, with_scope_buckets
 from keys.access import owned_key
 from keys.configs import remote_name, secret_bundle
 from keys.models import AccessKey
@@ -25,8 +25,8 @@ from portal import ratelimit
 from portal.http import client_ip
 from projects.access import membership_for
 from web.errors import attempt
-from web.forms.keys import EndpointForm, KeyCreateForm, KeyEditForm, KeyExtendForm
-from web.projects import render_project_page
+from web.forms.keys import EndpointForm, KeyEditForm, KeyExtendForm
+from web.projects import key_create_form, render_project_page
 
 
 def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: str, endpoint: str) -> HttpResponse:
@@ -59,9 +59,7 @@ def _secret_page(request: HttpRequest, key: AccessKey, secret: str, *, title: st
 @never_cache
 def key_create_view(request: HttpRequest, number: str) -> HttpResponse:
     membership = membership_for(request.user, number)
-    form = KeyCreateForm(
-        request.POST, max_hours=membership.project.key_max_hours, buckets=bucket_names(membership.project_id)
-    )
+    form = key_create_form(membership, request.POST)
     if form.is_valid():
         data, ip = form.cleaned_data, client_ip(request)
         try:

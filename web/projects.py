@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -13,12 +13,12 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import User
 from buckets.inventory import project_refresh_usage
 from buckets.models import Bucket
-from buckets.selectors import access_summary, buckets_of, with_scope_buckets
+from buckets.selectors import access_summary, bucket_reach, buckets_of, with_scope_buckets
 from keys.selectors import expiry_enforcement, keys_of, memberships_of, timeline_keys_of
 from keys.timeline import key_timeline
 from projects.access import membership_for
 from projects.members import invitations_for
-from projects.models import MANAGING, Membership, Role
+from projects.models import MANAGING, WRITING, Membership, Role
 from projects.selectors import members_of, pending_requests
 from web.errors import attempt
 from web.forms.keys import KeyCreateForm
@@ -43,11 +43,26 @@ def _largest(buckets: Iterable[Bucket]) -> list[str]:
     return [b.name for b in ranked[: settings.LATCHKEY_USAGE_CHART_BUCKETS]]
 
 
+def key_create_form(
+    membership: Membership, data: QueryDict | None = None, *, buckets: list[Bucket] | None = None
+) -> KeyCreateForm:
+    """The key form as this member may fill it (``buckets``: the project's, from ``buckets_of``)."""
+    found = list(buckets_of(membership.project_id)) if buckets is None else buckets
+    return KeyCreateForm(
+        data,
+        initial={"hours": 8},
+        max_hours=membership.project.key_max_hours,
+        reach=bucket_reach(membership, found),
+        writes=membership.role in WRITING,
+    )
+
+
 def render_project_page(
     request: HttpRequest, membership: Membership, *, form: KeyCreateForm | None = None, status: int = 200
 ) -> HttpResponse:
     """The project page; the key form comes back here, with its errors, when it does not validate."""
-    buckets = [(bucket, access_summary(bucket)) for bucket in buckets_of(membership.project_id)]
+    found = list(buckets_of(membership.project_id))
+    buckets = [(bucket, access_summary(bucket)) for bucket in found]
     return render(
         request,
         "projects/detail.html",
@@ -61,12 +76,7 @@ def render_project_page(
                 reminder_hours=settings.LATCHKEY_REMINDER_HOURS,
                 zone=timezone.get_current_timezone(),
             ),
-            "form": form
-            or KeyCreateForm(
-                initial={"hours": 8},
-                max_hours=membership.project.key_max_hours,
-                buckets=[bucket.name for bucket, _ in buckets],
-            ),
+            "form": form or key_create_form(membership, buckets=found),
             "max_hours": settings.LATCHKEY_KEY_MAX_HOURS,
             "members": members_of(membership),
             "manages": membership.role in MANAGING,

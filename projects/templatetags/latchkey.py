@@ -6,18 +6,27 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from portal.units import counted as units_counted
+from portal.units import human_size
+
 register = template.Library()
 
 _SHOWN = {"date": "%Y-%m-%d", "minutes": "%Y-%m-%d %H:%M %Z", "seconds": "%Y-%m-%d %H:%M:%S %Z"}
 
 
 @register.filter
-def gb(value: int | None) -> str:
-    """Bytes as GB (10^9), the unit quotas are given in; '—' when unknown."""
+def size(value: int | None) -> str:
+    """Bytes in the unit that reads best ("200 kB", "1.5 GB"); '—' when unknown."""
+    return "—" if value is None else human_size(value)
+
+
+@register.filter
+def counted(value: int | None, noun: str) -> str:
+    """ "1 object", "3 objects" (``noun`` "bucket" or "bucket,buckets"); '—' when unknown."""
     if value is None:
         return "—"
-    amount = value / 10**9
-    return f"{amount:,.0f} GB" if amount >= 100 else f"{amount:,.2f} GB"
+    one, _, many = noun.partition(",")
+    return units_counted(value, one, many)
 
 
 @register.filter

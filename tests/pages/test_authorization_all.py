@@ -1,6 +1,7 @@
 """Every URL of the site, pages and API, by the fixed cast. A URL added without an entry here
 fails the test, so no view ships without its authorization being decided and checked. API
-entries are "name METHOD" (one URL serves several methods), called with the browser session."""
+entries are "name METHOD" (one URL serves several methods), called with the browser session.
+Every page any of them renders is also read for template text that reached it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from lifecycle.keys import key_create
 from projects.members import invitation_create, join_request_create
 from projects.models import Membership, Role
 from tests.support import CAST
+from tests.support.pages import assert_no_template_text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 
@@ -179,6 +181,7 @@ def test_every_url_by_the_cast(name: str, who: str, cast, world) -> None:  # typ
         call = client.get if method == "GET" else client.post
         response = call(url, data.get(name, {}))
     expected = expected_by_cast[who]
+    assert_no_template_text(response)
     if expected == L:
         assert response.status_code == 302 and response["Location"].startswith(reverse("account_login"))
     elif expected == "admin-login":

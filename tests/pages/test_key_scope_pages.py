@@ -32,15 +32,34 @@ def _post(client, project, **fields: Any):  # type: ignore[no-untyped-def]
     return client.post(reverse("keys:create", args=[project.number]), {"hours": "2", "description": "job", **fields})
 
 
-def test_the_form_offers_the_scopes_and_the_projects_buckets(project, member_of, buckets) -> None:  # type: ignore[no-untyped-def]
-    page = client_for(member_of(project).user).get(reverse("projects:detail", args=[project.number])).content.decode()
-    radios = re.findall(r'<input type="radio" name="scope" value="([^"]+)"[^>]*>', page)
-    assert radios == ["member", "read-only", "buckets"]
-    assert re.search(r'<input type="radio" name="scope" value="member"[^>]*checked', page)
-    for name in ("read_buckets", "write_buckets"):
-        boxes = re.findall(rf'<input type="checkbox" name="{name}" value="([^"]+)"[^>]*id="([^"]+)"', page)
-        assert [value for value, _ in boxes] == ["inputs", "outputs", "private"]
-        assert all(f'for="{box_id}"' in page for _, box_id in boxes)  # each box has its label
+@pytest.mark.parametrize(
+    ("role", "scopes", "reads", "writes"),
+    [
+        (
+            Role.MANAGER,
+            ["member", "read-only", "buckets"],
+            ["inputs", "outputs", "private"],
+            ["inputs", "outputs", "private"],
+        ),
+        # "private" is closed to members; nothing is offered that the form would refuse.
+        (Role.MEMBER, ["member", "read-only", "buckets"], ["inputs", "outputs"], ["inputs", "outputs"]),
+        # A read-only member's keys are read-only in Ceph: no "everything", no box to write.
+        (Role.READ_ONLY, ["read-only", "buckets"], ["inputs", "outputs"], []),
+    ],
+)
+def test_the_form_offers_only_what_the_person_can_have(
+    project, member_of, buckets, role, scopes, reads, writes
+) -> None:  # type: ignore[no-untyped-def]
+    page = client_for(member_of(project, role).user).get(reverse("projects:detail", args=[project.number]))
+    html = page.content.decode()
+    radios = re.findall(r'<input type="radio" name="scope" value="([^"]+)"[^>]*>', html)
+    assert radios == scopes
+    assert re.search(rf'<input type="radio" name="scope" value="{scopes[0]}"[^>]*checked', html)
+    for name, offered in (("read_buckets", reads), ("write_buckets", writes)):
+        boxes = re.findall(rf'<input type="checkbox" name="{name}" value="([^"]+)"[^>]*id="([^"]+)"', html)
+        assert [value for value, _ in boxes] == offered
+        assert all(f'for="{box_id}"' in html for _, box_id in boxes)  # each box has its label
+    assert ("Buckets the key may read and write" in html) == bool(writes)
 
 
 @pytest.mark.parametrize(
@@ -51,14 +70,18 @@ def test_the_form_offers_the_scopes_and_the_projects_buckets(project, member_of,
         (
             Role.MEMBER,
             {"scope": "buckets", "read_buckets": "private"},
-            "You have no access to bucket &#x27;private&#x27;",
+            "private is not a bucket you may read in this project.",
         ),
-        (Role.MEMBER, {"scope": "buckets", "read_buckets": "elsewhere"}, "elsewhere is not a bucket of this project"),
+        (
+            Role.MEMBER,
+            {"scope": "buckets", "read_buckets": "elsewhere"},
+            "elsewhere is not a bucket you may read in this project.",
+        ),
         (Role.MEMBER, {"scope": "root"}, "Choose one of the listed scopes."),
         (
             Role.READ_ONLY,
             {"scope": "buckets", "write_buckets": "inputs"},
-            "You may only read bucket &#x27;inputs&#x27;",
+            "inputs is not a bucket you may write in this project.",
         ),
     ],
 )

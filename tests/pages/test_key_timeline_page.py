@@ -69,7 +69,7 @@ def test_managers_see_every_members_keys_with_the_owner(project, cast, keys, rol
 
 def test_no_live_keys_no_timeline(project, cast) -> None:  # type: ignore[no-untyped-def]
     page = client_for(cast["manager"]).get(reverse("projects:detail", args=[project.number])).content.decode()
-    assert "You have no active keys in this project." in page
+    assert "You have no active keys in this project" in page
     assert "timeline" not in page
 
 

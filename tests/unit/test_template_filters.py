@@ -35,6 +35,26 @@ def test_timetag_of_nothing_is_empty_and_a_wrong_precision_is_refused() -> None:
         render('{{ t|timetag:"hours" }}', t=WHEN)
 
 
-@pytest.mark.parametrize(("value", "shown"), [(None, "—"), (1_500_000_000, "1.50 GB"), (250 * 10**9, "250 GB")])
-def test_gb(value: int | None, shown: str) -> None:
-    assert render("{{ v|gb }}", v=value) == shown
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        (0, "0 B"),
+        (999, "999 B"),
+        (200_000, "200 kB"),  # not "0.00 GB"
+        (1_500_000_000, "1.5 GB"),
+        (250 * 10**9, "250 GB"),
+        (999_700_000_000, "1 TB"),
+        (3 * 10**12, "3 TB"),
+    ],
+)
+def test_sizes_read_in_the_unit_that_fits(value: int | None, shown: str) -> None:
+    assert render("{{ v|size }}", v=value) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "noun", "shown"),
+    [(1, "object", "1 object"), (0, "object", "0 objects"), (12345, "object", "12,345 objects"), (None, "object", "—")],
+)
+def test_counts_carry_their_noun_in_the_right_number(value: int | None, noun: str, shown: str) -> None:
+    assert render("{{ v|counted:noun }}", v=value, noun=noun) == shown

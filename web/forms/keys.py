@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -55,16 +56,22 @@ def fit_endpoint(form: forms.Form) -> None:
         field.widget = forms.HiddenInput()
 
 
+SCOPE_CHOICES = {
+    AccessKey.Scope.MEMBER: "Everything you may do in this project",
+    AccessKey.Scope.READ_ONLY: "Read only, every bucket you may read",
+    AccessKey.Scope.BUCKETS: "Only the buckets chosen below",
+}
+
+
 class KeyCreateForm(forms.Form):
+    """A new key, offering only what the person can have: a read-only member is offered reading
+    (their keys are read-only in Ceph whatever they ask), and each bucket box only where they
+    may read, or write, that bucket."""
+
     description = description_field()
     hours = hours_field()
     scope = forms.ChoiceField(
         label="What the key may do",
-        choices=[
-            (AccessKey.Scope.MEMBER, "Everything you may do in this project"),
-            (AccessKey.Scope.READ_ONLY, "Read only, every bucket you may read"),
-            (AccessKey.Scope.BUCKETS, "Only the buckets chosen below"),
-        ],
         initial=AccessKey.Scope.MEMBER,
         required=False,  # absent: the member's own access, as before scopes existed
         widget=forms.RadioSelect,
@@ -75,29 +82,49 @@ class KeyCreateForm(forms.Form):
         label="Buckets the key may read",
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"invalid_choice": "%(value)s is not a bucket of this project."},
+        error_messages={"invalid_choice": "%(value)s is not a bucket you may read in this project."},
     )
     write_buckets = forms.MultipleChoiceField(
         label="Buckets the key may read and write",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Only with “Only the buckets chosen below”. The key cannot list or reach any other bucket.",
-        error_messages={"invalid_choice": "%(value)s is not a bucket of this project."},
+        error_messages={"invalid_choice": "%(value)s is not a bucket you may write in this project."},
     )
     endpoint = endpoint_field()
 
     def __init__(
-        self, *args: Any, max_hours: int | None = None, buckets: list[str] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        max_hours: int | None = None,
+        reach: Mapping[str, str] | None = None,
+        writes: bool = True,
+        **kwargs: Any,
     ) -> None:
+        """``reach``: each bucket the person may reach, with "read" or "readwrite"; ``writes``:
+        whether their role writes at all."""
         super().__init__(*args, **kwargs)
         _limit_hours(self.fields["hours"], max_hours)
         fit_endpoint(self)
-        choices = [(name, name) for name in buckets or []]
-        for name in ("read_buckets", "write_buckets"):
+        reach = reach or {}
+        offered = {
+            "read_buckets": [(name, name) for name in reach],
+            "write_buckets": [(name, name) for name, level in reach.items() if writes and level == "readwrite"],
+        }
+        kinds = [AccessKey.Scope.MEMBER] if writes else []
+        kinds += [AccessKey.Scope.READ_ONLY] + ([AccessKey.Scope.BUCKETS] if reach else [])
+        scope: forms.ChoiceField = self.fields["scope"]  # type: ignore[assignment]
+        scope.choices = [(kind, SCOPE_CHOICES[kind]) for kind in kinds]
+        scope.initial = kinds[0]
+        for name, choices in offered.items():
+            # Kept without choices (the page leaves it out): a posted value gets its message.
             self.fields[name].choices = choices  # type: ignore[attr-defined]
-        if not choices:
-            for name in ("read_buckets", "write_buckets"):
-                self.fields[name].widget = forms.MultipleHiddenInput()
+
+    def scope_chosen(self) -> bool:
+        """Whether the narrowing part of the form should open: it was used, or has an error."""
+        if any(self.has_error(name) for name in ("scope", "read_buckets", "write_buckets")):
+            return True
+        return self.is_bound and self.data.get("scope", self.fields["scope"].initial) != self.fields["scope"].initial
 
     def clean_description(self) -> str:
         return clean_description_text(self.cleaned_data["description"])
@@ -108,7 +135,7 @@ class KeyCreateForm(forms.Form):
         chosen = [(name, "read") for name in data.get("read_buckets") or [] if name not in writes]
         chosen += [(name, "readwrite") for name in writes]
         try:
-            data["key_scope"] = scope_from(data.get("scope") or AccessKey.Scope.MEMBER, chosen)
+            data["key_scope"] = scope_from(data.get("scope") or self.fields["scope"].initial, chosen)
         except ScopeError as exc:
             self.add_error("scope", str(exc))
         return data
