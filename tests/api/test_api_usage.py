@@ -1,26 +1,36 @@
-"""Usage history through the API, from real figures: objects of known sizes written into real
-buckets in Ceph, the usage refresh asking Ceph for them, then the API's points showing exactly
-those numbers, the same as the web page's CSV. The range is cut under a frozen clock."""
+"""Usage history through the API and `latchkey usage`, from real figures: objects of known sizes
+written into real buckets in Ceph, the usage refresh asking Ceph for them, then the API's points,
+the CLI's table and its CSV (the web page's, cell for cell) showing exactly those numbers. The
+range is cut under a frozen clock; the table's local times under a fixed TZ."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import User
 from buckets.inventory import project_refresh_usage
 from lifecycle.keys import key_create
 from projects.models import Membership, Project, Role
 from storage import client as storage
 from tests.support.api import Api, device_token
+from tests.support.cli import LATCHKEY, approve_in_django, cli_run
 from tests.support.web import client_for
 
 pytestmark = [pytest.mark.ceph, pytest.mark.usefixtures("many_device_logins")]
+ZONE = "Asia/Kolkata"  # +05:30: a local time that no whole-hour slip could produce
 
 
 def _fill_and_refresh(project: Project, member: Membership, first: datetime, second: datetime) -> tuple[str, str]:
@@ -116,3 +126,49 @@ def test_an_unknown_range_is_a_400_naming_it_and_outsiders_get_404(project: Proj
     outsider = Api(device_token(cast["outsider"]))("GET", base)
     assert outsider.status_code == 404 and outsider.json() == {"detail": "No such project"}
     assert Api(None)("GET", base).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_latchkey_usage_shows_the_real_figures_as_a_table_and_as_the_web_csv(  # type: ignore[no-untyped-def]
+    live_server, tmp_path: Path, unique: Callable[[], str]
+) -> None:
+    project = Project.objects.create(number=unique(), title="Usage", tenant=f"use{unique()}")
+    member = Membership.objects.create(user=User.objects.create_user(username="writer"), project=project)
+    reader = User.objects.create_user(username="reader")
+    Membership.objects.create(user=reader, project=project, role=Role.READ_ONLY)
+    now = timezone.now().replace(microsecond=0)
+    first, second = now - timedelta(hours=2), now - timedelta(hours=1)
+    raw, out = _fill_and_refresh(project, member, first, second)
+    connections.close_all()
+    home = tmp_path / "home"
+    assert approve_in_django(live_server.url, home, reader, "confirm").returncode == 0
+
+    def run(*args: str, check: bool = True) -> Any:
+        return cli_run(home, "env", f"TZ={ZONE}", LATCHKEY, "usage", *args, check=check)
+
+    table = run("-p", project.number, "--range", "7d").stdout.splitlines()
+    assert table[0] == f"Project {project.number}, the last 7 days: 6 points; latest 1.08 MB in 3 objects (no quota)."
+    local = {at: at.astimezone(ZoneInfo(ZONE)).strftime("%Y-%m-%d %H:%M IST") for at in (first, second)}
+    cells = [re.split(r"\s{2,}", line) for line in table[1:]]  # columns: two spaces or more apart
+    assert [row[0] for row in cells] == ["TIME"] + [local[first], local[second]] * 3
+    assert [row[1:] for row in cells[1:]] == [
+        ["(project)", "332 kB", "3"],
+        ["(project)", "1.08 MB", "3"],
+        [out, "77.8 kB", "1"],
+        [out, "1.08 MB", "2"],
+        [raw, "254 kB", "2"],
+        [raw, "4.1 kB", "1"],
+    ]
+
+    # --csv: the web page's CSV, cell for cell (times in UTC, bytes as numbers).
+    printed = run("-p", project.number, "--range", "7d", "--csv").stdout
+    web = client_for(reader).get(reverse("projects:usage_csv", args=[project.number]), {"range": "7d"})
+    assert list(csv.reader(io.StringIO(printed))) == list(
+        csv.reader(io.StringIO(b"".join(web.streaming_content).decode()))
+    )
+    assert printed.splitlines()[:2] == ["time,bucket,bytes,objects", f"{first.isoformat()},(project),331873,3"]
+
+    bad = run("-p", project.number, "--range", "all", check=False)
+    assert (bad.returncode, bad.stdout, bad.stderr) == (1, "", "latchkey: range: must be one of 7d, 30d, 1y\n")
+    missing = run("-p", "99999999", check=False)
+    assert (missing.returncode, missing.stderr) == (1, "latchkey: No such project\n")
