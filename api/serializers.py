@@ -16,6 +16,7 @@ from buckets.selectors import key_scope_buckets
 from keys.models import AccessKey
 from keys.rules import clean_description_text
 from keys.scopes import KeyScope, ScopeError, scope_from
+from usage.selectors import RANGES
 
 
 def _description() -> serializers.CharField:
@@ -146,6 +147,25 @@ class ProjectOut(serializers.Serializer):
     usage_at = serializers.DateTimeField(source="project.usage_at", allow_null=True)
     key_max_hours = serializers.IntegerField(source="project.key_max_hours")
     tenant = serializers.CharField(source="project.tenant")
+
+
+class UsagePointOut(serializers.Serializer):
+    time = serializers.DateTimeField()
+    bucket = serializers.CharField(allow_null=True, help_text="The bucket; null for the project as a whole.")
+    bytes = serializers.IntegerField()
+    objects = serializers.IntegerField()
+
+
+class UsageOut(serializers.Serializer):
+    project = serializers.CharField()
+    range = serializers.ChoiceField(choices=list(RANGES))
+    start = serializers.DateTimeField(help_text="The range holds the points after this time ...")
+    end = serializers.DateTimeField(help_text="... up to this one, the time of the request.")
+    quota_bytes = serializers.IntegerField(allow_null=True)
+    points = UsagePointOut(
+        many=True,
+        help_text="Every stored point of the range, as in the web CSV: by bucket (the project first), then time.",
+    )
 
 
 class KeyOut(serializers.ModelSerializer):

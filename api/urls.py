@@ -11,6 +11,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("projects/", views.ProjectList.as_view(), name="projects"),
     path(f"{P}/", views.ProjectDetail.as_view(), name="project"),
+    path(f"{P}/usage/", views.ProjectUsage.as_view(), name="usage"),
     path(f"{P}/keys/", views.KeyList.as_view(), name="keys"),
     path(f"{K}/", views.KeyDetail.as_view(), name="key"),
     path(f"{K}/extend/", views.KeyExtend.as_view(), name="key_extend"),

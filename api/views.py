@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -17,6 +18,7 @@ from accounts.signals import auth_time_fresh
 from api import serializers as s
 from api.device_login import token_auth_at
 from api.errors import NON_FIELD
+from api.schema import BAD_INPUT
 from buckets.selectors import key_scope_label, with_scope_buckets
 from keys.access import owned_key
 from keys.configs import secret_bundle
@@ -28,6 +30,8 @@ from keys.services import key_delete, key_edit_description, key_extend
 from lifecycle.keys import FreshLoginNeeded, RevealNotOffered, key_request, key_reveal
 from portal.http import client_ip
 from projects.access import membership_for
+from usage.models import TOTAL
+from usage.selectors import DEFAULT_RANGE, RANGES, history_of
 
 
 def payload(request: Request, serializer_class: type[s.serializers.Serializer], **context: Any) -> dict[str, Any]:
@@ -66,6 +70,30 @@ class ProjectDetail(APIView):
     @extend_schema(responses=s.ProjectOut)
     def get(self, request: Request, number: str) -> Response:
         return Response(s.ProjectOut(membership_for(request.user, number)).data)
+
+
+class ProjectUsage(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("range", str, enum=list(RANGES), default=DEFAULT_RANGE.key)],
+        responses={200: s.UsageOut, 400: OpenApiResponse(BAD_INPUT[0], description="An unknown range.")},
+    )
+    def get(self, request: Request, number: str) -> Response:
+        """The project's usage history: every stored point of the range, as the web page's CSV."""
+        project = membership_for(request.user, number).project
+        history = history_of(project.pk, request.query_params.get("range"), now=timezone.now())
+        points = [
+            {"time": at, "bucket": name if name != TOTAL else None, "bytes": size, "objects": count}
+            for name, at, size, count in history.points
+        ]
+        answer = {
+            "project": project.number,
+            "range": history.range.key,
+            "start": history.start,
+            "end": history.end,
+            "quota_bytes": project.quota_bytes,
+            "points": points,
+        }
+        return Response(s.UsageOut(answer).data)
 
 
 class KeyList(APIView):

@@ -1,5 +1,5 @@
 """Reading usage points: a chart's series (binned in SQL, so a page reads a few hundred rows
-however many points two years hold) and the raw points for the CSV."""
+however many points two years hold) and the raw points of a range, for the CSV and the API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
+from portal.errors import Refused
 from usage.models import ORIGIN, UsagePoint, interval_start
 
 
@@ -32,6 +33,22 @@ RANGES = {
     )
 }
 DEFAULT_RANGE = RANGES["30d"]
+
+
+class UnknownRange(Refused):
+    """A ``range`` that names none of RANGES: the CSV and the API refuse it (400) rather than
+    answer another range's points, which a script would take for the one it asked."""
+
+    def __init__(self) -> None:
+        super().__init__(f"must be one of {', '.join(RANGES)}", field="range")
+
+
+def range_named(key: str | None) -> Range:
+    """The range ``key`` names; the default when there is none, UnknownRange for any other."""
+    chosen = RANGES.get(key or DEFAULT_RANGE.key)
+    if chosen is None:
+        raise UnknownRange()
+    return chosen
 
 
 class Point(NamedTuple):
@@ -113,6 +130,22 @@ def points_of(
         .values_list("bucket", "at", "size_bytes", "object_count")
         .iterator(chunk_size=5000)
     )
+
+
+@dataclass(frozen=True)
+class History:
+    range: Range
+    start: datetime
+    end: datetime
+    points: Iterator[tuple[str, datetime, int, int]]  # as points_of gives them, read when iterated
+
+
+def history_of(project_id: int, range_key: str | None, *, now: datetime, bucket: str | None = None) -> History:
+    """Every stored point of the range ``range_key`` names, up to ``now``: the one reading behind
+    the CSV download and the API, so both answer the same points for the same range."""
+    chosen = range_named(range_key)
+    start = now - chosen.span
+    return History(chosen, start, now, points_of(project_id, start=start, end=now, bucket=bucket))
 
 
 def gap_for(chosen: Range, keep: Sequence[tuple[int, int]]) -> timedelta:

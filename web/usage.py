@@ -18,10 +18,8 @@ from projects.access import membership_for
 from projects.models import Project
 from usage.chart import usage_chart
 from usage.models import TOTAL
-from usage.selectors import DEFAULT_RANGE, RANGES, gap_for, points_of, series_of
+from usage.selectors import DEFAULT_RANGE, RANGES, UnknownRange, gap_for, history_of, series_of
 from web.csvfile import csv_download, safe_cell
-
-RANGE_ERROR = f"range: must be one of {', '.join(RANGES)}"
 
 
 def usage_context(
@@ -60,14 +58,16 @@ def usage_context(
 
 def _points_csv(request: HttpRequest, project_id: int, filename: str, bucket: str | None = None) -> HttpResponseBase:
     """Every stored point of the range the request names (400 for one that does not exist)."""
-    chosen = RANGES.get(request.GET.get("range") or DEFAULT_RANGE.key)
-    if chosen is None:
-        return HttpResponse(RANGE_ERROR + "\n", status=400, content_type="text/plain; charset=utf-8")
-    now = timezone.now()
-    rows = points_of(project_id, start=now - chosen.span, end=now, bucket=bucket)
+    try:
+        history = history_of(project_id, request.GET.get("range"), now=timezone.now(), bucket=bucket)
+    except UnknownRange as exc:
+        return HttpResponse(f"{exc.field}: {exc}\n", status=400, content_type="text/plain; charset=utf-8")
     return csv_download(
         ["time", "bucket", "bytes", "objects"],
-        ((at.isoformat(), safe_cell(name) if name else "(project)", size, count) for name, at, size, count in rows),
+        (
+            (at.isoformat(), safe_cell(name) if name else "(project)", size, count)
+            for name, at, size, count in history.points
+        ),
         filename,
     )
 

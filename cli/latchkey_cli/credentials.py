@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from latchkey_cli import scope as scopes
-from latchkey_cli.session import Api, CliError, save_private, state_dir
+from latchkey_cli.session import Api, CliError, api_time, save_private, state_dir
 
 RENEW_MINUTES = 15
 FIELDS = ("server", "access_key_id", "secret_key", "expires_at")
@@ -60,17 +60,13 @@ def read_cache(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _when(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)  # noqa: UP017 (the CLI runs on older Pythons)
-
-
 def process_answer(entry: dict[str, Any]) -> dict[str, Any]:
     """What credential_process prints (https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html)."""
     return {
         "Version": 1,
         "AccessKeyId": entry["access_key_id"],
         "SecretAccessKey": entry["secret_key"],
-        "Expiration": _when(entry["expires_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Expiration": api_time(entry["expires_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
@@ -137,7 +133,7 @@ def credentials(
     with _locked(path):
         cached = read_cache(path)
         if cached and cached["server"] == api.server:
-            left = _when(cached["expires_at"]) - datetime.now(timezone.utc)  # noqa: UP017
+            left = api_time(cached["expires_at"]) - datetime.now(timezone.utc)  # noqa: UP017
             if left > timedelta(minutes=renew_minutes) and _live(api, project, cached["access_key_id"]):
                 _settle(api, path, cached, project)
                 return process_answer(cached)

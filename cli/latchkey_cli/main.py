@@ -9,10 +9,11 @@ import re
 import shutil
 import sys
 from typing import Any
+from urllib.parse import urlencode
 
 from latchkey_cli import configure as conf
 from latchkey_cli import credentials as creds
-from latchkey_cli import inifile
+from latchkey_cli import inifile, usage
 from latchkey_cli import scope as scopes
 from latchkey_cli.session import Api, CliError, login, logout
 
@@ -26,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     lg.add_argument("--server", default=os.environ.get("LATCHKEY_URL"), help="the Latchkey site (or LATCHKEY_URL)")
     sub.add_parser("logout", help="forget the saved login")
     sub.add_parser("projects", help="your projects, quota and usage")
+    u = sub.add_parser("usage", help="a project's usage history: every point of a range")
+    u.add_argument("--project", "-p", required=True)
+    u.add_argument("--range", default="30d", help="7d, 30d or 1y (default 30d)")
+    u.add_argument("--csv", action="store_true", help="the web page's CSV (time in UTC, bytes, objects)")
     keys = sub.add_parser("keys", help="your keys").add_subparsers(dest="action", required=True)
     for name in ("list", "create", "extend", "delete", "show"):
         k = keys.add_parser(name)
@@ -121,6 +126,9 @@ def run(args: argparse.Namespace) -> str:
             for p in api.call("GET", "projects/")
         ]
         return _table(rows)
+    if args.command == "usage":
+        history = api.call("GET", f"projects/{args.project}/usage/?{urlencode({'range': args.range})}")
+        return usage.as_csv(history) if args.csv else usage.as_table(history, _table)
     if args.command == "configure":
         if args.remove:
             return "\n".join(conf.remove(api, project=args.project))

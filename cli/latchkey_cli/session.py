@@ -8,6 +8,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,11 @@ class Api:
         if answer.status_code >= 400:
             raise CliError(_explain(answer.status_code, data), status=answer.status_code)
         return data
+
+
+def api_time(text: str) -> datetime:
+    """A time the API gave, in UTC (the CLI runs on Pythons before 3.11, which do not read "Z")."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)  # noqa: UP017 (older Pythons)
 
 
 def _explain(status: int, data: Any) -> str:

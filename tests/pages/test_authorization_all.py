@@ -86,6 +86,7 @@ TABLE |= {
     "api:schema GET": ("GET", row(200, 200, 200, 200, 200, 200, 200)),
     "api:projects GET": ("GET", row(A, 200, 200, 200, 200, 200, 200)),
     "api:project GET": ("GET", API_MEMBERS),
+    "api:usage GET": ("GET", API_MEMBERS),
     "api:keys GET": ("GET", API_MEMBERS),
     "api:keys POST": ("POST", row(A, 404, 201, 201, 201, 201, 404)),
     "api:key GET": ("GET", API_OWNER),
@@ -147,7 +148,7 @@ def world(project, cast, make_user):  # type: ignore[no-untyped-def]
         "buckets:grant_create": [n, b], "buckets:grant_revoke": [n, b, grant.pk], "buckets:policy": [n, b],
         "buckets:link": [n, b], "buckets:groups": [n], "buckets:group": [n, group.pk],
         "buckets:group_delete": [n, group.pk], "projects:usage_csv": [n], "buckets:usage_csv": [n, b],
-        "api:project": [n], "api:keys": [n], "api:key": [n, key.access_key_id],
+        "api:project": [n], "api:usage": [n], "api:keys": [n], "api:key": [n, key.access_key_id],
         "api:key_extend": [n, key.access_key_id], "api:key_reveal": [n, key.access_key_id], "api:buckets": [n],
         "api:bucket": [n, b], "api:bucket_access": [n, b], "api:grants": [n, b], "api:grant": [n, b, grant.pk],
     }  # fmt: skip
