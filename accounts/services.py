@@ -73,9 +73,14 @@ def upstream_grant_refused(*, account: SocialAccount, why: str, now: datetime | 
     now = now or timezone.now()
     UpstreamGrant.objects.update_or_create(
         account=account,
-        defaults={"sealed_refresh_token": "", "stored_at": now, "checked_at": now,
-                  "outcome": UpstreamGrant.Outcome.REFUSED, "detail": why[:200]},
-    )  # fmt: skip
+        defaults={
+            "sealed_refresh_token": "",
+            "stored_at": now,
+            "checked_at": now,
+            "outcome": UpstreamGrant.Outcome.REFUSED,
+            "detail": why[:200],
+        },
+    )
 
 
 def upstream_refused(account: SocialAccount) -> bool:

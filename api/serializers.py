@@ -71,6 +71,16 @@ class ScopeIn(serializers.Serializer):
 
 
 @extend_schema_field(ScopeIn)
+def _bucket_entry(entry: object) -> bool:
+    """One entry of a scope's buckets: {"name": str, "access": str}, access optional."""
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("name"), str)
+        and isinstance(entry.get("access", "read"), str)
+        and not set(entry) - {"name", "access"}
+    )
+
+
 class ScopeField(serializers.Field):
     """``{"kind": "member" | "read-only" | "buckets", "buckets": [{"name": ..., "access": "read" |
     "readwrite"}]}``; absent: the member's own access. Every wrong shape is a field error."""
@@ -89,11 +99,7 @@ class ScopeField(serializers.Field):
         ):
             self.fail("shape")
         buckets = data.get("buckets", [])
-        if not isinstance(buckets, list) or not all(
-            isinstance(b, dict) and isinstance(b.get("name"), str) and isinstance(b.get("access", "read"), str)
-            and not set(b) - {"name", "access"}
-            for b in buckets
-        ):  # fmt: skip
+        if not isinstance(buckets, list) or not all(_bucket_entry(b) for b in buckets):
             self.fail("shape")
         try:
             return scope_from(data.get("kind", "member"), [(b["name"], b.get("access", "read")) for b in buckets])

@@ -110,24 +110,44 @@ def clients_work(settings: dict[str, str], access_key: str, secret: str) -> list
     bucket = f"first-hour-{int(time.time())}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
     # The secret goes in the environment or a 0600 file, never on a command line.
-    rclone_env = {**env, "RCLONE_CONFIG_FH_TYPE": "s3", "RCLONE_CONFIG_FH_PROVIDER": "Ceph",
-                  "RCLONE_CONFIG_FH_ACCESS_KEY_ID": access_key, "RCLONE_CONFIG_FH_SECRET_ACCESS_KEY": secret,
-                  "RCLONE_CONFIG_FH_ENDPOINT": endpoint, "RCLONE_CONFIG_FH_REGION": region}  # fmt: skip
+    rclone_env = {
+        **env,
+        "RCLONE_CONFIG_FH_TYPE": "s3",
+        "RCLONE_CONFIG_FH_PROVIDER": "Ceph",
+        "RCLONE_CONFIG_FH_ACCESS_KEY_ID": access_key,
+        "RCLONE_CONFIG_FH_SECRET_ACCESS_KEY": secret,
+        "RCLONE_CONFIG_FH_ENDPOINT": endpoint,
+        "RCLONE_CONFIG_FH_REGION": region,
+    }
     remote = "fh:"
     s3cfg = Path(tempfile.mkdtemp()) / "s3cfg"
     s3cfg.touch(mode=0o600)
-    s3cfg.write_text(f"[default]\naccess_key = {access_key}\nsecret_key = {secret}\nhost_base = {host}\n"
-                     f"host_bucket = {host}\nuse_https = False\nbucket_location = {region}\n")  # fmt: skip
+    s3cfg.write_text(
+        f"[default]\naccess_key = {access_key}\nsecret_key = {secret}\nhost_base = {host}\n"
+        f"host_bucket = {host}\nuse_https = False\nbucket_location = {region}\n"
+    )
     s3cmd = ["s3cmd", "-c", str(s3cfg)]
     aws_env = {**env, "AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": region}
     aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", endpoint, "s3"]
     steps = {
-        "rclone": ([["rclone", "mkdir", remote + bucket], ["rclone", "rcat", remote + bucket + "/r.txt"],
-                    ["rclone", "cat", remote + bucket + "/r.txt"]], rclone_env),
-        "s3cmd": ([[*s3cmd, "put", "-", f"s3://{bucket}/s.txt"], [*s3cmd, "get", f"s3://{bucket}/s.txt", "-"],
-                   [*s3cmd, "info", f"s3://{bucket}"]], env),
+        "rclone": (
+            [
+                ["rclone", "mkdir", remote + bucket],
+                ["rclone", "rcat", remote + bucket + "/r.txt"],
+                ["rclone", "cat", remote + bucket + "/r.txt"],
+            ],
+            rclone_env,
+        ),
+        "s3cmd": (
+            [
+                [*s3cmd, "put", "-", f"s3://{bucket}/s.txt"],
+                [*s3cmd, "get", f"s3://{bucket}/s.txt", "-"],
+                [*s3cmd, "info", f"s3://{bucket}"],
+            ],
+            env,
+        ),
         "aws": ([[*aws, "cp", "-", f"s3://{bucket}/a.txt"], [*aws, "cp", f"s3://{bucket}/a.txt", "-"]], aws_env),
-    }  # fmt: skip
+    }
     for client, (commands, client_env) in steps.items():
         for command in commands:
             done = subprocess.run(command, input=client, capture_output=True, text=True, timeout=120, env=client_env)

@@ -34,10 +34,12 @@ BUCKETS = int(os.environ.get("BENCH_BUCKETS", "200"))
 def main() -> None:
     tag = secrets.token_hex(4)
     project = Project.objects.create(number=f"7{secrets.randbelow(10**9):09d}", title="policy bench", tenant=f"pb{tag}")
-    manager = Membership.objects.create(user=User.objects.create_user(username=f"pm-{tag}"), project=project,
-                                        role=Role.MANAGER)  # fmt: skip
-    newcomer = Membership.objects.create(user=User.objects.create_user(username=f"pn-{tag}"), project=project,
-                                         role=Role.MEMBER)  # fmt: skip
+    manager = Membership.objects.create(
+        user=User.objects.create_user(username=f"pm-{tag}"), project=project, role=Role.MANAGER
+    )
+    newcomer = Membership.objects.create(
+        user=User.objects.create_user(username=f"pn-{tag}"), project=project, role=Role.MEMBER
+    )
     membership_provision(membership=newcomer)
     group = group_create(project=project, name="bench")
     err(f"policy_sync: creating {BUCKETS} restricted buckets with a group grant")

@@ -36,8 +36,14 @@ def _user_with(projects: int, keys_per_project: int) -> User:
     now = timezone.now()
     for i in range(projects):
         number = str(500000000000 + secrets.randbelow(10**11))
-        project = Project.objects.create(number=number, title=f"Project {i}", tenant=f"pl{number}",
-                                         quota_bytes=10**12, usage_bytes=10**11 * (i % 10), usage_at=now)  # fmt: skip
+        project = Project.objects.create(
+            number=number,
+            title=f"Project {i}",
+            tenant=f"pl{number}",
+            quota_bytes=10**12,
+            usage_bytes=10**11 * (i % 10),
+            usage_at=now,
+        )
         Membership.objects.create(user=user, project=project)
         AccessKey.objects.bulk_create(
             AccessKey(

@@ -48,9 +48,14 @@ def _refresh_token(app: dict, username: str, password: str) -> str:  # type: ign
     issuer = app["settings"]["server_url"]
     callback = f"http://127.0.0.1:9/accounts/oidc/{app['provider_id']}/login/callback/"
     browser = requests.Session()
-    params = {"client_id": app["client_id"], "response_type": "code", "redirect_uri": callback,
-              "scope": "openid eduperson_entitlement offline_access", "prompt": "consent",
-              "state": secrets.token_hex(8)}  # fmt: skip
+    params = {
+        "client_id": app["client_id"],
+        "response_type": "code",
+        "redirect_uri": callback,
+        "scope": "openid eduperson_entitlement offline_access",
+        "prompt": "consent",
+        "state": secrets.token_hex(8),
+    }
     answer = browser.get(f"{issuer}/auth", params=params, allow_redirects=False, timeout=10)
     for _ in range(10):
         location = urljoin(answer.url, answer.headers.get("Location", ""))
@@ -66,8 +71,12 @@ def _refresh_token(app: dict, username: str, password: str) -> str:  # type: ign
             raise AssertionError(f"unexpected IdP answer {answer.status_code} at {answer.url}")
     else:
         raise AssertionError("the IdP never returned to the callback")
-    tokens = requests.post(f"{issuer}/token", auth=(app["client_id"], app["secret"]), timeout=10, data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": callback}).json()  # fmt: skip
+    tokens = requests.post(
+        f"{issuer}/token",
+        auth=(app["client_id"], app["secret"]),
+        timeout=10,
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": callback},
+    ).json()
     return str(tokens["refresh_token"])
 
 
@@ -93,8 +102,9 @@ def main() -> None:
             SocialAccount.objects.filter(provider=provider, uid=person["sub"]).delete()
             user = User.objects.create_user(username=f"rc-{provider}-{person['username']}-{suffix}")
             account = SocialAccount.objects.create(user=user, provider=provider, uid=person["sub"])
-            upstream_grant_store(account=account, refresh_token=_refresh_token(apps[provider], person["username"],
-                                                                               person["password"]))  # fmt: skip
+            upstream_grant_store(
+                account=account, refresh_token=_refresh_token(apps[provider], person["username"], person["password"])
+            )
             Token.objects.create(type=Token.Type.REFRESH_TOKEN, hash=secrets.token_hex(16), user=user)  # a CLI session
             accounts.append(account)
     for account in accounts:  # settle: the first run adds the memberships each provider asserts

@@ -23,10 +23,11 @@ def ceph_projects(total: int, *, tag: str) -> int:
     for i in range(have, total):
         project = project_create(number=f"83{tag}{i:04d}", title=f"Ceph project {i}")
         manager, member = (
-            Membership.objects.create(user=User.objects.create_user(username=f"ceph-{tag}-{i}-{role}"),
-                                      project=project, role=role)
+            Membership.objects.create(
+                user=User.objects.create_user(username=f"ceph-{tag}-{i}-{role}"), project=project, role=role
+            )
             for role in (Role.MANAGER, Role.MEMBER)
-        )  # fmt: skip
+        )
         for k in range(2):
             key_create(membership=manager, hours=24, description=f"scale {k}")
         membership_provision(membership=member)

@@ -95,11 +95,22 @@ def _ip(n: int) -> str:
 def _users(names: Iterable[str], now: datetime, **extra: Any) -> list[dict[str, Any]]:
     names = list(names)
     rows = [
-        {"id": pk, "username": name, "email": f"{name}@example.org", "first_name": name.title(), "last_name": "Scale",
-         "password": "!", "rgw_name": name.replace("-", "_"), "is_active": True, "is_staff": False,
-         "is_superuser": False, "date_joined": now - timedelta(days=len(name)), **extra}
+        {
+            "id": pk,
+            "username": name,
+            "email": f"{name}@example.org",
+            "first_name": name.title(),
+            "last_name": "Scale",
+            "password": "!",
+            "rgw_name": name.replace("-", "_"),
+            "is_active": True,
+            "is_staff": False,
+            "is_superuser": False,
+            "date_joined": now - timedelta(days=len(name)),
+            **extra,
+        }
         for pk, name in zip(_ids(User, len(names)), names, strict=True)
-    ]  # fmt: skip
+    ]
     copy_rows(User, rows)
     return rows
 
@@ -109,35 +120,68 @@ def _projects(numbers: Sequence[str], now: datetime) -> list[dict[str, Any]]:
     for n, (pk, number) in enumerate(zip(_ids(Project, len(numbers)), numbers, strict=True)):
         quota = 10**12 * (1 + n % 10)
         rows.append(
-            {"id": pk, "number": number, "title": f"Project {number}", "tenant": number,
-             "status": Project.Status.SUSPENDED if n % 50 == 49 else Project.Status.ACTIVE,
-             "asserting_providers": "myaccessid" if n % 4 == 0 else "", "rgw_provisioned": False,
-             "storage_model": "tenant", "rgw_account": "",
-             "max_key_hours": 72 if n % 5 == 0 else None, "quota_bytes": quota, "quota_max_objects": None,
-             "quota_max_buckets": 100 if n % 3 == 0 else None, "usage_bytes": quota * (n % 97) // 100,
-             "usage_objects": 1000 * (n % 89), "usage_at": now - timedelta(minutes=n % 10),
-             "created_at": now - timedelta(days=n % 1500)}
-        )  # fmt: skip
+            {
+                "id": pk,
+                "number": number,
+                "title": f"Project {number}",
+                "tenant": number,
+                "status": Project.Status.SUSPENDED if n % 50 == 49 else Project.Status.ACTIVE,
+                "asserting_providers": "myaccessid" if n % 4 == 0 else "",
+                "rgw_provisioned": False,
+                "storage_model": "tenant",
+                "rgw_account": "",
+                "max_key_hours": 72 if n % 5 == 0 else None,
+                "quota_bytes": quota,
+                "quota_max_objects": None,
+                "quota_max_buckets": 100 if n % 3 == 0 else None,
+                "usage_bytes": quota * (n % 97) // 100,
+                "usage_objects": 1000 * (n % 89),
+                "usage_at": now - timedelta(minutes=n % 10),
+                "created_at": now - timedelta(days=n % 1500),
+            }
+        )
     copy_rows(Project, rows)
     return rows
 
 
 def _membership(pk: int, user: int, project: int, role: Role, n: int, now: datetime) -> dict[str, Any]:
-    return {"id": pk, "user": user, "project": project, "role": role, "status": Membership.Status.ACTIVE,
-            "source": "idp:myaccessid" if n % 2 else "latchkey", "rgw_access": ROLE_ACCESS[role],
-            "created_at": now - timedelta(days=n % 700), "updated_at": now - timedelta(days=n % 30)}  # fmt: skip
+    return {
+        "id": pk,
+        "user": user,
+        "project": project,
+        "role": role,
+        "status": Membership.Status.ACTIVE,
+        "source": "idp:myaccessid" if n % 2 else "latchkey",
+        "rgw_access": ROLE_ACCESS[role],
+        "created_at": now - timedelta(days=n % 700),
+        "updated_at": now - timedelta(days=n % 30),
+    }
 
 
 def _key(pk: int, n: int, *, project: int, owner: dict[str, Any], now: datetime, live: bool) -> dict[str, Any]:
     """Key number ``n``: live ones expire days from now; ended ones are spread over a year."""
     created = now - (timedelta(hours=1 + n % 100) if live else timedelta(days=1 + n % 365, minutes=n % 1440))
     hours = (1, 8, 24, 72, 168)[n % 5]
-    row = {"id": pk, "access_key_id": _key_id(f"{owner['username']}-{n}"), "project": project, "owner": owner["id"],
-           "subuser": owner["rgw_name"], "description": f"{('laptop', 'cluster job', 'rclone sync')[n % 3]} {n}",
-           "status": AccessKey.Status.ACTIVE, "created_at": created, "expires_at": created + timedelta(hours=hours),
-           "ended_at": None, "refused_at": None, "end_reason": "", "last_extended_at": None,
-           "expiry_job_for": None, "reminded_hours": None, "scope": AccessKey.Scope.MEMBER, "scope_writes": True,
-           "rgw_user": ""}  # fmt: skip
+    row = {
+        "id": pk,
+        "access_key_id": _key_id(f"{owner['username']}-{n}"),
+        "project": project,
+        "owner": owner["id"],
+        "subuser": owner["rgw_name"],
+        "description": f"{('laptop', 'cluster job', 'rclone sync')[n % 3]} {n}",
+        "status": AccessKey.Status.ACTIVE,
+        "created_at": created,
+        "expires_at": created + timedelta(hours=hours),
+        "ended_at": None,
+        "refused_at": None,
+        "end_reason": "",
+        "last_extended_at": None,
+        "expiry_job_for": None,
+        "reminded_hours": None,
+        "scope": AccessKey.Scope.MEMBER,
+        "scope_writes": True,
+        "rgw_user": "",
+    }
     if n % 25 == 0:  # some read-only scoped keys: their own users, no subuser
         row.update(scope=AccessKey.Scope.READ_ONLY, scope_writes=False, subuser="")
         row["rgw_user"] = "k" + str(row["access_key_id"]).lower()
@@ -158,18 +202,34 @@ def _key(pk: int, n: int, *, project: int, owner: dict[str, Any], now: datetime,
 def _events(key: dict[str, Any], n: int) -> list[dict[str, Any]]:
     """What the services record for such a key: create, perhaps extend, then how it ended."""
     base = {"key": key["id"], "project": key["project"], "ip": _ip(n)}
-    events = [{**base, "at": key["created_at"], "action": KeyEvent.Action.CREATE, "actor": key["owner"],
-               "detail": "24 h"}]  # fmt: skip
+    events = [
+        {**base, "at": key["created_at"], "action": KeyEvent.Action.CREATE, "actor": key["owner"], "detail": "24 h"}
+    ]
     if key["last_extended_at"]:
-        events.append({**base, "at": key["last_extended_at"], "action": KeyEvent.Action.EXTEND,
-                       "actor": key["owner"], "detail": "24 h"})  # fmt: skip
+        events.append(
+            {
+                **base,
+                "at": key["last_extended_at"],
+                "action": KeyEvent.Action.EXTEND,
+                "actor": key["owner"],
+                "detail": "24 h",
+            }
+        )
     if key["end_reason"]:
         action = {"expired": KeyEvent.Action.EXPIRE, "deleted by owner": KeyEvent.Action.DELETE}.get(
             key["end_reason"], KeyEvent.Action.REVOKE
         )
         actor = key["owner"] if action == KeyEvent.Action.DELETE else None
-        events.append({**base, "at": key["ended_at"], "action": action, "actor": actor, "detail": key["end_reason"],
-                       "ip": _ip(n) if actor else None})  # fmt: skip
+        events.append(
+            {
+                **base,
+                "at": key["ended_at"],
+                "action": action,
+                "actor": actor,
+                "detail": key["end_reason"],
+                "ip": _ip(n) if actor else None,
+            }
+        )
     return events
 
 
@@ -196,13 +256,33 @@ def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Other]]
     for i, (pk, (project, members, other)) in enumerate(zip(_ids(Bucket, len(specs)), specs, strict=True)):
         n = start + i
         rule = "none" if n % 10 == 0 else "read" if n % 20 == 5 else "readwrite"
-        buckets.append({"id": pk, "project": project["id"], "name": f"data-{n:05d}", "size_bytes": 10**9 * (n % 500),
-                        "object_count": 1000 * (n % 300), "created_at": now - timedelta(days=n % 900),
-                        "members_access": rule, "policy_dirty": False, "policy_synced_at": now,
-                        "policy_left_out": [], "drop_people_statements": False})  # fmt: skip
-        grant = {"bucket": pk, "cidrs": [], "expires_at": None, "created_by": members[0]["user"],
-                 "created_at": now, "member": None, "group": None, "grantee_project": None, "grantee_user": None,
-                 "grantee_subuser": ""}  # fmt: skip
+        buckets.append(
+            {
+                "id": pk,
+                "project": project["id"],
+                "name": f"data-{n:05d}",
+                "size_bytes": 10**9 * (n % 500),
+                "object_count": 1000 * (n % 300),
+                "created_at": now - timedelta(days=n % 900),
+                "members_access": rule,
+                "policy_dirty": False,
+                "policy_synced_at": now,
+                "policy_left_out": [],
+                "drop_people_statements": False,
+            }
+        )
+        grant = {
+            "bucket": pk,
+            "cidrs": [],
+            "expires_at": None,
+            "created_by": members[0]["user"],
+            "created_at": now,
+            "member": None,
+            "group": None,
+            "grantee_project": None,
+            "grantee_user": None,
+            "grantee_subuser": "",
+        }
         if rule == "none":
             group = next(group_ids)
             groups.append({"id": group, "project": project["id"], "name": f"team-{n}", "created_at": now})
@@ -210,11 +290,27 @@ def _buckets(specs: Sequence[tuple[dict[str, Any], list[dict[str, Any]], Other]]
             grants.append({**grant, "kind": Grant.Kind.MEMBER, "access": "readwrite", "member": members[-1]["id"]})
             grants.append({**grant, "kind": Grant.Kind.GROUP, "access": "read", "group": group})
         if n % 7 == 0:
-            grants.append({**grant, "kind": Grant.Kind.PROJECT, "access": "read", "grantee_project": other[0],
-                           "expires_at": now + timedelta(days=30), "cidrs": ["192.0.2.0/24"]})  # fmt: skip
+            grants.append(
+                {
+                    **grant,
+                    "kind": Grant.Kind.PROJECT,
+                    "access": "read",
+                    "grantee_project": other[0],
+                    "expires_at": now + timedelta(days=30),
+                    "cidrs": ["192.0.2.0/24"],
+                }
+            )
         if n % 7 == 3:
-            grants.append({**grant, "kind": Grant.Kind.PROJECT_USER, "access": "readwrite", "grantee_project": other[0],
-                           "grantee_user": other[1]["id"], "grantee_subuser": other[1]["rgw_name"]})  # fmt: skip
+            grants.append(
+                {
+                    **grant,
+                    "kind": Grant.Kind.PROJECT_USER,
+                    "access": "readwrite",
+                    "grantee_project": other[0],
+                    "grantee_user": other[1]["id"],
+                    "grantee_subuser": other[1]["rgw_name"],
+                }
+            )
         if n % 50 == 3:
             grants.append({**grant, "kind": Grant.Kind.PUBLIC, "access": "read"})
     copy_rows(Bucket, buckets)
@@ -275,14 +371,37 @@ def fill_background(target: Size, *, now: datetime) -> Size:
         for j, k in zip(at, nxt, strict=True)
     ]
     _buckets(spread, have.buckets, now)
-    copy_rows(Invitation, [{"project": p["id"], "email": f"newcomer-{p['number']}@example.org", "role": Role.MEMBER,
-                            "invited_by": members[j][0]["user"], "status": Invitation.Status.PENDING,
-                            "created_at": now}
-                           for j, p in enumerate(projects) if j % 20 == 0])  # fmt: skip
-    copy_rows(JoinRequest, [{"project": p["id"], "user": users[(2 * j + 5) % len(users)]["id"],
-                             "reason": "my thesis data", "status": JoinRequest.Status.PENDING, "created_at": now,
-                             "decided_by": None, "decided_at": None}
-                            for j, p in enumerate(projects) if j % 25 == 0])  # fmt: skip
+    copy_rows(
+        Invitation,
+        [
+            {
+                "project": p["id"],
+                "email": f"newcomer-{p['number']}@example.org",
+                "role": Role.MEMBER,
+                "invited_by": members[j][0]["user"],
+                "status": Invitation.Status.PENDING,
+                "created_at": now,
+            }
+            for j, p in enumerate(projects)
+            if j % 20 == 0
+        ],
+    )
+    copy_rows(
+        JoinRequest,
+        [
+            {
+                "project": p["id"],
+                "user": users[(2 * j + 5) % len(users)]["id"],
+                "reason": "my thesis data",
+                "status": JoinRequest.Status.PENDING,
+                "created_at": now,
+                "decided_by": None,
+                "decided_at": None,
+            }
+            for j, p in enumerate(projects)
+            if j % 25 == 0
+        ],
+    )
     return add
 
 
@@ -312,8 +431,19 @@ def fill_measured(*, projects: int = 200, now: datetime) -> Measured:
     _keys(keys, 0, now)
     other = (rows[1]["id"], pool[1])  # the manager of the second measured project
     _buckets([(rows[0], members[: len(team)], other) for _ in range(8)], 0, now)
-    copy_rows(Invitation, [{"project": rows[0]["id"], "email": "newcomer@example.org", "role": Role.MEMBER,
-                        "invited_by": user["id"], "status": Invitation.Status.PENDING, "created_at": now}])  # fmt: skip
+    copy_rows(
+        Invitation,
+        [
+            {
+                "project": rows[0]["id"],
+                "email": "newcomer@example.org",
+                "role": Role.MEMBER,
+                "invited_by": user["id"],
+                "status": Invitation.Status.PENDING,
+                "created_at": now,
+            }
+        ],
+    )
     return Measured(
         user=User.objects.get(pk=user["id"]),
         admin=User.objects.get(pk=admin["id"]),

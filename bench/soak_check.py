@@ -82,9 +82,10 @@ def outages_in_wait(due: float, windows: list[Window]) -> tuple[float, list[str]
 
 def check_ended_refused(found: Findings, prober: Prober, registry: Registry, projects: list[Project]) -> None:
     ended = dict(
-        AccessKey.objects.filter(project__in=projects, status__in=(AccessKey.Status.EXPIRED, AccessKey.Status.REVOKED))
-        .values_list("access_key_id", "status")
-    )  # fmt: skip
+        AccessKey.objects.filter(
+            project__in=projects, status__in=(AccessKey.Status.EXPIRED, AccessKey.Status.REVOKED)
+        ).values_list("access_key_id", "status")
+    )
     tracked = dict(registry.items())
     for access_key, item in tracked.items():
         if item.deleted_at is not None and access_key not in ended:

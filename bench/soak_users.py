@@ -168,7 +168,8 @@ class User(threading.Thread):
             return
         member = self.rng.choice(self.world.members[self.person.project])
         access = self.rng.choice(["read", "readwrite"])
-        response = self._call("grant", "POST", f"buckets/{bucket}/grants/",
-                              {"kind": "member", "member": member, "access": access})  # fmt: skip
+        response = self._call(
+            "grant", "POST", f"buckets/{bucket}/grants/", {"kind": "member", "member": member, "access": access}
+        )
         if response is not None and response.status_code == 201:
             self.grants.append(int(response.json()["id"]))

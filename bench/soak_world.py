@@ -62,8 +62,9 @@ def world_create(run: str) -> World:
             memberships.append(membership)
             login = Client()
             login.force_login(user)
-            people.append(Person(user.username, number, role == Role.MANAGER, membership.pk,
-                                 login.cookies["sessionid"].value))  # fmt: skip
+            people.append(
+                Person(user.username, number, role == Role.MANAGER, membership.pk, login.cookies["sessionid"].value)
+            )
         bucket_create(membership=memberships[0], name=f"open-{run}-{index}")
         closed = bucket_create(membership=memberships[0], name=f"closed-{run}-{index}")
         bucket_set_members_access(bucket=closed, members_access=Bucket.MembersAccess.NONE)

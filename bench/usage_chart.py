@@ -40,8 +40,14 @@ GB = 10**9
 
 def _project(user: User, title: str) -> Project:
     number = str(600000000000 + secrets.randbelow(10**11))
-    project = Project.objects.create(number=number, title=title, tenant=f"uc{number}", quota_bytes=500 * 10**12,
-                                     usage_bytes=300 * 10**12, usage_at=timezone.now())  # fmt: skip
+    project = Project.objects.create(
+        number=number,
+        title=title,
+        tenant=f"uc{number}",
+        quota_bytes=500 * 10**12,
+        usage_bytes=300 * 10**12,
+        usage_at=timezone.now(),
+    )
     Membership.objects.create(user=user, project=project, role=Role.MANAGER)
     Bucket.objects.bulk_create(
         Bucket(project=project, name=f"bucket-{i:03d}", size_bytes=(i + 1) * GB, object_count=i * 1000)

@@ -121,10 +121,13 @@ def main() -> None:
         if wait_up(http, f"{base}/projects/{project.number}/", server).status_code != 200:
             raise SystemExit("the key list page did not load")
         rounds = [
-            (rps(f"{base}/health/live", {}), rps(f"{base}/projects/{project.number}/keys/", cookies),
-             rps(f"{base}/projects/{project.number}/", cookies))
+            (
+                rps(f"{base}/health/live", {}),
+                rps(f"{base}/projects/{project.number}/keys/", cookies),
+                rps(f"{base}/projects/{project.number}/", cookies),
+            )
             for _ in range(ROUNDS)
-        ]  # fmt: skip
+        ]
         err(
             "web: rounds (hello, key list, project page) " + "; ".join(f"{a:.0f} {b:.0f} {c:.0f}" for a, b, c in rounds)
         )

@@ -55,8 +55,10 @@ def test_key_lifecycle_through_the_api(project: Project, api_for: Callable[[str]
     assert api("GET", f"projects/{project.number}/keys/").json()[0]["access_key_id"] == key_id
     extended = api("POST", f"projects/{project.number}/keys/{key_id}/extend/", {"hours": 5})
     assert extended.status_code == 200 and extended.json()["last_extended_at"]
-    assert api("PATCH", f"projects/{project.number}/keys/{key_id}/", {"description": "renamed"}).json()[
-        "description"] == "renamed"  # fmt: skip
+    assert (
+        api("PATCH", f"projects/{project.number}/keys/{key_id}/", {"description": "renamed"}).json()["description"]
+        == "renamed"
+    )
     assert api("DELETE", f"projects/{project.number}/keys/{key_id}/").status_code == 204
     assert wait_refused(key_id, secret) == "InvalidAccessKeyId"
 
@@ -149,8 +151,11 @@ def test_authorization_by_the_cast(
         "manager": (200, 404, 201, 200, 400, 201),  # 400: the deputy's grant for the same group exists
         "operator": (404, 404, 404, 404, 404, 404),
     }
-    scoped = {"description": "cast", "hours": 1,
-              "scope": {"kind": "buckets", "buckets": [{"name": "cast-api", "access": "readwrite"}]}}  # fmt: skip
+    scoped = {
+        "description": "cast",
+        "hours": 1,
+        "scope": {"kind": "buckets", "buckets": [{"name": "cast-api", "access": "readwrite"}]},
+    }
     seen = {}
     PUBLIC = {"kind": "public", "confirm_public": True}
     for who in expected:
@@ -211,9 +216,13 @@ def test_reveal_needs_a_fresh_login(project: Project, cast: dict[str, User | Non
     shown = fresh("POST", path, {})
     assert shown.status_code == 200 and shown.json()["secret_key"] == issued.secret
 
-    refreshed = Client().post("/identity/o/api/token", urlencode({
-        "grant_type": "refresh_token", "refresh_token": answer["refresh_token"], "client_id": "latchkey-cli"}),
-        "application/x-www-form-urlencoded")  # fmt: skip
+    refreshed = Client().post(
+        "/identity/o/api/token",
+        urlencode(
+            {"grant_type": "refresh_token", "refresh_token": answer["refresh_token"], "client_id": "latchkey-cli"}
+        ),
+        "application/x-www-form-urlencoded",
+    )
     assert refreshed.status_code == 200, refreshed.content
     again = Api(refreshed.json()["access_token"])("POST", path, {})
     assert again.status_code == 403  # minutes after a fresh login, but not issued by one

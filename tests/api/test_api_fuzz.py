@@ -31,8 +31,11 @@ def test_no_input_makes_the_api_fail_with_a_5xx(project: Project, cast: dict[str
     headers = {"HTTP_AUTHORIZATION": f"Bearer {device_token(cast['manager'])}"}
     document = Client().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     schema = schemathesis.openapi.from_dict(document)
-    declared = {(method.upper(), path): set(answers["responses"])
-                for path, item in document["paths"].items() for method, answers in item.items()}  # fmt: skip
+    declared = {
+        (method.upper(), path): set(answers["responses"])
+        for path, item in document["paths"].items()
+        for method, answers in item.items()
+    }
     client = Client()
     failures: list[str] = []
     operations = [op.ok() for op in schema.get_all_operations()]
@@ -40,8 +43,12 @@ def test_no_input_makes_the_api_fail_with_a_5xx(project: Project, cast: dict[str
 
     def fuzz(operation: Any) -> None:
         @given(case=operation.as_strategy(), aim=st.booleans())
-        @settings(max_examples=EXAMPLES, deadline=None, database=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        )
         def hit(case: Any, aim: bool) -> None:
             params = {k: (real.get(k, v) if aim else v) for k, v in (case.path_parameters or {}).items()}
             path = operation.path.format(**{k: str(v) for k, v in params.items()})

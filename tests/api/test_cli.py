@@ -34,8 +34,13 @@ AWS_CONFIG = "[default]\nregion = eu-north-1\n"
 
 
 def _login(live_server_url: str, home: Path) -> None:
-    proc = subprocess.Popen([LATCHKEY, "login", "--server", live_server_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=_env(home))  # fmt: skip
+    proc = subprocess.Popen(
+        [LATCHKEY, "login", "--server", live_server_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(home),
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     match = re.search(r"Open (\S+) in a browser and enter the code (\S+)", first)
@@ -59,8 +64,12 @@ def test_login_configure_use_and_remove(live_server, tmp_path: Path) -> None:  #
     Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"cli{secrets.token_hex(4)}")
     connections.close_all()
     home = tmp_path / "home"
-    files = {home / ".config/rclone/rclone.conf": RCLONE, home / ".s3cfg": S3CFG,
-             home / ".aws/credentials": AWS_CREDENTIALS, home / ".aws/config": AWS_CONFIG}  # fmt: skip
+    files = {
+        home / ".config/rclone/rclone.conf": RCLONE,
+        home / ".s3cfg": S3CFG,
+        home / ".aws/credentials": AWS_CREDENTIALS,
+        home / ".aws/config": AWS_CONFIG,
+    }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -134,14 +143,21 @@ def test_cli_errors_are_one_clear_line_and_change_nothing(live_server, tmp_path:
 
     unknown_key = _run(home, LATCHKEY, "keys", "delete", "-p", "462000031", "LKNOSUCHKEY", check=False)
     assert unknown_key.returncode == 1 and unknown_key.stderr == "latchkey: No such key\n"
-    endpoint = _run(home, LATCHKEY, "configure", "-p", "462000031", "--client", "rclone", "--endpoint", "nowhere",
-                    check=False)  # fmt: skip
+    endpoint = _run(
+        home, LATCHKEY, "configure", "-p", "462000031", "--client", "rclone", "--endpoint", "nowhere", check=False
+    )
     assert endpoint.returncode == 1 and "endpoint: Choose one of the endpoints" in endpoint.stderr
     assert not (home / ".config/rclone/rclone.conf").exists() and not AccessKey.objects.exists()
 
     unwritable = {**_env(home), "RCLONE_CONFIG": "/proc/latchkey-test/rclone.conf"}
-    failed = subprocess.run([LATCHKEY, "configure", "-p", "462000031", "--client", "rclone"], capture_output=True,
-                            text=True, env=unwritable, timeout=120, check=False)  # fmt: skip
+    failed = subprocess.run(
+        [LATCHKEY, "configure", "-p", "462000031", "--client", "rclone"],
+        capture_output=True,
+        text=True,
+        env=unwritable,
+        timeout=120,
+        check=False,
+    )
     assert failed.returncode == 1 and "cannot write" in failed.stderr and "Traceback" not in failed.stderr
     assert not AccessKey.objects.filter(status=AccessKey.Status.ACTIVE).exists()  # made, then revoked
 

@@ -122,8 +122,20 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
     (aws_dir / "config").write_text(config_before)
     (aws_dir / "credentials").write_text(credentials_before)
 
-    written = cli_run(home, LATCHKEY, "configure", "-p", "462000042", "--client", "aws", "--credential-process",
-                      "--hours", "1", "--renew-minutes", "61")  # fmt: skip
+    written = cli_run(
+        home,
+        LATCHKEY,
+        "configure",
+        "-p",
+        "462000042",
+        "--client",
+        "aws",
+        "--credential-process",
+        "--hours",
+        "1",
+        "--renew-minutes",
+        "61",
+    )
     assert "key " in written.stdout
     config = (aws_dir / "config").read_text()
     line = re.search(r"^credential_process = (.+)$", config, re.M)
@@ -161,8 +173,10 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
     region = re.search(r"^region = (\S+)$", config.split(f"[profile {profile}]")[1], re.M)
     assert endpoint and region
     rclone_conf.parent.mkdir(parents=True, exist_ok=True)
-    rclone_conf.write_text(f"[lk]\ntype = s3\nprovider = Ceph\nenv_auth = true\nprofile = {profile}\n"
-                           f"endpoint = {endpoint.group(1)}\nregion = {region.group(1)}\n")  # fmt: skip
+    rclone_conf.write_text(
+        f"[lk]\ntype = s3\nprovider = Ceph\nenv_auth = true\nprofile = {profile}\n"
+        f"endpoint = {endpoint.group(1)}\nregion = {region.group(1)}\n"
+    )
     assert cli_run(home, "rclone", "--contimeout", "10s", "lsf", f"lk:{bucket}").stdout.split() == [
         "from-aws",
         "from-boto3",
@@ -171,8 +185,20 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
 
     # Configured again: its new key replaces the cached one, and --remove still restores the
     # credentials section the first run took out.
-    cli_run(home, LATCHKEY, "configure", "-p", "462000042", "--client", "aws", "--credential-process",
-            "--hours", "1", "--renew-minutes", "61")  # fmt: skip
+    cli_run(
+        home,
+        LATCHKEY,
+        "configure",
+        "-p",
+        "462000042",
+        "--client",
+        "aws",
+        "--credential-process",
+        "--hours",
+        "1",
+        "--renew-minutes",
+        "61",
+    )
     current = used_and_renewed(current)
     assert (aws_dir / "config").read_text() == config
 
@@ -212,8 +238,9 @@ def test_bad_scope_options_are_one_clear_line_and_make_no_key(live_server, tmp_p
             assert done.returncode == 1 and done.stdout == "", (command, options, done)
             assert done.stderr.startswith("latchkey: ") and message in done.stderr, (command, options, done.stderr)
             assert len(done.stderr.splitlines()) == 1
-    other = cli_run(home, LATCHKEY, "configure", "-p", "462000043", "--client", "aws,rclone", "--credential-process",
-                    check=False)  # fmt: skip
+    other = cli_run(
+        home, LATCHKEY, "configure", "-p", "462000043", "--client", "aws,rclone", "--credential-process", check=False
+    )
     assert other.returncode == 1 and "for --client aws only" in other.stderr
     renew = cli_run(home, LATCHKEY, "credentials", "-p", "462000043", "--renew-minutes", "-1", check=False)
     assert renew.returncode == 1 and "--renew-minutes" in renew.stderr
@@ -230,12 +257,14 @@ def test_scope_options_make_keys_ceph_holds_to_their_scope(live_server, tmp_path
     number = "462000044"
     home = _member(live_server.url, tmp_path, number)
     member = Membership.objects.get(project__number=number)
-    manager = Membership.objects.create(user=User.objects.create_user(username=f"m-{secrets.token_hex(3)}"),
-                                        project=member.project, role=Role.MANAGER)  # fmt: skip
+    manager = Membership.objects.create(
+        user=User.objects.create_user(username=f"m-{secrets.token_hex(3)}"), project=member.project, role=Role.MANAGER
+    )
     for name in ("inputs", "outputs"):
         bucket_create(membership=manager, name=name)
-    made = cli_run(home, LATCHKEY, "keys", "create", "-p", number, "-d", "job", "--hours", "1",
-                   "--bucket", "outputs:readwrite").stdout.split()  # fmt: skip
+    made = cli_run(
+        home, LATCHKEY, "keys", "create", "-p", number, "-d", "job", "--hours", "1", "--bucket", "outputs:readwrite"
+    ).stdout.split()
     s3 = storage.s3_client(access_key=made[0], secret_key=made[1])
     s3.put_object(Bucket="outputs", Key="result", Body=b"1")
     with pytest.raises(ClientError, match="AccessDenied"):

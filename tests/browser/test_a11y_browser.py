@@ -31,8 +31,10 @@ def _tab_to(page: Page, label: str, limit: int = 60) -> None:
     """Press Tab until the focused element is the one labelled ``label``."""
     for _ in range(limit):
         page.keyboard.press("Tab")
-        focused = page.evaluate("() => { const e = document.activeElement; return e && e.labels && e.labels[0] ? "
-                                "e.labels[0].textContent.trim() : (e ? e.textContent.trim() : ''); }")  # fmt: skip
+        focused = page.evaluate(
+            "() => { const e = document.activeElement; return e && e.labels && e.labels[0] ? "
+            "e.labels[0].textContent.trim() : (e ? e.textContent.trim() : ''); }"
+        )
         if focused.startswith(label):
             return
     raise AssertionError(f"Tab never reached {label!r}")
@@ -136,8 +138,11 @@ def test_every_other_page_is_accessible_and_fits_a_phone(live_server, settings, 
         _check(page, "reauth", problems)
 
         # The CLI's device login, as a person sees it after `latchkey login`.
-        started = requests.post(f"{live_server.url}/identity/o/api/device/code",
-                                data={"client_id": "latchkey-cli", "scope": "openid"}, timeout=30)  # fmt: skip
+        started = requests.post(
+            f"{live_server.url}/identity/o/api/device/code",
+            data={"client_id": "latchkey-cli", "scope": "openid"},
+            timeout=30,
+        )
         page.goto(f"{live_server.url}/identity/o/device")
         _check(page, "device-code", problems)
         page.goto(f"{live_server.url}/identity/o/device?code={started.json()['user_code']}")

@@ -134,9 +134,11 @@ def test_a_person_disabled_at_the_idp_loses_keys_and_cli_within_one_recheck(live
     worker = start_worker(env)
     beat = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "INFO", "-s", str(tmp_path / "beat-schedule")],
-        cwd=ROOT, env={**os.environ, "LATCHKEY_DATABASE_URL": subprocess_database_url(), **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "LATCHKEY_DATABASE_URL": subprocess_database_url(), **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
 
         def disable_and_wait() -> tuple[float, str | None]:
@@ -204,8 +206,9 @@ def test_a_refused_person_loses_every_membership_and_session_and_no_token_brings
         cache.clear()
         answer = requests.get(api, headers={"Authorization": f"Bearer {stale}"}, timeout=10)
         assert answer.status_code == 401 and "refused this account" in answer.json()["detail"]
-        made = requests.post(f"{api}462000008/keys/", json={"hours": 168},
-                             headers={"Authorization": f"Bearer {stale}"}, timeout=10)  # fmt: skip
+        made = requests.post(
+            f"{api}462000008/keys/", json={"hours": 168}, headers={"Authorization": f"Bearer {stale}"}, timeout=10
+        )
         assert made.status_code == 401
         assert not Membership.objects.filter(user=user).exists()
         # The refusal stands without asking the IdP again.

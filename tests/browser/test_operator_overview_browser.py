@@ -30,15 +30,27 @@ WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "he
 
 def _something_in_every_section(make_user) -> None:  # type: ignore[no-untyped-def]
     now, tag = timezone.now(), secrets.token_hex(4)
-    project = Project.objects.create(number="462000077", title="Ocean reanalysis with a long title", tenant=f"ov{tag}",
-                                     quota_bytes=10**12, usage_bytes=96 * 10**10, usage_at=now)  # fmt: skip
+    project = Project.objects.create(
+        number="462000077",
+        title="Ocean reanalysis with a long title",
+        tenant=f"ov{tag}",
+        quota_bytes=10**12,
+        usage_bytes=96 * 10**10,
+        usage_at=now,
+    )
     member = make_user("researcher-with-a-long-name")
     Membership.objects.create(user=member, project=project, rgw_access=STALE)
     Bucket.objects.create(project=project, name="climate-model-output-2026", policy_dirty=True)
     for hours in (3, 20):
-        AccessKey.objects.create(access_key_id="LK" + secrets.token_hex(9).upper(), project=project, owner=member,
-                                 description="run", status=AccessKey.Status.ACTIVE, created_at=now,
-                                 expires_at=now + timedelta(hours=hours))  # fmt: skip
+        AccessKey.objects.create(
+            access_key_id="LK" + secrets.token_hex(9).upper(),
+            project=project,
+            owner=member,
+            description="run",
+            status=AccessKey.Status.ACTIVE,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
     heartbeat_completed(name=SWEEP, summary={"expired": 3, "cleaned": 0, "scheduled": 2, "failed": 1})
     heartbeat_completed(name=RECHECK, summary={"myaccessid": {"ok": 12, "unavailable": 1}})
 
@@ -46,8 +58,9 @@ def _something_in_every_section(make_user) -> None:  # type: ignore[no-untyped-d
 @pytest.mark.django_db(transaction=True)
 def test_the_overview_is_accessible_at_desktop_and_phone_width(live_server, make_user) -> None:  # type: ignore[no-untyped-def]
     password = secrets.token_urlsafe(16)
-    operator = User.objects.create_user(username=f"operator-{secrets.token_hex(3)}", password=password,
-                                        is_staff=True, is_superuser=True)  # fmt: skip
+    operator = User.objects.create_user(
+        username=f"operator-{secrets.token_hex(3)}", password=password, is_staff=True, is_superuser=True
+    )
     _something_in_every_section(make_user)
     connections.close_all()
     ARTIFACTS.mkdir(exist_ok=True)

@@ -52,8 +52,14 @@ def _check(page: Page, name: str, problems: dict[str, list[str]]) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_usage_charts_with_data_empty_and_on_a_phone(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tag = secrets.token_hex(4)
-    full = Project.objects.create(number="462000008", title="Climate ensemble", tenant=f"uc{tag}",
-                                  quota_bytes=10 * GB, usage_bytes=7 * GB, usage_at=timezone.now())  # fmt: skip
+    full = Project.objects.create(
+        number="462000008",
+        title="Climate ensemble",
+        tenant=f"uc{tag}",
+        quota_bytes=10 * GB,
+        usage_bytes=7 * GB,
+        usage_at=timezone.now(),
+    )
     Project.objects.create(number="462000009", title="Genome assembly", tenant=f"ud{tag}")
     _history(full)
     connections.close_all()

@@ -31,16 +31,26 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_csv_import_creates_projects_members_and_invitations_and_is_idempotent(tmp_path, make_user, unique) -> None:  # type: ignore[no-untyped-def]
     a, b = unique(), unique()
     alice = _verified(make_user("alice"), "Alice@Example.org")  # the file's case need not match
-    path = _write(tmp_path, "alloc.csv", "\n".join([
-        "number,title,tenant,quota_gb,max_buckets,max_objects,member_email,role",
-        f"{a},Climate runs,t{a},1.5,10,,alice@example.org,manager",
-        f"{a},,,,,,newcomer@example.org,member",
-        f"{b},Genomes,,,,,,",
-    ]))  # fmt: skip
+    path = _write(
+        tmp_path,
+        "alloc.csv",
+        "\n".join(
+            [
+                "number,title,tenant,quota_gb,max_buckets,max_objects,member_email,role",
+                f"{a},Climate runs,t{a},1.5,10,,alice@example.org,manager",
+                f"{a},,,,,,newcomer@example.org,member",
+                f"{b},Genomes,,,,,,",
+            ]
+        ),
+    )
     call_command("import_allocations", str(path))
     project = Project.objects.get(number=a)
     assert (project.title, project.tenant, project.quota_bytes, project.quota_max_buckets) == (
-        "Climate runs", f"t{a}", 1_500_000_000, 10)  # fmt: skip
+        "Climate runs",
+        f"t{a}",
+        1_500_000_000,
+        10,
+    )
     assert Project.objects.get(number=b).tenant == b
     assert Membership.objects.get(user=alice, project=project).role == Role.MANAGER
     assert Invitation.objects.get().email == "newcomer@example.org"

@@ -44,8 +44,9 @@ class Person:
     def __init__(self, membership: Membership) -> None:
         issued = key_create(membership=membership, hours=2, description="grant test")
         self.membership, self.key, self.secret = membership, issued.key, issued.secret
-        self.s3 = storage.allow_tenant_buckets(storage.s3_client(access_key=issued.key.access_key_id,
-                                                                 secret_key=issued.secret))  # fmt: skip
+        self.s3 = storage.allow_tenant_buckets(
+            storage.s3_client(access_key=issued.key.access_key_id, secret_key=issued.secret)
+        )
 
     def can(self, bucket: str) -> str:
         """What this key may do in ``bucket``: "rw", "r" or "-" (nothing), tried for real."""
@@ -71,9 +72,15 @@ def world(unique: Callable[[], str], make_user: Callable[..., User]) -> dict[str
     a = Project.objects.create(number=unique(), title="A", tenant=f"ta{unique()}")
     b = Project.objects.create(number=unique(), title="B", tenant=f"tb{unique()}")
     people: dict[str, Any] = {"a": a, "b": b}
-    for name, project, role in [("manager", a, Role.MANAGER), ("deputy", a, Role.DEPUTY), ("alice", a, Role.MEMBER),
-                                ("bob", a, Role.MEMBER), ("reader", a, Role.READ_ONLY), ("carol", b, Role.MEMBER),
-                                ("dave", b, Role.MEMBER)]:  # fmt: skip
+    for name, project, role in [
+        ("manager", a, Role.MANAGER),
+        ("deputy", a, Role.DEPUTY),
+        ("alice", a, Role.MEMBER),
+        ("bob", a, Role.MEMBER),
+        ("reader", a, Role.READ_ONLY),
+        ("carol", b, Role.MEMBER),
+        ("dave", b, Role.MEMBER),
+    ]:
         user = make_user(name, email=f"{name}@example.org")
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)  # as their IdP gave it
         membership = Membership.objects.create(user=user, project=project, role=role)
@@ -105,7 +112,12 @@ def test_restricted_bucket_refuses_other_members_but_not_managers(world: dict[st
     bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
     grant = _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk)
     assert {p: w[p].can(full) for p in ("manager", "deputy", "alice", "bob", "reader")} == {
-        "manager": "rw", "deputy": "rw", "alice": "rw", "bob": "-", "reader": "-"}  # fmt: skip
+        "manager": "rw",
+        "deputy": "rw",
+        "alice": "rw",
+        "bob": "-",
+        "reader": "-",
+    }
     grant_revoke(actor=w["manager"].membership.user, grant=grant)
     assert w["alice"].can(full) == "-"
     bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.READ)
@@ -168,10 +180,22 @@ def test_public_read_for_anonymous_and_nothing_else(world: dict[str, Any]) -> No
 def test_address_limits_are_enforced_by_ceph(world: dict[str, Any]) -> None:
     w, full = world, world["full"]
     # The tests reach Ceph from 127.0.0.1.
-    _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="carol@example.org",
-           cidrs=["10.0.0.0/8"])  # fmt: skip
-    _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="dave@example.org",
-           cidrs=["127.0.0.0/8"])  # fmt: skip
+    _grant(
+        w,
+        kind=Grant.Kind.PROJECT_USER,
+        access="read",
+        project_number=w["b"].number,
+        user="carol@example.org",
+        cidrs=["10.0.0.0/8"],
+    )
+    _grant(
+        w,
+        kind=Grant.Kind.PROJECT_USER,
+        access="read",
+        project_number=w["b"].number,
+        user="dave@example.org",
+        cidrs=["127.0.0.0/8"],
+    )
     assert (w["carol"].can(full), w["dave"].can(full)) == ("-", "r")
     bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
     _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk, cidrs=["10.1.0.0/16"])
@@ -232,9 +256,13 @@ def test_people_statements_that_reach_too_far_or_outlive_their_manager_go(world:
     go when someone stops managing the project. The managers who remain are shown each one."""
     w, tenant = world, world["a"].tenant
     other = w["b"].tenant
-    mine = {"Sid": "mine", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
-            "Action": ["s3:GetObject", "s3:ListBucket"],
-            "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"]}  # fmt: skip
+    mine = {
+        "Sid": "mine",
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"],
+    }
     wide = {**mine, "Sid": "wide", "Principal": {"AWS": [f"arn:aws:iam::{tenant}:root"]}, "Action": ["s3:*"]}
     public = {**mine, "Sid": "public", "Principal": "*", "Action": ["s3:GetObject"]}
     policies_sync_dirty(project=w["a"])
@@ -258,8 +286,9 @@ def test_people_statements_that_reach_too_far_or_outlive_their_manager_go(world:
     assert [i["statement"]["Sid"] for i in left] == ["mine"] and "stopped managing" in left[0]["reason"]
     # Written again by a manager who is still one, it stays.
     again = storage.bucket_policy_get(tenant=tenant, name="shared-data") or {"Statement": []}
-    storage.bucket_policy_put(tenant=tenant, name="shared-data",
-                              policy={**again, "Statement": [mine, *again["Statement"]]})  # fmt: skip
+    storage.bucket_policy_put(
+        tenant=tenant, name="shared-data", policy={**again, "Statement": [mine, *again["Statement"]]}
+    )
     policies_check()
     assert w["carol"].can(w["full"]) == "r"
 
@@ -278,20 +307,30 @@ def test_a_grant_by_address_needs_one_member_with_it_verified(world: dict[str, A
     EmailAddress.objects.create(user=w["dave"].membership.user, email="shared@example.org", verified=True)
     with pytest.raises(BucketError, match="More than one member"):
         _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user="shared@example.org")
-    grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number,
-                   user=w["dave"].membership.user.username)  # fmt: skip
+    grant = _grant(
+        w,
+        kind=Grant.Kind.PROJECT_USER,
+        access="read",
+        project_number=w["b"].number,
+        user=w["dave"].membership.user.username,
+    )
     assert grant.grantee_user == w["dave"].membership.user
 
 
 def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) -> None:
     w, tenant = world, world["a"].tenant
     other = w["b"].tenant
-    mine = {"Sid": "mine", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
-            "Action": ["s3:GetObject", "s3:ListBucket"],
-            "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"]}  # fmt: skip
+    mine = {
+        "Sid": "mine",
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
+        "Action": ["s3:GetObject", "s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"],
+    }
     storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
-    grant = _grant(w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number,
-                   user="dave@example.org")  # fmt: skip
+    grant = _grant(
+        w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number, user="dave@example.org"
+    )
     sids = [s["Sid"] for s in storage.bucket_policy_get(tenant=tenant, name="shared-data")["Statement"]]  # type: ignore[index]
     assert sids == ["mine", f"latchkey-grant-{grant.pk}", "latchkey-key-read-0", *EVERY_BUCKET_SIDS]
     # Someone removes Latchkey's statement by hand; the periodic check puts it back.
@@ -324,14 +363,25 @@ def test_other_project_reaches_the_bucket_as_tenant_colon_bucket_with_rclone(
     _grant(w, kind=Grant.Kind.PROJECT, access="readwrite", project_number=w["b"].number)
     carol = w["carol"]
     config = tmp_path / "rclone.conf"
-    config.write_text(rclone_config(ClientSettings(carol.key.access_key_id, carol.secret,
-                                                   storage.settings.LATCHKEY_S3_ENDPOINT, storage.region()),
-                                    remote="b"))  # fmt: skip
+    config.write_text(
+        rclone_config(
+            ClientSettings(
+                carol.key.access_key_id, carol.secret, storage.settings.LATCHKEY_S3_ENDPOINT, storage.region()
+            ),
+            remote="b",
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}  # rclone 1.60 fails with it set
 
     def rclone(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["rclone", "--config", str(config), *args], capture_output=True, text=True, env=env,
-                              timeout=120, check=False)  # fmt: skip
+        return subprocess.run(
+            ["rclone", "--config", str(config), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
 
     assert rclone("cat", f"b:{w['full']}/seed.txt").stdout == "seed"
     upload = tmp_path / "from-b.txt"
@@ -345,15 +395,25 @@ def test_other_project_reaches_the_bucket_as_tenant_colon_bucket_with_rclone(
 def test_link_is_capped_by_its_key_and_dies_with_it(world: dict[str, Any]) -> None:
     w = world
     short = key_create(membership=w["alice"].membership, hours=1, description="short").key
-    link = link_create(membership=w["alice"].membership, bucket=w["bucket"], access_key_id=short.access_key_id,
-                       object_key="seed.txt", hours=24)  # fmt: skip
+    link = link_create(
+        membership=w["alice"].membership,
+        bucket=w["bucket"],
+        access_key_id=short.access_key_id,
+        object_key="seed.txt",
+        hours=24,
+    )
     assert link.capped and link.expires_at <= short.expires_at
     assert "X-Amz-Expires=" in link.url and int(link.url.split("X-Amz-Expires=")[1].split("&")[0]) <= 3600
     assert requests.get(link.url, timeout=10).content == b"seed"
     key_delete(key=short, actor=w["alice"].membership.user)
     assert requests.get(link.url, timeout=10).status_code == 403
-    long = link_create(membership=w["alice"].membership, bucket=w["bucket"], access_key_id=w["alice"].key.access_key_id,
-                       object_key="seed.txt", hours=1)  # fmt: skip
+    long = link_create(
+        membership=w["alice"].membership,
+        bucket=w["bucket"],
+        access_key_id=w["alice"].key.access_key_id,
+        object_key="seed.txt",
+        hours=1,
+    )
     assert not long.capped
 
 

@@ -94,8 +94,10 @@ def test_members_read_bucket_settings_on_every_release(
         (tmp_path / files[name].filename).write_text(files[name].content)
     info = _run("s3cmd", "-c", str(tmp_path / files["s3cmd"].filename), "info", "s3://made-on-portal")
     assert "Location:" in info and "ACL:" in info
-    env = {"AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / files["aws-credentials"].filename),
-           "AWS_CONFIG_FILE": str(tmp_path / files["aws-config"].filename)}  # fmt: skip
+    env = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / files["aws-credentials"].filename),
+        "AWS_CONFIG_FILE": str(tmp_path / files["aws-config"].filename),
+    }
     aws = str(ROOT / ".venv/bin/aws")
     profile = remote_name(project.number)
     answer = _run(aws, "--profile", profile, "s3api", "get-bucket-location", "--bucket", "made-on-portal", env=env)
@@ -142,8 +144,13 @@ PRINCIPALS: dict[str, object] = {
 
 def _with_principal(tenant: str, bucket: str, principal: object) -> dict[str, Any]:
     principal = json.loads(json.dumps(principal).replace("TENANT", tenant))
-    statement = {"Sid": "by-hand", "Effect": "Allow", "Principal": principal, "Action": ["s3:GetObject"],
-                 "Resource": [f"arn:aws:s3:::{bucket}/*"]}  # fmt: skip
+    statement = {
+        "Sid": "by-hand",
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": ["s3:GetObject"],
+        "Resource": [f"arn:aws:s3:::{bucket}/*"],
+    }
     return {"Version": policy.VERSION, "Statement": [statement]}
 
 
@@ -161,8 +168,14 @@ def test_latchkey_leaves_out_exactly_the_principals_ceph_18_and_20_refuse(projec
             assert exc.code == "InvalidArgument"
             refused_by_ceph.append(name)
     assert flagged == [
-        "service", "ARN without account", "group", "S3 ARN", "not a string", "canonical user", "unknown type"
-    ]  # fmt: skip
+        "service",
+        "ARN without account",
+        "group",
+        "S3 ARN",
+        "not a string",
+        "canonical user",
+        "unknown type",
+    ]
     # 16 stores what 18 and 20 refuse (where a policy written under 16 comes from); 20 takes a
     # Service principal again, which matches nobody in RGW.
     assert refused_by_ceph == {16: ["not a string", "unknown type"], 18: flagged, 20: flagged[1:]}[ceph_release()]
@@ -260,8 +273,11 @@ def test_nothing_becomes_public_but_through_a_managers_public_grant(
     policies_sync_dirty(project=project)
     assert anonymous("made-public") == 403
     # The one way in for everyone: a manager's public grant.
-    grant_create(actor=manager.user, bucket=Bucket.objects.get(project=project, name="guarded"),
-                 request=GrantRequest(kind="public", public_confirmed=True))  # fmt: skip
+    grant_create(
+        actor=manager.user,
+        bucket=Bucket.objects.get(project=project, name="guarded"),
+        request=GrantRequest(kind="public", public_confirmed=True),
+    )
     assert anonymous("guarded/e") == 200
 
 

@@ -72,8 +72,20 @@ def _fetch(url: str) -> bytes:
 
 
 def test_every_client_has_a_config_with_the_key(configs: dict[str, Any]) -> None:
-    files = [configs[c] for c in ("rclone", "s3cmd", "aws-credentials", "aws-config", "boto3", "s3fs-json",
-                                  "s3fs-python", "shell", "mc")]  # fmt: skip
+    files = [
+        configs[c]
+        for c in (
+            "rclone",
+            "s3cmd",
+            "aws-credentials",
+            "aws-config",
+            "boto3",
+            "s3fs-json",
+            "s3fs-python",
+            "shell",
+            "mc",
+        )
+    ]
     assert len({f.filename for f in files}) == len(files)
     key = AccessKey.objects.get(owner=configs["membership"].user)
     assert [f.client for f in files if key.access_key_id not in f.content] == ["aws-config"]
@@ -107,8 +119,10 @@ def test_s3cmd(configs: dict[str, Any]) -> None:
 
 def test_aws_cli_v1(configs: dict[str, Any]) -> None:
     d, profile = configs["dir"], remote_name(configs["project"].number)
-    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(_write(d, configs["aws-credentials"])),
-               AWS_CONFIG_FILE=str(_write(d, configs["aws-config"])))  # fmt: skip
+    env = _env(
+        AWS_SHARED_CREDENTIALS_FILE=str(_write(d, configs["aws-credentials"])),
+        AWS_CONFIG_FILE=str(_write(d, configs["aws-config"])),
+    )
     aws = (str(ROOT / ".venv/bin/aws"), "--profile", profile, "s3")
     run(*aws, "mb", "s3://aws-bucket", env=env)
     run(*aws, "cp", str(d / "payload.bin"), "s3://aws-bucket/payload.bin", env=env)
@@ -171,14 +185,18 @@ def test_shell_exports_for_aws_boto3_and_rclone(configs: dict[str, Any]) -> None
     assert out[-2:] == [str(len(PAYLOAD)), "p.bin"], out
 
 
-def test_another_projects_bucket_as_tenant_colon_bucket(configs: dict[str, Any], unique: Callable[[], str],
-                                                         make_user: Callable[..., Any]) -> None:  # fmt: skip
+def test_another_projects_bucket_as_tenant_colon_bucket(
+    configs: dict[str, Any], unique: Callable[[], str], make_user: Callable[..., Any]
+) -> None:
     d, mine = configs["dir"], configs["project"]
     other = Project.objects.create(number=unique(), title="Other", tenant=f"to{unique()}")
     owner = Membership.objects.create(user=make_user("owner"), project=other, role=Role.MANAGER)
     bucket = bucket_create(membership=owner, name="shared")
-    grant_create(actor=owner.user, bucket=bucket, request=GrantRequest(kind="project", access="readwrite",
-                                                                       project_number=mine.number))  # fmt: skip
+    grant_create(
+        actor=owner.user,
+        bucket=bucket,
+        request=GrantRequest(kind="project", access="readwrite", project_number=mine.number),
+    )
     target = f"{other.tenant}:shared"
     remote = remote_name(mine.number)
     rc = ("rclone", "--config", str(_write(d, configs["rclone"])))
@@ -196,13 +214,19 @@ def test_a_bucket_scoped_keys_files_say_so_and_work_with_rclone_s3cmd_and_aws(co
     """The scope comment leaves every file readable by its client; the key writes (multipart
     too: the payload is more than one chunk) and reads its bucket through each of them."""
     d, project = configs["dir"], configs["project"]
-    boss = Membership.objects.create(user=User.objects.create_user(username=f"boss-{secrets.token_hex(3)}"),
-                                     project=project, role=Role.MANAGER)  # fmt: skip
+    boss = Membership.objects.create(
+        user=User.objects.create_user(username=f"boss-{secrets.token_hex(3)}"), project=project, role=Role.MANAGER
+    )
     bucket_create(membership=boss, name="scoped-out")
     scope = scope_from("buckets", [("scoped-out", "readwrite")])
     issued = key_create(membership=configs["membership"], hours=1, description="scoped", scope=scope)
-    bundle = secret_bundle(access_key=issued.key.access_key_id, secret=issued.secret, project_number=project.number,
-                           endpoint=settings.LATCHKEY_S3_ENDPOINTS[0][1], scope=scope.label)  # fmt: skip
+    bundle = secret_bundle(
+        access_key=issued.key.access_key_id,
+        secret=issued.secret,
+        project_number=project.number,
+        endpoint=settings.LATCHKEY_S3_ENDPOINTS[0][1],
+        scope=scope.label,
+    )
     files = {c.client: c for c in bundle.configs}
     assert files["rclone"].content.startswith(
         f"[{remote_name(project.number)}]\n# Latchkey key scope: only the buckets"
@@ -214,8 +238,10 @@ def test_a_bucket_scoped_keys_files_say_so_and_work_with_rclone_s3cmd_and_aws(co
     run(*rc, "copyto", str(d / "payload.bin"), f"{remote}:scoped-out/rc.bin")
     s3 = ("s3cmd", "-c", str(_write(d, files["s3cmd"])))
     run(*s3, "put", str(d / "payload.bin"), "s3://scoped-out/s3cmd.bin")
-    env = _env(AWS_SHARED_CREDENTIALS_FILE=str(_write(d, files["aws-credentials"])),
-               AWS_CONFIG_FILE=str(_write(d, files["aws-config"])))  # fmt: skip
+    env = _env(
+        AWS_SHARED_CREDENTIALS_FILE=str(_write(d, files["aws-credentials"])),
+        AWS_CONFIG_FILE=str(_write(d, files["aws-config"])),
+    )
     aws = (str(ROOT / ".venv/bin/aws"), "--profile", remote, "s3")
     run(*aws, "cp", str(d / "payload.bin"), "s3://scoped-out/aws.bin", env=env)
     assert sorted(run(*rc, "lsf", f"{remote}:scoped-out").stdout.split()) == ["aws.bin", "rc.bin", "s3cmd.bin"]

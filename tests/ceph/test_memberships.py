@@ -107,10 +107,19 @@ def test_operator_restricting_providers_ends_the_others_memberships_at_once(proj
     operator = make_user("operator", is_staff=True, is_superuser=True)
     response = client_for(operator).post(
         reverse("admin:projects_project_change", args=[project.pk]),
-        {**base, "asserting_providers": "myaccessid", "quota_gb": "", "quota_max_buckets": "",
-         "quota_max_objects": "", "max_key_hours": "", "memberships-TOTAL_FORMS": "0",
-         "memberships-INITIAL_FORMS": "0", "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"},
-    )  # fmt: skip
+        {
+            **base,
+            "asserting_providers": "myaccessid",
+            "quota_gb": "",
+            "quota_max_buckets": "",
+            "quota_max_objects": "",
+            "max_key_hours": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert wait_refused(keys[haka.pk].key.access_key_id, keys[haka.pk].secret) == "InvalidAccessKeyId"
     assert not Membership.objects.filter(pk=haka.pk).exists()

@@ -138,12 +138,19 @@ def test_operator_sets_quota_in_the_admin_and_ceph_enforces_it(project, member_o
     response = client_for(operator).post(
         url,
         {
-            "number": project.number, "title": project.title, "tenant": project.tenant, "quota_gb": "0.001",
-            "quota_max_buckets": "", "quota_max_objects": "", "max_key_hours": "",
-            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "1", "memberships-MIN_NUM_FORMS": "0",
+            "number": project.number,
+            "title": project.title,
+            "tenant": project.tenant,
+            "quota_gb": "0.001",
+            "quota_max_buckets": "",
+            "quota_max_objects": "",
+            "max_key_hours": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
             "memberships-MAX_NUM_FORMS": "1000",
         },
-    )  # fmt: skip
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Project.objects.get(pk=project.pk).quota_bytes == 1 * MB
     s3.create_bucket(Bucket=f"adm-{project.number}")

@@ -175,8 +175,11 @@ def test_a_scoped_key_follows_its_owner(world: dict[str, Any]) -> None:
     # The bucket is restricted and alice is not admitted: her key loses it with her.
     bucket_set_members_access(bucket=world["results"], members_access=Bucket.MembersAccess.NONE)
     assert key.can("results") == "-"
-    grant = grant_create(actor=world["manager"].user, bucket=world["results"],
-                         request=GrantRequest(kind=Grant.Kind.MEMBER, access="read", member_id=alice.pk))  # fmt: skip
+    grant = grant_create(
+        actor=world["manager"].user,
+        bucket=world["results"],
+        request=GrantRequest(kind=Grant.Kind.MEMBER, access="read", member_id=alice.pk),
+    )
     assert key.can("results") == "r"
     grant_revoke(actor=world["manager"].user, grant=grant)
     assert key.can("results") == "-"

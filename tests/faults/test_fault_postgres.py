@@ -29,8 +29,9 @@ def _postgres(action: str) -> None:
     pg_dir = f"{os.environ.get('TMPDIR', '/tmp')}/latchkey-pg-{digest}-test"
     port = str(settings.DATABASES["default"]["PORT"] or urlparse(os.environ["LATCHKEY_DATABASE_URL"]).port)
     env = {**os.environ, "PG_DIR": pg_dir, "PG_PORT": port}
-    subprocess.run([str(ROOT / "scripts/stack/postgres.sh"), action], env=env, check=True, capture_output=True,
-                   timeout=120)  # fmt: skip
+    subprocess.run(
+        [str(ROOT / "scripts/stack/postgres.sh"), action], env=env, check=True, capture_output=True, timeout=120
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,8 +22,12 @@ pytestmark = [pytest.mark.ceph]
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_worker_loses_no_revocation(project, member_of) -> None:  # type: ignore[no-untyped-def]
     membership = member_of(project)
-    due = key_create(membership=membership, hours=1, description="due soon",
-                     now=timezone.now() - timedelta(hours=1) + timedelta(seconds=4))  # fmt: skip
+    due = key_create(
+        membership=membership,
+        hours=1,
+        description="due soon",
+        now=timezone.now() - timedelta(hours=1) + timedelta(seconds=4),
+    )
     celery_app.control.purge()
     first = start_worker()
     try:

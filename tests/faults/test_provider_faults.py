@@ -46,8 +46,12 @@ class _Broken(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path.endswith("/.well-known/openid-configuration"):
-            endpoints = {"token_endpoint": f"{base}/token", "userinfo_endpoint": f"{base}/me",
-                         "introspection_endpoint": f"{base}/introspect", "jwks_uri": f"{base}/jwks"}  # fmt: skip
+            endpoints = {
+                "token_endpoint": f"{base}/token",
+                "userinfo_endpoint": f"{base}/me",
+                "introspection_endpoint": f"{base}/introspect",
+                "jwks_uri": f"{base}/jwks",
+            }
             self._send(200, json.dumps({"issuer": base, **endpoints}).encode())
         elif self.mode == "slow":
             time.sleep(2)
@@ -71,8 +75,13 @@ def broken(settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_Broken]]
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     issuer = f"http://127.0.0.1:{server.server_address[1]}"
-    app = {"provider_id": "broken", "name": "Broken", "client_id": "latchkey", "secret": "s",
-           "settings": {"server_url": issuer, "scope": ["openid"]}}  # fmt: skip
+    app = {
+        "provider_id": "broken",
+        "name": "Broken",
+        "client_id": "latchkey",
+        "secret": "s",
+        "settings": {"server_url": issuer, "scope": ["openid"]},
+    }
     settings.SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"APPS": [app]}}
     settings.LATCHKEY_PROVIDER_TRUST = {
         "broken": ProviderTrust(("urn:x:",), api_clients=("cli",), api_audience="urn:latchkey:api")

@@ -24,11 +24,19 @@ pytestmark = [pytest.mark.django_db]
 def test_admin_key_list_counts_once_and_takes_its_order_from_an_index(project: Project, cast: dict[str, Any]) -> None:
     now = timezone.now()
     AccessKey.objects.bulk_create(
-        AccessKey(access_key_id=f"LKADMINLIST{n:09d}", project=project, owner=cast["member"], subuser="m",
-                  description="old key", status=AccessKey.Status.EXPIRED, created_at=now - timedelta(days=n),
-                  expires_at=now - timedelta(days=n, hours=-1), ended_at=now - timedelta(days=n, hours=-1))
+        AccessKey(
+            access_key_id=f"LKADMINLIST{n:09d}",
+            project=project,
+            owner=cast["member"],
+            subuser="m",
+            description="old key",
+            status=AccessKey.Status.EXPIRED,
+            created_at=now - timedelta(days=n),
+            expires_at=now - timedelta(days=n, hours=-1),
+            ended_at=now - timedelta(days=n, hours=-1),
+        )
         for n in range(3)
-    )  # fmt: skip
+    )
     with CaptureQueriesContext(connection) as page:
         response = client_for(cast["operator"]).get(reverse("admin:keys_accesskey_changelist"))
     assert response.status_code == 200 and "LKADMINLIST000000002" in response.content.decode()
@@ -55,8 +63,10 @@ def test_operators_revoke_keys_in_the_admin_and_cannot_delete_them(project: Proj
     assert operator.get(reverse("admin:keys_accesskey_delete", args=[key.pk])).status_code == 403
     listing = operator.get(reverse("admin:keys_accesskey_changelist")).content.decode()
     assert "delete_selected" not in listing and 'value="revoke"' in listing
-    refused = operator.post(reverse("admin:keys_accesskey_changelist"),
-                            {"action": "delete_selected", "_selected_action": [key.pk], "post": "yes"})  # fmt: skip
+    refused = operator.post(
+        reverse("admin:keys_accesskey_changelist"),
+        {"action": "delete_selected", "_selected_action": [key.pk], "post": "yes"},
+    )
     assert refused.status_code in (200, 302) and AccessKey.objects.filter(pk=key.pk).exists()
     assert s3_error_code(key.access_key_id, issued.secret) is None
     done = operator.post(reverse("admin:keys_accesskey_changelist"), {"action": "revoke", "_selected_action": [key.pk]})

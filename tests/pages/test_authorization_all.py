@@ -27,8 +27,15 @@ pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 L = "login"  # a redirect to the login page
 
 
-def row(anonymous: object, outsider: object, read_only: object, member: object, deputy: object, manager: object,
-        operator: object) -> dict[str, object]:  # fmt: skip
+def row(
+    anonymous: object,
+    outsider: object,
+    read_only: object,
+    member: object,
+    deputy: object,
+    manager: object,
+    operator: object,
+) -> dict[str, object]:
     return dict(zip(CAST, [anonymous, outsider, read_only, member, deputy, manager, operator], strict=True))
 
 
@@ -127,40 +134,76 @@ def world(project, cast, make_user):  # type: ignore[no-untyped-def]
     target = Membership.objects.create(user=make_user("target"), project=project, role=Role.READ_ONLY)
     join = join_request_create(user=make_user("asker"), project=project, reason="r")
     EmailAddress.objects.create(user=cast["outsider"], email="out@example.org", verified=True, primary=True)
-    invitation = invitation_create(actor=Membership.objects.get(project=project, role=Role.MANAGER),
-                                   email="out@example.org")  # fmt: skip
+    invitation = invitation_create(
+        actor=Membership.objects.get(project=project, role=Role.MANAGER), email="out@example.org"
+    )
     manager = Membership.objects.get(project=project, role=Role.MANAGER)
     bucket = bucket_create(membership=manager, name="cast-bucket")
     group = group_create(project=project, name="cast group")
-    grant = grant_create(actor=manager.user, bucket=bucket,
-                         request=GrantRequest(kind="member", member_id=target.pk))  # fmt: skip
+    grant = grant_create(actor=manager.user, bucket=bucket, request=GrantRequest(kind="member", member_id=target.pk))
     n, b = project.number, bucket.name
     args: dict[str, list[object]] = {
-        "projects:detail": [n], "projects:usage_refresh": [n], "projects:approve": [n, join.pk],
-        "projects:reject": [n, join.pk], "projects:invite": [n], "projects:member_role": [n, target.pk],
-        "projects:member_remove": [n, target.pk], "projects:invitation_accept": [invitation.pk],
-        "projects:invitation_decline": [invitation.pk], "keys:create": [n], "keys:list": [n],
-        "keys:detail": [n, key.access_key_id], "keys:extend": [n, key.access_key_id],
-        "keys:edit": [n, key.access_key_id], "keys:reveal": [n, key.access_key_id],
-        "keys:delete": [n, key.access_key_id], "keys:audit": [n], "keys:audit_csv": [n],
-        "buckets:create": [n], "buckets:detail": [n, b], "buckets:delete": [n, b], "buckets:access": [n, b],
+        "projects:detail": [n],
+        "projects:usage_refresh": [n],
+        "projects:approve": [n, join.pk],
+        "projects:reject": [n, join.pk],
+        "projects:invite": [n],
+        "projects:member_role": [n, target.pk],
+        "projects:member_remove": [n, target.pk],
+        "projects:invitation_accept": [invitation.pk],
+        "projects:invitation_decline": [invitation.pk],
+        "keys:create": [n],
+        "keys:list": [n],
+        "keys:detail": [n, key.access_key_id],
+        "keys:extend": [n, key.access_key_id],
+        "keys:edit": [n, key.access_key_id],
+        "keys:reveal": [n, key.access_key_id],
+        "keys:delete": [n, key.access_key_id],
+        "keys:audit": [n],
+        "keys:audit_csv": [n],
+        "buckets:create": [n],
+        "buckets:detail": [n, b],
+        "buckets:delete": [n, b],
+        "buckets:access": [n, b],
         "buckets:left_out_dismiss": [n, b],
-        "buckets:grant_create": [n, b], "buckets:grant_revoke": [n, b, grant.pk], "buckets:policy": [n, b],
-        "buckets:link": [n, b], "buckets:groups": [n], "buckets:group": [n, group.pk],
-        "buckets:group_delete": [n, group.pk], "projects:usage_csv": [n], "buckets:usage_csv": [n, b],
-        "api:project": [n], "api:usage": [n], "api:keys": [n], "api:key": [n, key.access_key_id],
-        "api:key_extend": [n, key.access_key_id], "api:key_reveal": [n, key.access_key_id], "api:buckets": [n],
-        "api:bucket": [n, b], "api:bucket_access": [n, b], "api:grants": [n, b], "api:grant": [n, b, grant.pk],
-    }  # fmt: skip
-    data = {"keys:create": {"hours": "1", "description": "cast"}, "keys:extend": {"hours": "5"},
-            "keys:edit": {"description": "renamed"}, "projects:invite": {"email": "z@example.org", "role": "member"},
-            "projects:member_role": {"role": "member"}, "buckets:access": {"members_access": "read"},
-            "buckets:grant_create": {"kind": "group", "access": "read", "group": group.pk},
-            "buckets:link": {"key": key.access_key_id, "object_key": "o.txt", "hours": "2"},
-            "api:keys POST": {"hours": 1, "description": "cast"}, "api:key PATCH": {"description": "renamed"},
-            "api:key_extend POST": {"hours": 5}, "api:key_reveal POST": {}, "api:buckets POST": {"name": "cast-new"},
-            "api:bucket_access PUT": {"members_access": "read"},
-            "api:grants POST": {"kind": "group", "access": "read", "group": group.pk}}  # fmt: skip
+        "buckets:grant_create": [n, b],
+        "buckets:grant_revoke": [n, b, grant.pk],
+        "buckets:policy": [n, b],
+        "buckets:link": [n, b],
+        "buckets:groups": [n],
+        "buckets:group": [n, group.pk],
+        "buckets:group_delete": [n, group.pk],
+        "projects:usage_csv": [n],
+        "buckets:usage_csv": [n, b],
+        "api:project": [n],
+        "api:usage": [n],
+        "api:keys": [n],
+        "api:key": [n, key.access_key_id],
+        "api:key_extend": [n, key.access_key_id],
+        "api:key_reveal": [n, key.access_key_id],
+        "api:buckets": [n],
+        "api:bucket": [n, b],
+        "api:bucket_access": [n, b],
+        "api:grants": [n, b],
+        "api:grant": [n, b, grant.pk],
+    }
+    data = {
+        "keys:create": {"hours": "1", "description": "cast"},
+        "keys:extend": {"hours": "5"},
+        "keys:edit": {"description": "renamed"},
+        "projects:invite": {"email": "z@example.org", "role": "member"},
+        "projects:member_role": {"role": "member"},
+        "buckets:access": {"members_access": "read"},
+        "buckets:grant_create": {"kind": "group", "access": "read", "group": group.pk},
+        "buckets:link": {"key": key.access_key_id, "object_key": "o.txt", "hours": "2"},
+        "api:keys POST": {"hours": 1, "description": "cast"},
+        "api:key PATCH": {"description": "renamed"},
+        "api:key_extend POST": {"hours": 5},
+        "api:key_reveal POST": {},
+        "api:buckets POST": {"name": "cast-new"},
+        "api:bucket_access PUT": {"members_access": "read"},
+        "api:grants POST": {"kind": "group", "access": "read", "group": group.pk},
+    }
     return args, data
 
 

@@ -60,8 +60,9 @@ def _manager(project: Project) -> Membership:
         ("", "Enter a name for the bucket."),
     ],
 )
-def test_bad_bucket_name_is_refused_with_a_message(project: Project, cast: dict[str, User | None], name: str,
-                                                   message: str) -> None:  # fmt: skip
+def test_bad_bucket_name_is_refused_with_a_message(
+    project: Project, cast: dict[str, User | None], name: str, message: str
+) -> None:
     response = client_for(cast["manager"]).post(reverse("buckets:create", args=[project.number]), {"name": name})
     assert response.status_code == 400
     assert message in _page(response)
@@ -100,8 +101,9 @@ class Setting:
 
 
 @pytest.fixture
-def setting(project: Project, cast: dict[str, User | None], unique: Callable[[], str],
-            member_of: Callable[..., Membership]) -> Setting:  # fmt: skip
+def setting(
+    project: Project, cast: dict[str, User | None], unique: Callable[[], str], member_of: Callable[..., Membership]
+) -> Setting:
     manager = _manager(project)
     bucket = bucket_create(membership=manager, name="granted")
     number = unique()
@@ -115,32 +117,55 @@ def setting(project: Project, cast: dict[str, User | None], unique: Callable[[],
 
 
 GRANT_CASES: dict[str, Callable[[Setting], tuple[dict[str, Any], str]]] = {
-    "unknown project": lambda s: ({"kind": "project", "project_number": "000000001"},
-                                  "No active project has this number."),
-    "own project": lambda s: ({"kind": "project", "project_number": s.project.number},
-                              "This is the bucket's own project"),
-    "unknown user": lambda s: ({"kind": "project_user", "project_number": s.other.number, "user": "nobody@example.org"},
-                               f"No member of project {s.other.number} has this user name or verified e-mail address."),
-    "bad address": lambda s: ({"kind": "project_user", "project_number": s.other.number,
-                               "user": s.stranger.user.username, "cidrs": "10.0.0.300/8"},
-                              "“10.0.0.300/8” is not an IP address or CIDR range"),
-    "not an address": lambda s: ({"kind": "project_user", "project_number": s.other.number,
-                                  "user": s.stranger.user.username, "cidrs": "192.0.2.0/24, abc"},
-                                 "“abc” is not an IP address or CIDR range"),
+    "unknown project": lambda s: (
+        {"kind": "project", "project_number": "000000001"},
+        "No active project has this number.",
+    ),
+    "own project": lambda s: (
+        {"kind": "project", "project_number": s.project.number},
+        "This is the bucket's own project",
+    ),
+    "unknown user": lambda s: (
+        {"kind": "project_user", "project_number": s.other.number, "user": "nobody@example.org"},
+        f"No member of project {s.other.number} has this user name or verified e-mail address.",
+    ),
+    "bad address": lambda s: (
+        {
+            "kind": "project_user",
+            "project_number": s.other.number,
+            "user": s.stranger.user.username,
+            "cidrs": "10.0.0.300/8",
+        },
+        "“10.0.0.300/8” is not an IP address or CIDR range",
+    ),
+    "not an address": lambda s: (
+        {
+            "kind": "project_user",
+            "project_number": s.other.number,
+            "user": s.stranger.user.username,
+            "cidrs": "192.0.2.0/24, abc",
+        },
+        "“abc” is not an IP address or CIDR range",
+    ),
     "public unconfirmed": lambda s: ({"kind": "public"}, "Confirm that anyone on the internet may read this bucket."),
-    "past expiry": lambda s: ({"kind": "project_user", "project_number": s.other.number,
-                               "user": s.stranger.user.username, "expires_at": "2020-01-01 10:00"},
-                              "The end of the grant must be in the future."),
-    "member of another project": lambda s: ({"kind": "member", "member": str(s.stranger.pk)},
-                                            "Select a valid choice."),
-    "group of another project": lambda s: ({"kind": "group", "group": str(s.other_group.pk)},
-                                           "Select a valid choice."),
+    "past expiry": lambda s: (
+        {
+            "kind": "project_user",
+            "project_number": s.other.number,
+            "user": s.stranger.user.username,
+            "expires_at": "2020-01-01 10:00",
+        },
+        "The end of the grant must be in the future.",
+    ),
+    "member of another project": lambda s: ({"kind": "member", "member": str(s.stranger.pk)}, "Select a valid choice."),
+    "group of another project": lambda s: ({"kind": "group", "group": str(s.other_group.pk)}, "Select a valid choice."),
     "no member chosen": lambda s: ({"kind": "member"}, "Choose a member of this project."),
     "invalid kind": lambda s: ({"kind": "everyone"}, "Choose one of the listed options."),
-    "invalid access": lambda s: ({"kind": "project_user", "project_number": s.other.number,
-                                  "user": s.stranger.user.username, "access": "admin"},
-                                 "Choose read-only or read and write."),
-}  # fmt: skip
+    "invalid access": lambda s: (
+        {"kind": "project_user", "project_number": s.other.number, "user": s.stranger.user.username, "access": "admin"},
+        "Choose read-only or read and write.",
+    ),
+}
 
 
 def _unchanged(s: Setting) -> bool:
@@ -163,8 +188,14 @@ def test_bad_grant_is_refused_with_a_message(setting: Setting, cast: dict[str, U
 def test_good_grant_reaches_the_policy(setting: Setting, cast: dict[str, User | None]) -> None:
     """The bad cases above differ from this one in one field only."""
     url = reverse("buckets:grant_create", args=[setting.project.number, setting.bucket.name])
-    data = {"kind": "project_user", "project_number": setting.other.number, "user": setting.stranger.user.username,
-            "access": "read", "cidrs": "192.0.2.0/24", "expires_at": "2099-01-01 10:00"}  # fmt: skip
+    data = {
+        "kind": "project_user",
+        "project_number": setting.other.number,
+        "user": setting.stranger.user.username,
+        "access": "read",
+        "cidrs": "192.0.2.0/24",
+        "expires_at": "2099-01-01 10:00",
+    }
     assert client_for(cast["deputy"]).post(url, data).status_code == 302
     grant = Grant.objects.get(bucket=setting.bucket, kind="project_user")
     current = storage.bucket_policy_get(tenant=setting.project.tenant, name=setting.bucket.name)
@@ -186,8 +217,7 @@ def test_grant_on_another_projects_bucket_is_404(setting: Setting, cast: dict[st
 
 
 @pytest.mark.parametrize("who", ["read-only", "member"])
-def test_grant_by_a_member_who_does_not_manage_is_403(setting: Setting, cast: dict[str, User | None],
-                                                      who: str) -> None:  # fmt: skip
+def test_grant_by_a_member_who_does_not_manage_is_403(setting: Setting, cast: dict[str, User | None], who: str) -> None:
     url = reverse("buckets:grant_create", args=[setting.project.number, setting.bucket.name])
     response = client_for(cast[who]).post(url, {"kind": "public", "access": "read", "confirm_public": "on"})
     assert response.status_code == 403
@@ -230,8 +260,9 @@ def linkable(project: Project, cast: dict[str, User | None]) -> tuple[Membership
 @pytest.mark.parametrize(
     ("hours", "message"), [("0", "at least 1 hour"), ("169", "at most 168 hours (7 days)"), ("x", "whole number")]
 )
-def test_bad_link_duration_is_refused(project: Project, linkable: tuple[Membership, str, Client], hours: str,
-                                      message: str) -> None:  # fmt: skip
+def test_bad_link_duration_is_refused(
+    project: Project, linkable: tuple[Membership, str, Client], hours: str, message: str
+) -> None:
     _, key_id, client = linkable
     url = reverse("buckets:link", args=[project.number, "linked"])
     response = client.post(url, {"key": key_id, "object_key": "dir/report 1.csv", "hours": hours})
@@ -240,8 +271,9 @@ def test_bad_link_duration_is_refused(project: Project, linkable: tuple[Membersh
     assert response.context["link"] is None
 
 
-def test_link_with_a_key_not_owned_is_refused(project: Project, cast: dict[str, User | None],
-                                              linkable: tuple[Membership, str, Client]) -> None:  # fmt: skip
+def test_link_with_a_key_not_owned_is_refused(
+    project: Project, cast: dict[str, User | None], linkable: tuple[Membership, str, Client]
+) -> None:
     _, key_id, _ = linkable
     deputy = Membership.objects.get(project=project, role=Role.DEPUTY)
     key_create(membership=deputy, hours=1, description="mine")

@@ -294,19 +294,33 @@ def test_admin_membership_edits_go_through_the_services(project, cast, make_user
     others = list(Membership.objects.filter(project=project).exclude(pk__in=[member.pk, reader.pk]))
     rows = [(m, m.role, False) for m in others] + [(member, member.role, True), (reader, Role.MEMBER, False)]
     data = {
-        "number": project.number, "title": project.title, "tenant": project.tenant, "quota_gb": "",
-        "quota_max_buckets": "", "quota_max_objects": "", "max_key_hours": "",
-        "memberships-TOTAL_FORMS": str(len(rows) + 1), "memberships-INITIAL_FORMS": str(len(rows)),
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-    }  # fmt: skip
+        "number": project.number,
+        "title": project.title,
+        "tenant": project.tenant,
+        "quota_gb": "",
+        "quota_max_buckets": "",
+        "quota_max_objects": "",
+        "max_key_hours": "",
+        "memberships-TOTAL_FORMS": str(len(rows) + 1),
+        "memberships-INITIAL_FORMS": str(len(rows)),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
     for i, (m, role, delete) in enumerate(rows):
-        data |= {f"memberships-{i}-id": str(m.pk), f"memberships-{i}-project": str(project.pk),
-                 f"memberships-{i}-user": str(m.user_id), f"memberships-{i}-role": role}  # fmt: skip
+        data |= {
+            f"memberships-{i}-id": str(m.pk),
+            f"memberships-{i}-project": str(project.pk),
+            f"memberships-{i}-user": str(m.user_id),
+            f"memberships-{i}-role": role,
+        }
         if delete:
             data[f"memberships-{i}-DELETE"] = "on"
     new = len(rows)
-    data |= {f"memberships-{new}-project": str(project.pk), f"memberships-{new}-user": str(newcomer.pk),
-             f"memberships-{new}-role": "member"}  # fmt: skip
+    data |= {
+        f"memberships-{new}-project": str(project.pk),
+        f"memberships-{new}-user": str(newcomer.pk),
+        f"memberships-{new}-role": "member",
+    }
     response = client_for(cast["operator"]).post(reverse("admin:projects_project_change", args=[project.pk]), data)
     assert response.status_code == 302, response.content.decode()[:3000]
 

@@ -133,8 +133,14 @@ def test_revocation_lag_is_the_one_metrics_reports(project, cast) -> None:  # ty
         _key(project, member, status=AccessKey.Status.EXPIRED, expires_at=due, ended_at=due + timedelta(seconds=lag))
     # Proven refused at S3 90 s after expiry: that is the lag, not the removal's 5 s.
     due = T0 - timedelta(hours=2)
-    _key(project, member, status=AccessKey.Status.EXPIRED, expires_at=due, ended_at=due + timedelta(seconds=5),
-         refused_at=due + timedelta(seconds=90))  # fmt: skip
+    _key(
+        project,
+        member,
+        status=AccessKey.Status.EXPIRED,
+        expires_at=due,
+        ended_at=due + timedelta(seconds=5),
+        refused_at=due + timedelta(seconds=90),
+    )
     old = T0 - timedelta(hours=30)  # ended before the 24 h window
     _key(project, member, status=AccessKey.Status.EXPIRED, expires_at=old, ended_at=old + timedelta(seconds=999))
     lag = operator_overview(now=T0).revocation_lag
@@ -158,10 +164,20 @@ def test_ceph_work_waiting_is_counted(project, cast, make_user) -> None:  # type
     Bucket.objects.create(project=project, name="dirty", policy_dirty=True)
     Bucket.objects.create(project=project, name="clean")
     _key(project, cast["member"], expires_at=T0 - timedelta(minutes=2))  # overdue, still in Ceph
-    _key(project, cast["member"], status=AccessKey.Status.PENDING, created_at=T0 - timedelta(minutes=10),
-         expires_at=T0 + timedelta(hours=1))  # fmt: skip
-    _key(project, cast["member"], status=AccessKey.Status.PENDING, created_at=T0 - timedelta(seconds=10),
-         expires_at=T0 + timedelta(hours=1))  # being created right now: not abandoned  # fmt: skip
+    _key(
+        project,
+        cast["member"],
+        status=AccessKey.Status.PENDING,
+        created_at=T0 - timedelta(minutes=10),
+        expires_at=T0 + timedelta(hours=1),
+    )
+    _key(
+        project,
+        cast["member"],
+        status=AccessKey.Status.PENDING,
+        created_at=T0 - timedelta(seconds=10),
+        expires_at=T0 + timedelta(hours=1),
+    )  # being created right now: not abandoned
     found = operator_overview(now=T0)
     assert (found.stale_memberships.total, found.ending_memberships.total, found.dirty_buckets.total) == (1, 1, 1)
     assert (found.overdue_keys, found.abandoned_keys, found.pending_ceph_work) == (1, 1, 5)
@@ -178,16 +194,20 @@ def test_ceph_work_waiting_is_counted(project, cast, make_user) -> None:  # type
 
 def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_SWEEP_SECONDS = 60
-    heartbeat_completed(name=SWEEP, summary={"expired": 2, "cleaned": 0, "scheduled": 1, "failed": 1},
-                        now=T0 - timedelta(seconds=30))  # fmt: skip
+    heartbeat_completed(
+        name=SWEEP, summary={"expired": 2, "cleaned": 0, "scheduled": 1, "failed": 1}, now=T0 - timedelta(seconds=30)
+    )
     heartbeat_completed(
         name=RECONCILE,
         summary={"unknown": 1, "removed": 0, "missing": 0, "failed_projects": 2},
         now=T0 - timedelta(hours=5),
-    )  # fmt: skip: three hourly runs missed
+    )  # three hourly runs missed
     heartbeat_completed(name=USAGE_REFRESH, summary={"refreshed": 4, "failed": 0}, now=T0 - timedelta(minutes=5))
-    heartbeat_completed(name=RECHECK, summary={"myaccessid": {"ok": 3, "unavailable": 2}, "haka": {"ok": 1}},
-                        now=T0 - timedelta(minutes=20))  # fmt: skip
+    heartbeat_completed(
+        name=RECHECK,
+        summary={"myaccessid": {"ok": 3, "unavailable": 2}, "haka": {"ok": 1}},
+        now=T0 - timedelta(minutes=20),
+    )
     usage_prune_run(now=T0 - timedelta(minutes=50), keep=[(86400, 0)])
     jobs = {job.name: job for job in operator_overview(now=T0).jobs}
     assert list(jobs) == [SWEEP, RECONCILE, POLICIES_CHECK, USAGE_REFRESH, PRUNE, RECHECK]
@@ -196,8 +216,11 @@ def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -
     assert jobs[POLICIES_CHECK].completed_at is None and jobs[POLICIES_CHECK].late
     assert (jobs[USAGE_REFRESH].failed, jobs[USAGE_REFRESH].late) == (0, False)
     assert jobs[RECHECK].failed == 2
-    assert [(f.label, f.value) for f in jobs[RECHECK].figures] == [("haka ok", 1), ("myaccessid ok", 3),
-                                                                   ("myaccessid unavailable", 2)]  # fmt: skip
+    assert [(f.label, f.value) for f in jobs[RECHECK].figures] == [
+        ("haka ok", 1),
+        ("myaccessid ok", 3),
+        ("myaccessid unavailable", 2),
+    ]
     page = _page(cast["operator"])
     rows = dict(re.findall(r'<tr>\s*<th scope="row">([^<]+)</th>(.*?)</tr>', page, re.S))
     assert "cleaned: 0, expired: 2, scheduled: 1, failed: 1" in rows["Expiry sweep"]
@@ -212,8 +235,11 @@ def test_each_jobs_last_run_with_what_it_found_and_what_failed(cast, settings) -
 def test_the_jobs_leave_the_heartbeats_the_overview_reads(project) -> None:  # type: ignore[no-untyped-def]
     Bucket.objects.create(project=project, name="never-made", policy_dirty=True)
     Project.objects.filter(pk=project.pk).update(rgw_provisioned=True)  # its buckets are checked; Ceph lacks them
-    jobs = ((keys_reconcile_task, RECONCILE), (policies_check_task, POLICIES_CHECK),
-            (projects_refresh_usage_task, USAGE_REFRESH))  # fmt: skip
+    jobs = (
+        (keys_reconcile_task, RECONCILE),
+        (policies_check_task, POLICIES_CHECK),
+        (projects_refresh_usage_task, USAGE_REFRESH),
+    )
     for task, name in jobs:
         summary = task()
         assert Heartbeat.objects.get(name=name).summary == summary
@@ -261,8 +287,13 @@ def test_the_page_costs_the_same_queries_however_much_data(unique, cast, make_us
             Bucket.objects.create(project=project, name="b", policy_dirty=True)
             _key(project, user, expires_at=T0 + timedelta(days=5))
             _key(project, user, expires_at=T0 - timedelta(minutes=5))
-            _key(project, user, status=AccessKey.Status.EXPIRED, expires_at=T0 - timedelta(hours=1),
-                 ended_at=T0 - timedelta(minutes=59))  # fmt: skip
+            _key(
+                project,
+                user,
+                status=AccessKey.Status.EXPIRED,
+                expires_at=T0 - timedelta(hours=1),
+                ended_at=T0 - timedelta(minutes=59),
+            )
 
     add(2)
     few = queries()

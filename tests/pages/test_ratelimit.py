@@ -19,8 +19,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
 @pytest.fixture(autouse=True)
 def _low_limits(settings) -> None:  # type: ignore[no-untyped-def]
     settings.LATCHKEY_RATE_LIMITS = {
-        "key_create": "2/600", "reveal": "1/600", "login_callback": "3/60", "admin_login": "3/600"
-    }  # fmt: skip
+        "key_create": "2/600",
+        "reveal": "1/600",
+        "login_callback": "3/60",
+        "admin_login": "3/600",
+    }
     settings.LATCHKEY_KEY_MAX_ACTIVE = 100
 
 
@@ -86,8 +89,9 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(settings) -> None:
     assert via_proxy("198.51.100.2") != 429  # not the proxy's shared address
     assert via_proxy("198.51.100.1", forged="203.0.113.9") == 429  # a forged left part changes nothing
     # Not from a trusted proxy: the header is the client's own words and is ignored.
-    assert [Client(REMOTE_ADDR="192.0.2.50", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").get(url).status_code
-            for i in range(4)][3] == 429  # fmt: skip
+    assert [
+        Client(REMOTE_ADDR="192.0.2.50", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").get(url).status_code for i in range(4)
+    ][3] == 429
 
 
 @pytest.mark.usefixtures("many_device_logins")

@@ -23,8 +23,15 @@ def _production(*args: str) -> subprocess.CompletedProcess[str]:
     # The test stack's environment, minus its development switches (its signing key file stays).
     dev = ("LATCHKEY_SECURE_COOKIES", "LATCHKEY_DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")  # the last: set for Playwright
     env = {k: v for k, v in os.environ.items() if k not in dev}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env={**env, **PRODUCTION}, capture_output=True,
-                          text=True, timeout=120, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**env, **PRODUCTION},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_check_deploy_is_clean_with_production_settings() -> None:

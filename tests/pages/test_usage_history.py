@@ -175,8 +175,10 @@ def test_the_project_page_charts_the_project_and_its_largest_buckets_against_the
     figure = _figure(page)
     assert '<title id="uc-title">Usage of the project over 30 days</title>' in figure
     assert re.findall(r'<path class="uc-line uc-s(\d)" d="M[^"]+"><title>([^<]+)</title>', figure) == [
-        ("0", "Project"), ("1", "raw"), ("2", "results"),
-    ]  # fmt: skip
+        ("0", "Project"),
+        ("1", "raw"),
+        ("2", "results"),
+    ]
     assert 'class="uc-quota"' in figure
     assert "Project: 6 GB on 2026-12-03 12:00 UTC, 60 % of the 10 GB quota" in figure  # the desc
     assert "Largest buckets: raw 4 GB, results 1 GB." in figure

@@ -20,10 +20,17 @@ def test_the_access_log_keeps_paths_and_drops_query_strings_and_referrers(tmp_pa
     log = tmp_path / "web.log"
     secrets = {"code": "AUTHCODE-8c1f", "state": "STATE-77aa", "user_code": "WDJB-MJHT"}
     with gunicorn(Path(sys.executable).parent, env, log) as url:
-        requests.get(f"{url}/accounts/oidc/myaccessid/login/callback/?code={secrets['code']}&state={secrets['state']}",
-                     timeout=10, allow_redirects=False)  # fmt: skip
-        requests.get(f"{url}/identity/o/device?code={secrets['user_code']}", timeout=10, allow_redirects=False,
-                     headers={"Referer": f"{url}/x?user_code={secrets['user_code']}"})  # fmt: skip
+        requests.get(
+            f"{url}/accounts/oidc/myaccessid/login/callback/?code={secrets['code']}&state={secrets['state']}",
+            timeout=10,
+            allow_redirects=False,
+        )
+        requests.get(
+            f"{url}/identity/o/device?code={secrets['user_code']}",
+            timeout=10,
+            allow_redirects=False,
+            headers={"Referer": f"{url}/x?user_code={secrets['user_code']}"},
+        )
     text = log.read_text()
     assert '"GET /accounts/oidc/myaccessid/login/callback/ HTTP/1.1"' in text
     assert '"GET /identity/o/device HTTP/1.1"' in text

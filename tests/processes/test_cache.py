@@ -34,8 +34,9 @@ def _another_process_checks(scope: str, who: str) -> str:
             print("allowed")
     """)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings", "LATCHKEY_RATE_KEY_CREATE": "2/600"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     return done.stdout.strip()
 
 

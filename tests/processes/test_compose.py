@@ -28,8 +28,15 @@ REQUIRED = {
 
 def _config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("LATCHKEY_")}
-    return subprocess.run(["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"], cwd=ROOT,
-                          env={**base, **env}, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_compose_file_is_valid_and_has_the_production_shape() -> None:
@@ -84,8 +91,9 @@ def test_the_compose_redis_command_really_requires_the_password(tmp_path: Path) 
         port = s.getsockname()[1]
     script = raw[2].replace("$$", "$").replace("/run/secrets/redis_password", str(secret))
     script = script.replace("redis-server -", f"redis-server - --port {port} --bind 127.0.0.1 --save ''")
-    server = subprocess.Popen([raw[0], raw[1], script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        [raw[0], raw[1], script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         plain = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2)
         deadline = time.monotonic() + 10

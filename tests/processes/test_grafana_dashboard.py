@@ -41,8 +41,12 @@ def test_every_metric_a_panel_reads_is_exported_by_the_running_web(web: str, pro
     browser = Client()
     browser.force_login(Membership.objects.get(project=project, role=Role.MEMBER).user)
     session = {"sessionid": browser.cookies["sessionid"].value}
-    policy = requests.get(web + reverse("buckets:policy", args=[project.number, bucket.name]), cookies=session,
-                          timeout=30, allow_redirects=False)  # fmt: skip
+    policy = requests.get(
+        web + reverse("buckets:policy", args=[project.number, bucket.name]),
+        cookies=session,
+        timeout=30,
+        allow_redirects=False,
+    )
     assert policy.status_code == 503  # Ceph answered: no such bucket
 
     exposition = requests.get(web + "/metrics", timeout=30).text

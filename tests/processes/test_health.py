@@ -28,14 +28,21 @@ def test_ready_checks_every_dependency(swept) -> None:  # type: ignore[no-untype
     response = Client().get("/health/ready")
     assert response.status_code == 200, response.json()
     assert {name: c["status"] for name, c in response.json()["checks"].items()} == {
-        "database": "ok", "redis": "ok", "ceph": "ok", "sweep": "ok"}  # fmt: skip
+        "database": "ok",
+        "redis": "ok",
+        "ceph": "ok",
+        "sweep": "ok",
+    }
     assert response["Cache-Control"].startswith("max-age=0")
 
 
-@pytest.mark.parametrize(("setting", "value", "down"), [
-    ("REDIS_URL", f"redis://{CLOSED}/0", "redis"),
-    ("LATCHKEY_RGW_ADMIN_URL", f"http://{CLOSED}", "ceph"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("setting", "value", "down"),
+    [
+        ("REDIS_URL", f"redis://{CLOSED}/0", "redis"),
+        ("LATCHKEY_RGW_ADMIN_URL", f"http://{CLOSED}", "ceph"),
+    ],
+)
 def test_ready_names_what_is_down(swept, settings, setting: str, value: str, down: str) -> None:  # type: ignore[no-untyped-def]
     setattr(settings, setting, value)
     response = Client().get("/health/ready")

@@ -42,8 +42,11 @@ def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
     install = subprocess.run(
         [str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", "-r", str(ROOT / "requirements.txt")],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     # The suite's tools are absent: what passes below passes without them.
     absent = subprocess.run([str(venv / "bin/python"), "-c", "import pytest"], capture_output=True, check=False)
@@ -65,8 +68,15 @@ def _env(venv: Path, celery_dir: Path) -> dict[str, str]:
 
 
 def _celery(action: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ROOT / "scripts/stack/celery.sh"), action], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=180, check=False)  # fmt: skip
+    return subprocess.run(
+        [str(ROOT / "scripts/stack/celery.sh"), action],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -99,8 +109,12 @@ def test_requirements_txt_alone_runs_web_worker_and_beat_and_keys_end_on_time(  
 
         # A key that ends in a few seconds, as if made an hour ago: Ceph never expires it itself.
         membership = member_of(project)
-        issued = key_create(membership=membership, hours=1, description="ends soon",
-                            now=timezone.now() - timedelta(hours=1) + timedelta(seconds=6))  # fmt: skip
+        issued = key_create(
+            membership=membership,
+            hours=1,
+            description="ends soon",
+            now=timezone.now() - timedelta(hours=1) + timedelta(seconds=6),
+        )
         key_id, secret = issued.key.access_key_id, issued.secret
         assert s3_error_code(key_id, secret) is None
         ends = issued.key.expires_at.timestamp()
@@ -138,8 +152,13 @@ def test_a_missing_runtime_package_fails_the_start_loudly(runtime_venv: Path, tm
     for script in ("celery",):
         path = broken / "bin" / script
         path.write_text(re.sub(r"^#!.*", f"#!{broken / 'bin/python'}", path.read_text(), count=1))
-    removed = subprocess.run([str(broken / "bin/python"), "-m", "pip", "uninstall", "-y", "-q", "packaging"],
-                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    removed = subprocess.run(
+        [str(broken / "bin/python"), "-m", "pip", "uninstall", "-y", "-q", "packaging"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert removed.returncode == 0, removed.stderr
     env = _env(broken, tmp_path / "celery")
     try:

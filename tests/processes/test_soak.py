@@ -32,8 +32,14 @@ def test_short_soak_keeps_every_invariant() -> None:
         "PYTHONPATH": str(ROOT),
     }
     try:
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / "soak.py")], env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=540)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "soak.py")],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=540,
+        )
     finally:
         connection.close()  # PostgreSQL was restarted under this process's connection
     print(done.stdout)  # the soak's figures, for pytest -rP

@@ -55,8 +55,9 @@ def test_usage_history_on_the_development_database(tmp_path) -> None:  # type: i
     env = {**os.environ, "LATCHKEY_DATABASE_URL": f"sqlite:///{tmp_path}/dev.sqlite3", "LATCHKEY_DEBUG": "true"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
-    done = subprocess.run([*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [*manage, "shell", "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0 and "sqlite ok" in done.stdout, done.stderr[-3000:]
 
 
@@ -83,8 +84,10 @@ def test_overlapping_writers_on_the_development_database_never_meet_a_lock(tmp_p
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
     script = tmp_path / "writer.py"
-    script.write_text("import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings')\n"
-                      "django.setup()\n" + WRITER)  # fmt: skip
+    script.write_text(
+        "import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings')\n"
+        "django.setup()\n" + WRITER
+    )
     writers = [
         subprocess.Popen(
             [sys.executable, str(script), f"w{n}"],
@@ -99,7 +102,18 @@ def test_overlapping_writers_on_the_development_database_never_meet_a_lock(tmp_p
     for writer in writers:
         out, err = writer.communicate(timeout=240)
         assert writer.returncode == 0 and "writer ok" in out, err[-2000:]
-    mode = subprocess.run([*manage, "shell", "-c", "from django.db import connection; c = connection.cursor(); "
-                           "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    mode = subprocess.run(
+        [
+            *manage,
+            "shell",
+            "-c",
+            "from django.db import connection; c = connection.cursor(); "
+            "c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert mode.stdout.strip().splitlines()[-1] == "wal"

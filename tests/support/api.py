@@ -18,16 +18,25 @@ def device_token(user: User, *, fresh_login: bool = False, answer: dict[str, Any
     ``answer`` receives the whole token response."""
     anonymous = Client()
     form = "application/x-www-form-urlencoded"
-    start = anonymous.post("/identity/o/api/device/code", urlencode({"client_id": "latchkey-cli",
-                                                                     "scope": "openid profile"}), form)  # fmt: skip
+    start = anonymous.post(
+        "/identity/o/api/device/code", urlencode({"client_id": "latchkey-cli", "scope": "openid profile"}), form
+    )
     assert start.status_code == 200, start.content
     device = start.json()
     browser = client_for(user, fresh_login=fresh_login)
     approve = browser.post(f"/identity/o/device?code={device['user_code']}", {"action": "confirm"})
     assert approve.status_code == 200
-    token = anonymous.post("/identity/o/api/token", urlencode({
-        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
-        "client_id": "latchkey-cli"}), form)  # fmt: skip
+    token = anonymous.post(
+        "/identity/o/api/token",
+        urlencode(
+            {
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": device["device_code"],
+                "client_id": "latchkey-cli",
+            }
+        ),
+        form,
+    )
     assert token.status_code == 200, token.content
     if answer is not None:
         answer.update(token.json())
@@ -42,5 +51,8 @@ class Api:
     def __call__(self, method: str, path: str, body: Any = None) -> Any:
         call = getattr(self.client, method.lower())
         kwargs: dict[str, Any] = {"content_type": "application/json"} if body is not None else {}
-        return call(f"/api/v1/{path}", body, **kwargs, **self.headers) if body is not None else call(
-            f"/api/v1/{path}", **self.headers)  # fmt: skip
+        return (
+            call(f"/api/v1/{path}", body, **kwargs, **self.headers)
+            if body is not None
+            else call(f"/api/v1/{path}", **self.headers)
+        )

@@ -49,8 +49,13 @@ def save_downloads_where_chromium_names_them(page: Page, folder: Path) -> None:
 DEMO_ALICE = ("alice", "alice-pass")  # idp/accounts.json: test data, not a secret
 
 
-def idp_login(page: Page, base_url: str, provider: str = "MyAccessID (test)", user: str = DEMO_ALICE[0],
-              password: str = DEMO_ALICE[1]) -> None:  # fmt: skip
+def idp_login(
+    page: Page,
+    base_url: str,
+    provider: str = "MyAccessID (test)",
+    user: str = DEMO_ALICE[0],
+    password: str = DEMO_ALICE[1],
+) -> None:
     """From Latchkey's login page through the test IdP's form, back to the project list."""
     page.goto(base_url + "/")
     page.get_by_role("button", name=provider).click()

@@ -27,8 +27,13 @@ def cli_run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedP
 
 def approve_in_django(live_server_url: str, home: Path, user: object, action: str) -> subprocess.CompletedProcess[str]:
     """`latchkey login`, with the approval (or denial) posted by a logged-in Django test client."""
-    proc = subprocess.Popen([LATCHKEY, "login", "--server", live_server_url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env(home))  # fmt: skip
+    proc = subprocess.Popen(
+        [LATCHKEY, "login", "--server", live_server_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(home),
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     match = re.search(r"enter the code (\S+)", first)

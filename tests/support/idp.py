@@ -49,9 +49,14 @@ def idp_paths_during(call: Callable[[], T]) -> tuple[T, list[str]]:
     return result, [w[2] for w in lines if len(w) > 3 and w[1] in ("GET", "POST")]
 
 
-def upstream_token(issuer: str, user: str, password: str, client_id: str = "latchkey-cli",
-                   scope: str = "openid api",
-                   resource: str | None = "urn:latchkey:api") -> str:  # fmt: skip
+def upstream_token(
+    issuer: str,
+    user: str,
+    password: str,
+    client_id: str = "latchkey-cli",
+    scope: str = "openid api",
+    resource: str | None = "urn:latchkey:api",
+) -> str:
     """An access token from the test IdP's device grant: by default a JWT for Latchkey's API
     (RFC 8707 resource, RFC 9068); ``resource=None`` gives an opaque token for userinfo."""
     config = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
@@ -70,9 +75,16 @@ def upstream_token(issuer: str, user: str, password: str, client_id: str = "latc
         expect(page.get_by_text("Your device is signed in.")).to_be_visible()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        answer = requests.post(config["token_endpoint"], timeout=10, data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": device["device_code"],
-            "client_id": client_id, **target}).json()  # fmt: skip
+        answer = requests.post(
+            config["token_endpoint"],
+            timeout=10,
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "device_code": device["device_code"],
+                "client_id": client_id,
+                **target,
+            },
+        ).json()
         if "access_token" in answer:
             return str(answer["access_token"])
         time.sleep(1)

@@ -89,16 +89,21 @@ def test_read_grant_in_restricted_bucket_still_denies_writing() -> None:
 
 
 def test_grants_with_addresses_deny_outside_the_union_of_their_ranges() -> None:
-    sources = {"alice": [MemberSource("readwrite", ("192.0.2.0/24", "10.0.0.0/8")),
-                         MemberSource("readwrite", ("10.0.0.0/8", "198.51.100.7/32"))]}  # fmt: skip
+    sources = {
+        "alice": [
+            MemberSource("readwrite", ("192.0.2.0/24", "10.0.0.0/8")),
+            MemberSource("readwrite", ("10.0.0.0/8", "198.51.100.7/32")),
+        ]
+    }
     statements = policy.latchkey_statements(_rules("none", sources=sources))
     limited = [s for s in statements if _arn("alice") in s["Principal"]["AWS"]]
     assert [s["Action"] for s in limited] == [policy.DENY_ALL, policy.DENY_WRITE]
     for deny in limited:
         assert deny["Principal"] == {"AWS": [_arn("alice")]}  # not merged with the unconditional deny
         assert deny["Effect"] == "Deny"
-        assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.0.2.0/24",
-                                                                        "198.51.100.7/32"]}}  # fmt: skip
+        assert deny["Condition"] == {
+            "NotIpAddress": {"aws:SourceIp": ["10.0.0.0/8", "192.0.2.0/24", "198.51.100.7/32"]}
+        }
     unconditional = [s for s in statements if "Condition" not in s]
     assert _denied(unconditional, policy.DENY_ALL) == {_arn("bob"), _arn("reader")}
 
@@ -215,11 +220,21 @@ def test_sids_are_unique_and_ours() -> None:
     assert all(policy.is_ours(s) for s in statements)
 
 
-FOREIGN_A = {"Sid": "people-read", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-             "Resource": "arn:aws:s3:::data/pub/*"}  # fmt: skip
+FOREIGN_A = {
+    "Sid": "people-read",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::data/pub/*",
+}
 FOREIGN_B = {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::data/*"}
-OLD_OURS = {"Sid": "latchkey-grant-1", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"],
-            "Resource": RESOURCES}  # fmt: skip
+OLD_OURS = {
+    "Sid": "latchkey-grant-1",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": ["s3:GetObject"],
+    "Resource": RESOURCES,
+}
 
 
 def test_merge_keeps_people_statements_first_and_replaces_ours() -> None:

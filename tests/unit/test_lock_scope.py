@@ -63,6 +63,12 @@ def test_bucket_lock_leaves_the_project_row_free(project) -> None:  # type: igno
 def test_key_lock_leaves_the_project_row_free(project, member_of) -> None:  # type: ignore[no-untyped-def]
     owner = member_of(project).user
     now = timezone.now()
-    key = AccessKey.objects.create(access_key_id="LKLOCKSCOPE000000001", project=project, owner=owner, subuser="x",
-                                   created_at=now, expires_at=now + timedelta(hours=1))  # fmt: skip
+    key = AccessKey.objects.create(
+        access_key_id="LKLOCKSCOPE000000001",
+        project=project,
+        owner=owner,
+        subuser="x",
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+    )
     _locks_only(lambda: key_locked(key.pk), AccessKey, key.pk, project)

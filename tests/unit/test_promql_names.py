@@ -50,8 +50,13 @@ latchkey_ceph_call_seconds_count{operation="ping"} 1.0
 
 def test_names_an_exposition_offers_with_each_types_suffixes() -> None:
     names = exported_names(EXPOSITION)
-    assert {"latchkey_queue_depth", "latchkey_ceph_call_errors_total", "latchkey_ceph_call_seconds_bucket",
-            "latchkey_ceph_call_seconds_sum", "latchkey_ceph_call_seconds_count"} <= names  # fmt: skip
+    assert {
+        "latchkey_queue_depth",
+        "latchkey_ceph_call_errors_total",
+        "latchkey_ceph_call_seconds_bucket",
+        "latchkey_ceph_call_seconds_sum",
+        "latchkey_ceph_call_seconds_count",
+    } <= names
     assert "latchkey_ceph_call_errors" not in names and "latchkey_ceph_call_seconds" not in names
 
 

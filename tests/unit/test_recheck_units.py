@@ -65,9 +65,15 @@ def _account(make_user, provider: str = "myaccessid"):  # type: ignore[no-untype
 
 
 def _live_key(account: SocialAccount, membership: Membership, status: str = AccessKey.Status.ACTIVE) -> None:
-    AccessKey.objects.create(access_key_id=f"LK{account.pk:018d}", project=membership.project, owner=account.user,
-                             subuser="x", status=status, created_at=timezone.now(),
-                             expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+    AccessKey.objects.create(
+        access_key_id=f"LK{account.pk:018d}",
+        project=membership.project,
+        owner=account.user,
+        subuser="x",
+        status=status,
+        created_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
 
 
 @pytest.mark.django_db
@@ -77,10 +83,12 @@ def test_due_are_active_people_with_a_live_key_or_a_cli_session(make_user, proje
         membership = Membership.objects.create(user=account.user, project=project)
         status = AccessKey.Status.EXPIRED if account is expired_only else AccessKey.Status.ACTIVE
         _live_key(account, membership, status)
-    Token.objects.create(type=Token.Type.REFRESH_TOKEN, hash="h1", user=with_cli.user,
-                         expires_at=timezone.now() + timedelta(days=1))  # fmt: skip
-    Token.objects.create(type=Token.Type.REFRESH_TOKEN, hash="h2", user=idle.user,
-                         expires_at=timezone.now() - timedelta(days=1))  # fmt: skip
+    Token.objects.create(
+        type=Token.Type.REFRESH_TOKEN, hash="h1", user=with_cli.user, expires_at=timezone.now() + timedelta(days=1)
+    )
+    Token.objects.create(
+        type=Token.Type.REFRESH_TOKEN, hash="h2", user=idle.user, expires_at=timezone.now() - timedelta(days=1)
+    )
     inactive.user.is_active = False
     inactive.user.save(update_fields=["is_active"])
     assert set(accounts_to_recheck()) == {with_key, with_cli}
@@ -91,8 +99,12 @@ def test_no_refresh_token_is_counted_and_a_removed_provider_ends_what_it_gave(ma
     silent, gone = _account(make_user), _account(make_user, provider="retired")
     for account in (silent, gone):
         Membership.objects.create(user=account.user, project=project, source=f"idp:{account.provider}")
-        Token.objects.create(type=Token.Type.ACCESS_TOKEN, hash=f"t{account.pk}", user=account.user,
-                             expires_at=timezone.now() + timedelta(hours=1))  # fmt: skip
+        Token.objects.create(
+            type=Token.Type.ACCESS_TOKEN,
+            hash=f"t{account.pk}",
+            user=account.user,
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
     assert memberships_recheck() == {"myaccessid": {"no_refresh_token": 1}, "retired": {"unconfigured": 1}}
     assert Membership.objects.get(user=silent.user).status == Membership.Status.ACTIVE
     assert not Membership.objects.filter(user=gone.user, status=Membership.Status.ACTIVE).exists()

@@ -115,19 +115,28 @@ def test_env_endpoints_names_urls_and_default(monkeypatch: pytest.MonkeyPatch) -
     assert env_endpoints("X_EP", "http://127.0.0.1:7480") == [("default", "http://127.0.0.1:7480")]
     monkeypatch.setenv("X_EP", "internal=http://10.0.0.5:8080/, external=https://s3.example.org")
     assert env_endpoints("X_EP", "") == [("internal", "http://10.0.0.5:8080"), ("external", "https://s3.example.org")]
-    for bad, reason in [("s3.example.org", "expected name="), ("x=ftp://h", "expected name="),
-                        ("a=http://h,a=https://h", "appears twice"), ("=http://h", "expected name=")]:  # fmt: skip
+    for bad, reason in [
+        ("s3.example.org", "expected name="),
+        ("x=ftp://h", "expected name="),
+        ("a=http://h,a=https://h", "appears twice"),
+        ("=http://h", "expected name="),
+    ]:
         monkeypatch.setenv("X_EP", bad)
         with pytest.raises(EnvError, match=reason):
             env_endpoints("X_EP", "")
 
 
 def test_provider_trust_reads_namespaces_and_project_ranges() -> None:
-    trust = parse_provider_trust([
-        {**GOOD, "entitlement_prefixes": ["urn:geant:myaccessid.org:group:latchkey:"],
-         "projects": ["462000000-462999999", "465000001"]},
-        {**GOOD, "id": "haka", "issuer": "https://haka.example"},
-    ])  # fmt: skip
+    trust = parse_provider_trust(
+        [
+            {
+                **GOOD,
+                "entitlement_prefixes": ["urn:geant:myaccessid.org:group:latchkey:"],
+                "projects": ["462000000-462999999", "465000001"],
+            },
+            {**GOOD, "id": "haka", "issuer": "https://haka.example"},
+        ]
+    )
     mine = trust["myaccessid"]
     assert mine.entitlement_prefixes == ("urn:geant:myaccessid.org:group:latchkey:",)
     assert mine.admits_project("462000008") and mine.admits_project("465000001")

@@ -23,8 +23,13 @@ def _chart(series, labels, *, quota=None, span=timedelta(days=7), gap=timedelta(
 
 def test_human_sizes_are_decimal_with_three_figures() -> None:
     assert [human(n) for n in (0, 999, 1000, 1_234_567, 12 * GB, 2.5 * 10**12)] == [
-        "0 B", "999 B", "1 kB", "1.23 MB", "12 GB", "2.5 TB",
-    ]  # fmt: skip
+        "0 B",
+        "999 B",
+        "1 kB",
+        "1.23 MB",
+        "12 GB",
+        "2.5 TB",
+    ]
     # What rounds up to 1000 of a unit is one of the next; past the largest unit, whole numbers.
     assert [human(n) for n in (999_499, 999_500, 999.7 * GB, 5 * 10**18)] == ["999 kB", "1 MB", "1 TB", "5,000 PB"]
 
@@ -80,8 +85,16 @@ def test_table_rows_hold_each_days_highest_figure_per_line_in_the_page_zone() ->
     }
     # In UTC+9, 12:00 UTC on Dec 3 is 21:00 local; 30 h and 26 h before fall on Dec 2 local.
     tokyo = ZoneInfo("Asia/Tokyo")
-    chart = usage_chart(series, {"": "Project", "raw": "raw"}, start=END - timedelta(days=7), end=END,
-                        quota=None, gap=timedelta(hours=3), row=timedelta(days=1), zone=tokyo)  # fmt: skip
+    chart = usage_chart(
+        series,
+        {"": "Project", "raw": "raw"},
+        start=END - timedelta(days=7),
+        end=END,
+        quota=None,
+        gap=timedelta(hours=3),
+        row=timedelta(days=1),
+        zone=tokyo,
+    )
     assert chart is not None
     assert [(r.at.strftime("%m-%d"), r.cells) for r in chart.rows] == [
         ("12-02", ("3 GB", "")),
