@@ -5,44 +5,18 @@ in test-artifacts/ (usage-*.png)."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connections
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from buckets.models import Bucket
 from projects.models import Project
 from tests.support.a11y import check_page
 from tests.support.browser import ARTIFACTS, chromium, idp_login
-from usage.models import TOTAL, UsagePoint
+from tests.support.usage import charted_project
 
 pytestmark = [pytest.mark.browser]
-GB = 10**9
-
-
-def _history(project: Project) -> None:
-    """45 days of hourly points: the project grows to 7 GB of its 10 GB quota over three buckets,
-    one of which was emptied a week ago; a day without refreshes (a gap) ten days ago."""
-    now = timezone.now()
-    rows = []
-    for hour in range(45 * 24, -1, -1):
-        if 10 * 24 <= hour < 11 * 24:
-            continue
-        at, f = now - timedelta(hours=hour), 1 - hour / (45 * 24)
-        raw, results, scratch = int(4.5 * GB * f), int(1.5 * GB * f * f), (GB if hour > 7 * 24 else 0)
-        for bucket, size in (
-            (TOTAL, raw + results + scratch),
-            ("raw", raw),
-            ("results", results),
-            ("scratch", scratch),
-        ):
-            rows.append(UsagePoint(project=project, bucket=bucket, at=at, size_bytes=size, object_count=size // 10**7))
-    UsagePoint.objects.bulk_create(rows)
-    for name, size in (("raw", 45 * GB // 10), ("results", 15 * GB // 10), ("scratch", 0)):
-        Bucket.objects.create(project=project, name=name, size_bytes=size, object_count=size // 10**7)
 
 
 def _check(page: Page, name: str, problems: dict[str, list[str]]) -> None:
@@ -52,16 +26,8 @@ def _check(page: Page, name: str, problems: dict[str, list[str]]) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_usage_charts_with_data_empty_and_on_a_phone(live_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     tag = secrets.token_hex(4)
-    full = Project.objects.create(
-        number="462000008",
-        title="Climate ensemble",
-        tenant=f"uc{tag}",
-        quota_bytes=10 * GB,
-        usage_bytes=7 * GB,
-        usage_at=timezone.now(),
-    )
+    charted_project(tenant=f"uc{tag}")
     Project.objects.create(number="462000009", title="Genome assembly", tenant=f"ud{tag}")
-    _history(full)
     connections.close_all()
     ARTIFACTS.mkdir(exist_ok=True)
     problems: dict[str, list[str]] = {}

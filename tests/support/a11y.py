@@ -28,13 +28,23 @@ def overflows(page: Any) -> bool:
     return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))
 
 
+# The widths every page is checked at: a phone (375 x 812) and a desktop (1280 x 800).
+WIDTHS = ((375, 812), (1280, 800))
+
+
 def check_page(page: Any, name: str, problems: dict[str, list[str]]) -> None:
-    """A full-page screenshot as test-artifacts/<name>.png, then axe and the width check; what
-    they find goes into ``problems`` under ``name``."""
+    """At each of WIDTHS, a full-page screenshot as test-artifacts/<name>-<width>.png, then axe
+    and the width check; what they find goes into ``problems`` under ``name`` and the width. The
+    page is left at the width it came with."""
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    found = serious_violations(page)
-    if overflows(page):
-        found.append("wider than the screen")
-    if found:
-        problems[name] = found
+    before = page.viewport_size
+    for width, height in WIDTHS:
+        page.set_viewport_size({"width": width, "height": height})
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        found = serious_violations(page)
+        if overflows(page):
+            found.append("wider than the screen")
+        if found:
+            problems[f"{name} at {width} px"] = found
+    if before:
+        page.set_viewport_size(before)
