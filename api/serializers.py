@@ -70,7 +70,6 @@ class ScopeIn(serializers.Serializer):
     buckets = BucketScopeIn(many=True, required=False)
 
 
-@extend_schema_field(ScopeIn)
 def _bucket_entry(entry: object) -> bool:
     """One entry of a scope's buckets: {"name": str, "access": str}, access optional."""
     return (
@@ -81,6 +80,7 @@ def _bucket_entry(entry: object) -> bool:
     )
 
 
+@extend_schema_field(ScopeIn)
 class ScopeField(serializers.Field):
     """``{"kind": "member" | "read-only" | "buckets", "buckets": [{"name": ..., "access": "read" |
     "readwrite"}]}``; absent: the member's own access. Every wrong shape is a field error."""

@@ -190,7 +190,7 @@ def test_pages_never_wait_on_ceph(project, member_of, monkeypatch) -> None:  # t
     for url in (reverse("projects:list"), reverse("projects:detail", args=[project.number])):
         response = client.get(url)
         assert response.status_code == 200
-        assert "0.01 GB" in response.content.decode()
+        assert "5 MB of 10 MB" in response.content.decode()
 
 
 def test_refresh_on_demand_and_when_ceph_is_down(project, member_of, settings, make_user) -> None:  # type: ignore[no-untyped-def]

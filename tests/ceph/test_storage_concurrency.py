@@ -120,4 +120,9 @@ def test_overlapping_calls_that_bypass_the_turns_are_retried(monkeypatch: pytest
     _, failures = _at_once([lambda a=a: remove(tenant=tenant, access_key=a) for a in made])
     assert failures == []
     assert storage.keys_list(tenant=tenant) == []
-    assert {wait_refused(a, secret) for a, secret in made.items()} == {"InvalidAccessKeyId"}
+    # Every key is refused. Most are unknown to S3; one radosgw 16 dropped from the user record
+    # while uncoordinated writers overlapped can leave its key index behind, and S3 then answers
+    # AccessDenied (seen once in the 16 run of a full suite): refused all the same.
+    refusals = {wait_refused(a, secret) for a, secret in made.items()}
+    assert None not in refusals and refusals <= {"InvalidAccessKeyId", "AccessDenied"}
+    assert "InvalidAccessKeyId" in refusals

@@ -56,4 +56,10 @@ def test_each_refresh_keeps_the_figures_ceph_reports(project, member_of) -> None
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert rows[1:] == [[T0.isoformat(), out, "77777", "1"], [t1.isoformat(), out, "1077777", "2"]]
         page = client.get(reverse("projects:detail", args=[project.number]), {"range": "7d"}).content.decode()
-        assert "Project: 1.08 MB on 2026-12-03 09:10 UTC" in page  # the chart's description
+        # Both refreshes fall in one hour, the 7 days' bin: a figure in words, not a lone dot.
+        assert "Latest: Project 1.08 MB in 3 objects;" in page and 'class="usage-chart"' not in page
+    t2 = T0 + timedelta(hours=2)
+    project_refresh_usage(project=project, now=t2)
+    with time_machine.travel(t2 + timedelta(minutes=1), tick=False):
+        page = client.get(reverse("projects:detail", args=[project.number]), {"range": "7d"}).content.decode()
+        assert "Project: 1.08 MB on 2026-12-03 11:00 UTC" in page  # a second hour: the chart's description

@@ -212,10 +212,11 @@ def test_no_points_in_the_range_says_so(project: Project, cast) -> None:  # type
         # One point is no chart (a lone dot in an empty frame): the page says what it knows.
         year = client.get(url, {"range": "1y"}).content.decode()
         assert 'class="usage-chart"' not in year
-        assert "Only one figure in the last 1 year so far: Project 200 kB in 0 objects, on" in year
+        assert "Not enough history to chart over 1 year yet" in year
+        assert "Latest: Project 200 kB in 0 objects, on" in year
         _add(project, TOTAL, [NOW - timedelta(days=99)], size=300_000)
         year = client.get(url, {"range": "1y"}).content.decode()
-        assert 'class="usage-chart"' in year and "Only one figure" not in year
+        assert 'class="usage-chart"' in year and "Not enough history" not in year
 
 
 def test_the_bucket_page_charts_that_bucket_alone(history: Project, cast) -> None:  # type: ignore[no-untyped-def]
