@@ -19,6 +19,7 @@ from api import serializers as s
 from api.device_login import token_auth_at
 from api.errors import NON_FIELD
 from api.schema import BAD_INPUT
+from buckets.access import project_bucket
 from buckets.selectors import key_scope_label, with_scope_buckets
 from keys.access import owned_key
 from keys.configs import secret_bundle
@@ -74,13 +75,22 @@ class ProjectDetail(APIView):
 
 class ProjectUsage(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("range", str, enum=list(RANGES), default=DEFAULT_RANGE.key)],
+        parameters=[
+            OpenApiParameter("range", str, enum=list(RANGES), default=DEFAULT_RANGE.key),
+            OpenApiParameter(
+                "bucket", str, description="One bucket's points only (404 if the project has no such bucket)."
+            ),
+        ],
         responses={200: s.UsageOut, 400: OpenApiResponse(BAD_INPUT[0], description="An unknown range.")},
     )
     def get(self, request: Request, number: str) -> Response:
         """The project's usage history: every stored point of the range, as the web page's CSV."""
-        project = membership_for(request.user, number).project
-        history = history_of(project.pk, request.query_params.get("range"), now=timezone.now())
+        name = request.query_params.get("bucket")
+        if name is None:
+            project = membership_for(request.user, number).project
+        else:  # as the bucket page's CSV: a bucket of the project, else 404
+            project = project_bucket(request.user, number, name)[1].project
+        history = history_of(project.pk, request.query_params.get("range"), now=timezone.now(), bucket=name)
         points = [
             {"time": at, "bucket": name if name != TOTAL else None, "bytes": size, "objects": count}
             for name, at, size, count in history.points

@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--project", "-p", required=True)
     u.add_argument("--range", default="30d", help="7d, 30d or 1y (default 30d)")
     u.add_argument("--csv", action="store_true", help="the web page's CSV (time in UTC, bytes, objects)")
+    u.add_argument("--bucket", "-b", dest="one_bucket", help="one bucket's points only")
     keys = sub.add_parser("keys", help="your keys").add_subparsers(dest="action", required=True)
     for name in ("list", "create", "extend", "delete", "show"):
         k = keys.add_parser(name)
@@ -102,8 +103,8 @@ def _table(rows: list[list[Any]]) -> str:
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
-def _gb(value: Any) -> str:
-    return "-" if value is None else f"{value / 1e9:.1f} GB"
+def _size(value: Any) -> str:
+    return "-" if value is None else usage.size(value)
 
 
 def run(args: argparse.Namespace) -> str:
@@ -122,12 +123,13 @@ def run(args: argparse.Namespace) -> str:
     api = Api()
     if args.command == "projects":
         rows = [["PROJECT", "TITLE", "ROLE", "USED", "QUOTA"]] + [
-            [p["number"], p["title"], p["role"], _gb(p["usage_bytes"]), _gb(p["quota_bytes"])]
+            [p["number"], p["title"], p["role"], _size(p["usage_bytes"]), _size(p["quota_bytes"])]
             for p in api.call("GET", "projects/")
         ]
         return _table(rows)
     if args.command == "usage":
-        history = api.call("GET", f"projects/{args.project}/usage/?{urlencode({'range': args.range})}")
+        query = {"range": args.range, **({"bucket": args.one_bucket} if args.one_bucket else {})}
+        history = api.call("GET", f"projects/{args.project}/usage/?{urlencode(query)}")
         return usage.as_csv(history) if args.csv else usage.as_table(history, _table)
     if args.command == "configure":
         if args.remove:
