@@ -86,6 +86,8 @@ class ProjectUsage(APIView):
     def get(self, request: Request, number: str) -> Response:
         """The project's usage history: every stored point of the range, as the web page's CSV."""
         name = request.query_params.get("bucket")
+        if name == "":
+            raise ValidationError({"bucket": ["name a bucket of the project, or leave bucket out"]})
         if name is None:
             project = membership_for(request.user, number).project
         else:  # as the bucket page's CSV: a bucket of the project, else 404

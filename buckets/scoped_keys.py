@@ -68,7 +68,9 @@ def _sync_each(buckets: list[Bucket], *, tolerate: bool = False) -> None:
     for n, bucket in enumerate(buckets):
         try:
             with transaction.atomic():
-                bucket_policy_sync(bucket_locked(bucket.pk))
+                # Naming or dropping a key changes no key's rights: the bucket's project's keys are
+                # not rewritten (nor locked) for it.
+                bucket_policy_sync(bucket_locked(bucket.pk), rights=False)
         except Bucket.DoesNotExist:
             continue
         except storage.StorageError as exc:

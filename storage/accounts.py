@@ -16,6 +16,7 @@ Everything here was measured on radosgw 20.2.4 (docs/accounts-model.md):
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,8 @@ from storage.client import (
 )
 from storage.locks import one_writer
 
+log = logging.getLogger(__name__)
+
 POLICY_NAME = "latchkey"  # the one inline policy of a key's user
 USER_PATH = "/latchkey/"  # every key user's IAM path: its ARN is arn:aws:iam::ACCOUNT:user/latchkey/NAME
 
@@ -45,10 +48,12 @@ class Account:
     name: str
 
 
-def _admin(method: str, resource: str, params: dict[str, str], *, operation: str, write: bool = False) -> Any:
+def _admin(
+    method: str, resource: str, params: dict[str, str], *, operation: str, write: bool = False, counted: bool = True
+) -> Any:
     adm = _client()
     query = urlencode({"format": "json", **params})
-    return _call(operation, adm.request, method, f"/{adm._admin}/{resource}?{query}", user_write=write)
+    return _call(operation, adm.request, method, f"/{adm._admin}/{resource}?{query}", user_write=write, counted=counted)
 
 
 def root_uid(account_id: str) -> str:
@@ -66,10 +71,16 @@ def accounts_available() -> bool:
     account that does not exist with NoSuchKey; 16 and 18 answer any account call with
     MethodNotAllowed. Anything else (Ceph unreachable, refused credentials) raises: no guess."""
     try:
-        _admin("get", "account", {"id": _NO_ACCOUNT}, operation="get_account")
+        _admin("get", "account", {"id": _NO_ACCOUNT}, operation="accounts_probe", counted=False)
     except StorageError as exc:
         if exc.code == "MethodNotAllowed":
             return False
+        if exc.code == "AccessDenied":
+            log.error("Latchkey's admin user may not read RGW accounts: it needs the caps accounts=*;user-policy=*")
+            raise StorageError(
+                "the storage service's admin user lacks the caps accounts=*;user-policy=* (docs/operators.md §1b)",
+                code=exc.code,
+            ) from None
         if exc.code in ("NoSuchKey", "NoSuchAccount"):
             return True
         raise

@@ -123,11 +123,12 @@ def _once(operation: str, func: Any, *args: Any, **kwargs: Any) -> Any:
         CEPH_SECONDS.labels(operation).observe(time.perf_counter() - started)
 
 
-def _call(operation: str, func: Any, *args: Any, user_write: bool = False, **kwargs: Any) -> Any:
+def _call(operation: str, func: Any, *args: Any, user_write: bool = False, counted: bool = True, **kwargs: Any) -> Any:
     """One admin call; ``user_write`` marks a call that rewrites a user record, retried while
-    radosgw refuses it as a concurrent modification (at most LATCHKEY_RGW_CONFLICT_ATTEMPTS)."""
+    radosgw refuses it as a concurrent modification (at most LATCHKEY_RGW_CONFLICT_ATTEMPTS);
+    ``counted`` False: a refusal is an answer the caller expects, not a Ceph error to count."""
     return _retrying(
-        "rgw", operation, lambda: _once(operation, func, *args, **kwargs), retried=user_write, counted=True
+        "rgw", operation, lambda: _once(operation, func, *args, **kwargs), retried=user_write, counted=counted
     )
 
 

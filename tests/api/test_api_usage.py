@@ -115,6 +115,8 @@ def test_the_api_gives_the_points_ceph_reported_over_the_range_asked(project: Pr
         one = api("GET", base + f"?range=7d&bucket={out}").json()["points"]
         assert one == [p for p in expected if p["bucket"] == out]
         assert api("GET", base + "?bucket=elsewhere").json() == {"detail": "No such bucket"}
+        empty = api("GET", base + "?bucket=")
+        assert empty.status_code == 400 and list(empty.json()["errors"]) == ["bucket"]
 
 
 @pytest.mark.django_db

@@ -34,3 +34,13 @@ def test_no_demo_operator_without_debug() -> None:
         call_command("demo_projects", stdout=out)
     assert not get_user_model().objects.filter(username="operator").exists()
     assert "no demo operator" in out.getvalue()
+
+
+def test_a_database_that_once_ran_the_demo_keeps_no_known_password() -> None:
+    with override_settings(DEBUG=True):
+        call_command("demo_projects", stdout=StringIO())
+    with override_settings(DEBUG=False):
+        call_command("demo_projects", stdout=StringIO())
+    assert not get_user_model().objects.get(username="operator").has_usable_password()
+    login = Client().post(reverse("admin:login"), {"username": "operator", "password": "operator-pass"})
+    assert login.status_code == 200  # the form again: refused

@@ -50,8 +50,12 @@ class ProjectAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         try:
             return {**initial, "storage_model": storage_model_for_new()}
-        except StorageError:  # "auto" could not ask Ceph: the operator chooses
-            return initial
+        except StorageError:  # "auto" could not ask Ceph: the operator chooses, nothing is preselected
+            messages.warning(
+                request,
+                "The storage service could not be asked whether it has RGW accounts: choose the storage model.",
+            )
+            return {**initial, "storage_model": ""}
 
     def save_model(self, request: HttpRequest, obj: Project, form: ProjectAdminForm, change: bool) -> None:
         # The quota goes through the service, which applies it in Ceph before recording it.

@@ -40,6 +40,12 @@ class ProjectAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        model = self.fields.get("storage_model")
+        if model is not None and self.instance.pk is None and self.initial.get("storage_model") == "":
+            # Nothing chosen for the operator (the admin could not ask Ceph): a blank first
+            # choice, which the required field refuses, rather than the model's default.
+            choices = list(Project._meta.get_field("storage_model").choices or [])
+            model.choices = [("", "— choose —"), *choices]  # type: ignore[attr-defined]
         if self.instance.rgw_provisioned and "tenant" in self.fields:
             # The tenant names the Ceph user that owns the buckets and holds every key: renaming it
             # here would point Latchkey at another (or no) Ceph user. A disabled field ignores

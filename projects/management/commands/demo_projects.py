@@ -4,8 +4,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from portal.errors import Unavailable
 from projects.models import Project
 from projects.services import project_create
 
@@ -27,13 +28,22 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for number, title in DEMO_PROJECTS:
             if not Project.objects.filter(number=number).exists():
-                project_create(number=number, title=title)
+                try:
+                    project_create(number=number, title=title)
+                except Unavailable as exc:  # "auto" could not ask Ceph which model it has
+                    raise CommandError(str(exc)) from None
                 self.stdout.write(f"demo project {number} created")
-        if not settings.DEBUG:
-            self.stdout.write("no demo operator: LATCHKEY_DEBUG is not set (a known password has no place on a site)")
-            return
         username, password = DEMO_OPERATOR
         users = get_user_model()
+        if not settings.DEBUG:
+            # A database that once ran the demo keeps no account anyone can log in to.
+            for user in users.objects.filter(username=username):
+                if user.check_password(password):
+                    user.set_unusable_password()
+                    user.save(update_fields=["password"])
+                    self.stdout.write(f"demo operator {username!r}: its known password no longer works")
+            self.stdout.write("no demo operator: LATCHKEY_DEBUG is not set (a known password has no place on a site)")
+            return
         if not users.objects.filter(username=username).exists():
             users.objects.create_superuser(username=username, email="operator@example.org", password=password)
             self.stdout.write(f"demo operator {username!r} created: log in at /admin/login/, then open /operators/")

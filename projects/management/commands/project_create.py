@@ -5,6 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal.errors import Unavailable
 from projects.models import Project
 from projects.services import project_create
 
@@ -32,4 +33,6 @@ class Command(BaseCommand):
             project_create(number=number, title=title, tenant=tenant, storage_model=storage_model)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        except Unavailable as exc:  # LATCHKEY_STORAGE_MODEL=auto could not ask Ceph which it has
+            raise CommandError(f"{exc}; or choose with --storage-model") from None
         self.stdout.write(f"project {number} created")
