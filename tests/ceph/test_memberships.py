@@ -17,7 +17,7 @@ from projects.models import Membership, Project, Role
 from projects.services import project_provision
 from storage import client as storage
 from tests.support.s3 import wait_refused
-from tests.support.web import client_for
+from tests.support.web import admin_project_form, client_for
 from web.forms.projects import ProjectAdminForm
 
 pytestmark = [pytest.mark.django_db]
@@ -107,18 +107,7 @@ def test_operator_restricting_providers_ends_the_others_memberships_at_once(proj
     operator = make_user("operator", is_staff=True, is_superuser=True)
     response = client_for(operator).post(
         reverse("admin:projects_project_change", args=[project.pk]),
-        {
-            **base,
-            "asserting_providers": "myaccessid",
-            "quota_gb": "",
-            "quota_max_buckets": "",
-            "quota_max_objects": "",
-            "max_key_hours": "",
-            "memberships-TOTAL_FORMS": "0",
-            "memberships-INITIAL_FORMS": "0",
-            "memberships-MIN_NUM_FORMS": "0",
-            "memberships-MAX_NUM_FORMS": "1000",
-        },
+        admin_project_form(**base, asserting_providers="myaccessid"),
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert wait_refused(keys[haka.pk].key.access_key_id, keys[haka.pk].secret) == "InvalidAccessKeyId"

@@ -8,26 +8,13 @@ from django.urls import reverse
 
 from portal.errors import Unavailable
 from projects.models import Project
-from tests.support.web import client_for
+from tests.support.web import admin_project_form, client_for
 
 pytestmark = pytest.mark.django_db
 
 
 def _form(number: str, model: str) -> dict[str, str]:
-    return {
-        "number": number,
-        "title": "Admin-made",
-        "tenant": f"t{number}",
-        "storage_model": model,
-        "quota_gb": "",
-        "quota_max_buckets": "",
-        "quota_max_objects": "",
-        "max_key_hours": "",
-        "memberships-TOTAL_FORMS": "0",
-        "memberships-INITIAL_FORMS": "0",
-        "memberships-MIN_NUM_FORMS": "0",
-        "memberships-MAX_NUM_FORMS": "1000",
-    }
+    return admin_project_form(number=number, title="Admin-made", tenant=f"t{number}", storage_model=model)
 
 
 def test_the_model_is_preselected_and_never_guessed_when_ceph_cannot_be_asked(make_user, monkeypatch, settings) -> None:  # type: ignore[no-untyped-def]

@@ -20,3 +20,19 @@ def client_for(user: User | None, *, fresh_login: bool = False) -> Client:
         session[AUTH_AT] = int(time.time()) - (0 if fresh_login else 3600)
         session.save()
     return client
+
+
+def admin_project_form(**fields: str) -> dict[str, str]:
+    """The Django admin's project form as posted: ``fields`` over empty quota fields and an empty
+    memberships inline."""
+    return {
+        "quota_gb": "",
+        "quota_max_buckets": "",
+        "quota_max_objects": "",
+        "max_key_hours": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
