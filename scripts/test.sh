@@ -39,8 +39,12 @@ run() {
   export LATCHKEY_CEPH=$release # tests that restart the stack keep its release
   scripts/stack.sh start test
   set -a; . .stack/test/latchkey.env; set +a
+  # Below 19 radosgw has no accounts (asserted by name in test_ceph_releases.py): the tests that
+  # need them are left out there rather than skipped.
+  local only=()
+  [ "$(cat .stack/test/ceph.release)" -ge 19 ] || only=(-m "not accounts")
   set +e
-  .venv/bin/python -m pytest "$@" 2>&1 | tee "$log"
+  .venv/bin/python -m pytest "${only[@]}" "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
   summary=$(grep -E '^=* ?[0-9]+ (passed|failed|error)' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')

@@ -21,7 +21,7 @@ from keys.models import AccessKey
 from projects.models import Project
 from tests.support import ROOT
 from tests.support.browser import chromium
-from tests.support.cli import LATCHKEY
+from tests.support.cli import LATCHKEY, login_started
 from tests.support.cli import approve_in_django as _approve_in_django
 from tests.support.cli import cli_env as _env
 from tests.support.cli import cli_run as _run
@@ -34,13 +34,7 @@ AWS_CONFIG = "[default]\nregion = eu-north-1\n"
 
 
 def _login(live_server_url: str, home: Path) -> None:
-    proc = subprocess.Popen(
-        [LATCHKEY, "login", "--server", live_server_url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=_env(home),
-    )
+    proc = login_started(live_server_url, home, stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     match = re.search(r"Open (\S+) in a browser and enter the code (\S+)", first)

@@ -28,6 +28,19 @@ pytestmark = [pytest.mark.ceph, pytest.mark.usefixtures("many_device_logins")]
 AWS = str(ROOT / ".venv/bin/aws")
 PYTHON = str(ROOT / ".venv/bin/python")
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+# 1-hour keys renewed 61 minutes before their end: every use renews.
+CONFIGURE_AWS = (
+    "configure",
+    "-p",
+    "462000042",
+    "--client",
+    "aws",
+    "--credential-process",
+    "--hours",
+    "1",
+    "--renew-minutes",
+    "61",
+)
 BOTO3 = """
 import sys, boto3
 session = boto3.Session(profile_name=sys.argv[1])
@@ -122,20 +135,7 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
     (aws_dir / "config").write_text(config_before)
     (aws_dir / "credentials").write_text(credentials_before)
 
-    written = cli_run(
-        home,
-        LATCHKEY,
-        "configure",
-        "-p",
-        "462000042",
-        "--client",
-        "aws",
-        "--credential-process",
-        "--hours",
-        "1",
-        "--renew-minutes",
-        "61",
-    )
+    written = cli_run(home, LATCHKEY, *CONFIGURE_AWS)
     assert "key " in written.stdout
     config = (aws_dir / "config").read_text()
     line = re.search(r"^credential_process = (.+)$", config, re.M)
@@ -185,20 +185,7 @@ def test_aws_boto3_and_rclone_use_the_profile_across_renewals(live_server, tmp_p
 
     # Configured again: its new key replaces the cached one, and --remove still restores the
     # credentials section the first run took out.
-    cli_run(
-        home,
-        LATCHKEY,
-        "configure",
-        "-p",
-        "462000042",
-        "--client",
-        "aws",
-        "--credential-process",
-        "--hours",
-        "1",
-        "--renew-minutes",
-        "61",
-    )
+    cli_run(home, LATCHKEY, *CONFIGURE_AWS)
     current = used_and_renewed(current)
     assert (aws_dir / "config").read_text() == config
 

@@ -37,17 +37,8 @@ from projects.models import Membership, Project, Role
 from projects.quota import project_set_quota
 from projects.services import project_create
 from storage import accounts, client, homes
-from tests.support.ceph import ceph_release
 
-pytestmark = [pytest.mark.django_db, pytest.mark.ceph]
-
-
-@pytest.fixture(autouse=True)
-def _accounts_release() -> None:
-    # Not a difference left unasserted: test_ceph_releases.py asserts that 16 and 18 refuse
-    # accounts by name (MethodNotAllowed); nothing here can run without them.
-    if ceph_release() < 19:
-        pytest.skip(f"RGW accounts need Ceph 19 or later (refused on {ceph_release()}: test_ceph_releases.py)")
+pytestmark = [pytest.mark.django_db, pytest.mark.ceph, pytest.mark.accounts]
 
 
 class Holder:

@@ -15,17 +15,8 @@ from django.conf import settings
 
 from storage import accounts, client
 from storage.identity import KeyRights, Narrowing, Reach, key_policy
-from tests.support.ceph import ceph_release
 
-pytestmark = [pytest.mark.ceph, pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _accounts_release() -> None:
-    # Not a difference left unasserted: test_ceph_releases.py asserts that 16 and 18 refuse
-    # accounts by name (MethodNotAllowed); nothing here can run without them.
-    if ceph_release() < 19:
-        pytest.skip(f"RGW accounts need Ceph 19 or later (refused on {ceph_release()}: test_ceph_releases.py)")
+pytestmark = [pytest.mark.ceph, pytest.mark.django_db, pytest.mark.accounts]
 
 
 @pytest.fixture

@@ -180,22 +180,8 @@ def test_public_read_for_anonymous_and_nothing_else(world: dict[str, Any]) -> No
 def test_address_limits_are_enforced_by_ceph(world: dict[str, Any]) -> None:
     w, full = world, world["full"]
     # The tests reach Ceph from 127.0.0.1.
-    _grant(
-        w,
-        kind=Grant.Kind.PROJECT_USER,
-        access="read",
-        project_number=w["b"].number,
-        user="carol@example.org",
-        cidrs=["10.0.0.0/8"],
-    )
-    _grant(
-        w,
-        kind=Grant.Kind.PROJECT_USER,
-        access="read",
-        project_number=w["b"].number,
-        user="dave@example.org",
-        cidrs=["127.0.0.0/8"],
-    )
+    for user, cidr in (("carol@example.org", "10.0.0.0/8"), ("dave@example.org", "127.0.0.0/8")):
+        _grant(w, kind=Grant.Kind.PROJECT_USER, access="read", project_number=w["b"].number, user=user, cidrs=[cidr])
     assert (w["carol"].can(full), w["dave"].can(full)) == ("-", "r")
     bucket_set_members_access(bucket=w["bucket"], members_access=Bucket.MembersAccess.NONE)
     _grant(w, kind=Grant.Kind.MEMBER, access="readwrite", member_id=w["alice"].membership.pk, cidrs=["10.1.0.0/16"])
@@ -250,19 +236,24 @@ def test_a_member_being_removed_stays_denied_until_their_keys_are_gone(world: di
     assert w["bob"].can(full) == "-" and w["manager"].can(full) == "rw"
 
 
-def test_people_statements_that_reach_too_far_or_outlive_their_manager_go(world: dict[str, Any]) -> None:
-    """L9: a hand-written Allow for everyone or for the project's whole tenant (which reaches its
-    scoped keys past their scope) is left out at the next write; the rest of people's statements
-    go when someone stops managing the project. The managers who remain are shown each one."""
-    w, tenant = world, world["a"].tenant
-    other = w["b"].tenant
-    mine = {
+def _readers_statement(other: str) -> dict[str, Any]:
+    """A person's own statement: project ``other``'s members may read shared-data."""
+    return {
         "Sid": "mine",
         "Effect": "Allow",
         "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
         "Action": ["s3:GetObject", "s3:ListBucket"],
         "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"],
     }
+
+
+def test_people_statements_that_reach_too_far_or_outlive_their_manager_go(world: dict[str, Any]) -> None:
+    """L9: a hand-written Allow for everyone or for the project's whole tenant (which reaches its
+    scoped keys past their scope) is left out at the next write; the rest of people's statements
+    go when someone stops managing the project. The managers who remain are shown each one."""
+    w, tenant = world, world["a"].tenant
+    other = w["b"].tenant
+    mine = _readers_statement(other)
     wide = {**mine, "Sid": "wide", "Principal": {"AWS": [f"arn:aws:iam::{tenant}:root"]}, "Action": ["s3:*"]}
     public = {**mine, "Sid": "public", "Principal": "*", "Action": ["s3:GetObject"]}
     policies_sync_dirty(project=w["a"])
@@ -320,13 +311,7 @@ def test_a_grant_by_address_needs_one_member_with_it_verified(world: dict[str, A
 def test_people_statements_survive_and_drift_is_restored(world: dict[str, Any]) -> None:
     w, tenant = world, world["a"].tenant
     other = w["b"].tenant
-    mine = {
-        "Sid": "mine",
-        "Effect": "Allow",
-        "Principal": {"AWS": [f"arn:aws:iam::{other}:user/{other}"]},
-        "Action": ["s3:GetObject", "s3:ListBucket"],
-        "Resource": ["arn:aws:s3:::shared-data", "arn:aws:s3:::shared-data/*"],
-    }
+    mine = _readers_statement(other)
     storage.bucket_policy_put(tenant=tenant, name="shared-data", policy={"Version": "2012-10-17", "Statement": [mine]})
     grant = _grant(
         w, kind=Grant.Kind.PROJECT_USER, access="readwrite", project_number=w["b"].number, user="dave@example.org"

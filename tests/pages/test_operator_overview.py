@@ -164,20 +164,10 @@ def test_ceph_work_waiting_is_counted(project, cast, make_user) -> None:  # type
     Bucket.objects.create(project=project, name="dirty", policy_dirty=True)
     Bucket.objects.create(project=project, name="clean")
     _key(project, cast["member"], expires_at=T0 - timedelta(minutes=2))  # overdue, still in Ceph
-    _key(
-        project,
-        cast["member"],
-        status=AccessKey.Status.PENDING,
-        created_at=T0 - timedelta(minutes=10),
-        expires_at=T0 + timedelta(hours=1),
-    )
-    _key(
-        project,
-        cast["member"],
-        status=AccessKey.Status.PENDING,
-        created_at=T0 - timedelta(seconds=10),
-        expires_at=T0 + timedelta(hours=1),
-    )  # being created right now: not abandoned
+    # Pending for ten minutes (abandoned), and being created right now (not abandoned).
+    for age in (timedelta(minutes=10), timedelta(seconds=10)):
+        pending = {"status": AccessKey.Status.PENDING, "created_at": T0 - age, "expires_at": T0 + timedelta(hours=1)}
+        _key(project, cast["member"], **pending)
     found = operator_overview(now=T0)
     assert (found.stale_memberships.total, found.ending_memberships.total, found.dirty_buckets.total) == (1, 1, 1)
     assert (found.overdue_keys, found.abandoned_keys, found.pending_ceph_work) == (1, 1, 5)

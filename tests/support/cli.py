@@ -25,15 +25,20 @@ def cli_run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     return result
 
 
-def approve_in_django(live_server_url: str, home: Path, user: object, action: str) -> subprocess.CompletedProcess[str]:
-    """`latchkey login`, with the approval (or denial) posted by a logged-in Django test client."""
-    proc = subprocess.Popen(
+def login_started(live_server_url: str, home: Path, *, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """`latchkey login` running, its first line (the code to enter) still to read."""
+    return subprocess.Popen(
         [LATCHKEY, "login", "--server", live_server_url],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         env=cli_env(home),
     )
+
+
+def approve_in_django(live_server_url: str, home: Path, user: object, action: str) -> subprocess.CompletedProcess[str]:
+    """`latchkey login`, with the approval (or denial) posted by a logged-in Django test client."""
+    proc = login_started(live_server_url, home)
     assert proc.stdout is not None
     first = proc.stdout.readline()
     match = re.search(r"enter the code (\S+)", first)
