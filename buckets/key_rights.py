@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from buckets import policy
 from buckets.models import Bucket, Grant, KeyBucket
-from buckets.reach import live_grants, owner_sources
+from buckets.reach import live_grants_by_bucket, owner_sources
 from keys.models import AccessKey
 from keys.scopes import KeyScope
 from keys.services import LIVE, key_locked
@@ -94,7 +94,7 @@ def key_rights(
 
 def _facts(project_id: int, *, now: datetime) -> tuple[list[Bucket], dict[int, list[Grant]]]:
     buckets = list(Bucket.objects.filter(project_id=project_id).order_by("name"))
-    return buckets, {bucket.pk: live_grants(bucket, now=now) for bucket in buckets}
+    return buckets, live_grants_by_bucket(buckets, now=now)
 
 
 def keys_rights_sync(

@@ -21,6 +21,15 @@ def live_grants(bucket: Bucket, *, now: datetime) -> list[Grant]:
     return list(Grant.objects.filter(live_condition(now), bucket=bucket).prefetch_related("group__members"))
 
 
+def live_grants_by_bucket(buckets: list[Bucket], *, now: datetime) -> dict[int, list[Grant]]:
+    """``live_grants`` of each of ``buckets``, by bucket id, in two queries however many."""
+    found: dict[int, list[Grant]] = {bucket.pk: [] for bucket in buckets}
+    grants = Grant.objects.filter(live_condition(now), bucket__in=list(found)).prefetch_related("group__members")
+    for grant in grants:  # in the model's order, as live_grants gives them
+        found[grant.bucket_id].append(grant)
+    return found
+
+
 def owner_sources(bucket: Bucket, membership: Membership, grants: list[Grant]) -> tuple[policy.MemberSource, ...]:
     """Why an active member may reach ``bucket``: everything for managers and deputies, else the
     bucket's rule for all members and the grants to them or their groups, read at most for a
